@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+
+	"connrecon/internal/graph"
+)
+
+// Env is the process's outside world, injectable for in-process tests.
+type Env struct {
+	Stdin            io.Reader
+	Stdout, Stderr   io.Writer
+	Getenv           func(string) string
+	StdinIsTerminal  func() bool
+	StderrIsTerminal func() bool
+}
+
+func systemEnv() Env {
+	return Env{
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv,
+		StdinIsTerminal:  func() bool { return term.IsTerminal(int(os.Stdin.Fd())) },
+		StderrIsTerminal: func() bool { return term.IsTerminal(int(os.Stderr.Fd())) },
+	}
+}
+
+// globalOptions apply to every command; each also reads an environment
+// variable (the flag wins).
+type globalOptions struct {
+	GraphURL   string
+	Auth       string
+	LogFormat  string
+	NoProgress bool
+	Lock       string
+}
+
+func (o *globalOptions) AddFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.GraphURL, "graph-url", o.GraphURL, "Graph base URL (env CONNRECON_GRAPH_URL)")
+	fs.StringVar(&o.Auth, "auth", o.Auth, "sign-in: "+strings.Join(graph.AuthModes, "|")+" (env CONNRECON_AUTH); token reads CONNRECON_TOKEN")
+	fs.StringVar(&o.LogFormat, "log-format", o.LogFormat, "log format on stderr: text|json (env CONNRECON_LOG_FORMAT)")
+	fs.BoolVar(&o.NoProgress, "no-progress", o.NoProgress, "no progress display (env CONNRECON_NO_PROGRESS)")
+	fs.StringVar(&o.Lock, "lock", o.Lock, "lock file: a second run holding it exits at once (env CONNRECON_LOCK)")
+}
+
+func defaultGlobals(env Env) globalOptions {
+	o := globalOptions{GraphURL: graph.DefaultURL, Auth: graph.AuthDefault, LogFormat: "text"}
+	if v := env.Getenv("CONNRECON_GRAPH_URL"); v != "" {
+		o.GraphURL = v
+	}
+	if v := env.Getenv("CONNRECON_AUTH"); v != "" {
+		o.Auth = v
+	}
+	if v := env.Getenv("CONNRECON_LOG_FORMAT"); v != "" {
+		o.LogFormat = v
+	}
+	if v := env.Getenv("CONNRECON_NO_PROGRESS"); v != "" && v != "0" && !strings.EqualFold(v, "false") {
+		o.NoProgress = true
+	}
+	o.Lock = env.Getenv("CONNRECON_LOCK")
+	return o
+}
+
+func (o *globalOptions) validate() error {
+	if !contains(graph.AuthModes, o.Auth) {
+		return usageErrorf("--auth %q: want one of %s", o.Auth, strings.Join(graph.AuthModes, ", "))
+	}
+	if o.LogFormat != "text" && o.LogFormat != "json" {
+		return usageErrorf("--log-format %q: want text or json", o.LogFormat)
+	}
+	return nil
+}
+
+// command is one subcommand: its flags and what it runs.
+type command struct {
+	name, args, summary string
+	flags               func(fs *flag.FlagSet) // the command's own flags
+	check               func() error           // validation after parsing
+	run                 func(ctx context.Context, s *session) error
+	offline             bool // needs no Graph access
+}
+
+// session is what a command runs with.
+type session struct {
+	env    Env
+	g      globalOptions
+	log    *slog.Logger
+	token  string // CONNRECON_TOKEN; never logged
+	stdout io.Writer
+}
+
+func commands(s *session) []*command {
+	var (
+		po planOptions
+		ao applyOptions
+		vo validateOptions
+		do demoOptions
+		so simOptions
+	)
+	return []*command{
+		{name: "plan", args: "-m FILE [--report-dir DIR] [--detailed-exitcode]", summary: "read the tenant and show the moves the mapping needs",
+			flags: po.AddFlags, check: po.validate, run: func(ctx context.Context, s *session) error { return runPlan(ctx, s, po) }},
+		{name: "apply", args: "-m FILE [--concurrency N] [--yes] [--report-dir DIR]", summary: "make the moves, then write the audit report",
+			flags: ao.AddFlags, check: ao.validate, run: func(ctx context.Context, s *session) error { return runApply(ctx, s, ao) }},
+		{name: "validate", args: "-m FILE", summary: "check the mapping file offline", offline: true,
+			flags: vo.AddFlags, check: vo.validate, run: func(ctx context.Context, s *session) error { return runValidate(s, vo) }},
+		{name: "demo", args: "[--report-dir DIR]", summary: "the whole job against the built-in simulated tenant", offline: true,
+			flags: do.AddFlags, check: func() error { return nil }, run: func(ctx context.Context, s *session) error { return runDemo(ctx, s, do) }},
+		{name: "sim", args: "[--addr 127.0.0.1:8080] [--tenant samples/tenant.json]", summary: "serve the simulated Graph tenant", offline: true,
+			flags: so.AddFlags, check: so.validate, run: func(ctx context.Context, s *session) error { return runSim(ctx, s, so) }},
+		{name: "version", summary: "print the version", offline: true,
+			flags: func(*flag.FlagSet) {}, check: func() error { return nil },
+			run: func(ctx context.Context, s *session) error {
+				fmt.Fprintln(s.stdout, "connrecon", version())
+				return nil
+			}},
+	}
+}
+
+// Main runs connrecon with args (without the program name) and returns the
+// exit code.
+func Main(ctx context.Context, args []string, env Env) int {
+	s := &session{env: env, g: defaultGlobals(env), stdout: env.Stdout, token: env.Getenv("CONNRECON_TOKEN")}
+	s.log = newLogger(env.Stderr, "text")
+	err := dispatch(ctx, s, args)
+	code := exitCode(err)
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	case code == exitChanges:
+		s.log.Info(redact(err.Error(), s.token), "exit", code)
+	default:
+		s.log.Error(redact(err.Error(), s.token), "exit", code)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	return code
+}
+
+func dispatch(ctx context.Context, s *session, args []string) error {
+	cmds := commands(s)
+	top := flag.NewFlagSet("connrecon", flag.ContinueOnError)
+	top.SetOutput(io.Discard)
+	s.g.AddFlags(top)
+	if err := top.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage(s.stdout, cmds, top)
+			return err
+		}
+		usage(s.env.Stderr, cmds, top)
+		return usageErrorf("%v", err)
+	}
+	rest := top.Args()
+	if len(rest) == 0 {
+		usage(s.env.Stderr, cmds, top)
+		return usageErrorf("no command given")
+	}
+	var cmd *command
+	for _, c := range cmds {
+		if c.name == rest[0] {
+			cmd = c
+		}
+	}
+	if cmd == nil {
+		if rest[0] == "help" {
+			usage(s.stdout, cmds, top)
+			return flag.ErrHelp
+		}
+		usage(s.env.Stderr, cmds, top)
+		return usageErrorf("unknown command %q", rest[0])
+	}
+	fs := flag.NewFlagSet("connrecon "+cmd.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	cmd.flags(fs)
+	s.g.AddFlags(fs)
+	if err := fs.Parse(rest[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			commandUsage(s.stdout, cmd, fs)
+			return err
+		}
+		commandUsage(s.env.Stderr, cmd, fs)
+		return usageErrorf("%s: %v", cmd.name, err)
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("%s: unexpected argument %q (flags go before any other argument)", cmd.name, fs.Arg(0))
+	}
+	if err := s.g.validate(); err != nil {
+		return err
+	}
+	if err := cmd.check(); err != nil {
+		return err
+	}
+	s.log = newLogger(s.env.Stderr, s.g.LogFormat)
+	if s.g.Lock != "" {
+		unlock, err := acquireLock(s.g.Lock)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
+	return cmd.run(ctx, s)
+}
+
+func usage(w io.Writer, cmds []*command, top *flag.FlagSet) {
+	fmt.Fprintln(w, "Usage: connrecon [global options] COMMAND [options]")
+	fmt.Fprintln(w, "\nCommands:")
+	for _, c := range cmds {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nGlobal options (also accepted after the command):")
+	top.SetOutput(w)
+	top.PrintDefaults()
+	top.SetOutput(io.Discard)
+	fmt.Fprintln(w, "\nRun 'connrecon COMMAND -h' for a command's options.")
+}
+
+func commandUsage(w io.Writer, c *command, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Usage: connrecon %s %s\n\n%s.\n\nOptions:\n", c.name, c.args, c.summary)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
+func newLogger(w io.Writer, format string) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// redact removes a secret from text that is about to be shown.
+func redact(s, secret string) string {
+	if len(secret) < 4 {
+		return s
+	}
+	return strings.ReplaceAll(s, secret, "[REDACTED]")
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+
+	"connrecon/plan"
+)
+
+type validateOptions struct {
+	Mapping string
+}
+
+func (o *validateOptions) AddFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.Mapping, "m", "", "mapping file (CSV)")
+	fs.StringVar(&o.Mapping, "mapping", "", "same as -m")
+}
+
+func (o *validateOptions) validate() error {
+	if o.Mapping == "" {
+		return usageErrorf("validate: -m FILE is required")
+	}
+	return nil
+}
+
+// runValidate checks the file without Graph: every problem on its own
+// line as file:row:column: message, then a summary.
+func runValidate(s *session, o validateOptions) error {
+	m, err := plan.ReadMapping(o.Mapping)
+	if err != nil {
+		return err
+	}
+	for _, p := range m.Problems {
+		fmt.Fprintln(s.stdout, p.Format(m.Path))
+	}
+	invalid, warnings := m.Invalid(), 0
+	for _, p := range m.Problems {
+		if p.Severity == plan.SeverityWarning {
+			warnings++
+		}
+	}
+	fmt.Fprintf(s.stdout, "%s: %d row(s), %d invalid, %d warning(s); connector column %s (%q), group column %s (%q).\n",
+		m.Path, len(m.Rows), invalid, warnings, m.ConnectorColumn, m.ConnectorHeader, m.GroupColumn, m.GroupHeader)
+	if invalid > 0 {
+		return withCode(exitInvalid, fmt.Errorf("%s: %d invalid row(s)", m.Path, invalid))
+	}
+	return nil
+}

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"connrecon/executor"
+	"connrecon/internal/apierr"
+	"connrecon/plan"
+)
+
+// Exit codes (DESIGN.md; scripts depend on them).
+const (
+	exitOK          = 0
+	exitFailure     = 1   // runtime failure, or some actions failed
+	exitChanges     = 2   // plan --detailed-exitcode: changes pending
+	exitRefused     = 3   // refused by a safety guard
+	exitInvalid     = 4   // invalid mapping rows (nothing applied)
+	exitUsage       = 64  // usage error
+	exitInterrupted = 130 // interrupted (report still written)
+)
+
+// exitError carries an exit code with the message to print.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageErrorf(format string, a ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, a...)}
+}
+
+func withCode(code int, err error) error { return &exitError{code: code, err: err} }
+
+// exitCode maps an error to the process exit code: the one place that does.
+func exitCode(err error) int {
+	var ee *exitError
+	var fe *plan.FileError
+	var fatal *executor.FatalError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.Is(err, context.Canceled):
+		return exitInterrupted
+	case errors.As(err, &fatal), apierr.ClassOf(err) == apierr.Auth:
+		return exitFailure
+	case errors.As(err, &fe) && fe.Err == nil:
+		return exitInvalid // the file's content is unusable (no header, …)
+	default:
+		return exitFailure
+	}
+}

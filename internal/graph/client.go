@@ -1,0 +1,221 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	abs "github.com/microsoft/kiota-abstractions-go"
+	absauth "github.com/microsoft/kiota-abstractions-go/authentication"
+	absser "github.com/microsoft/kiota-abstractions-go/serialization"
+	khttp "github.com/microsoft/kiota-http-go"
+	jsonser "github.com/microsoft/kiota-serialization-json-go"
+	textser "github.com/microsoft/kiota-serialization-text-go"
+	"github.com/microsoftgraph/msgraph-beta-sdk-go/models/odataerrors"
+	opp "github.com/microsoftgraph/msgraph-beta-sdk-go/onpremisespublishingprofiles"
+	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
+
+	"connrecon/internal/pacer"
+)
+
+// DefaultURL is Graph beta in the public cloud.
+const DefaultURL = "https://graph.microsoft.com/beta"
+
+// Config for New.
+type Config struct {
+	GraphURL string // base URL up to and including the version, e.g. https://graph.microsoft.com/beta
+	Auth     Auth   // how to sign in
+	// Transport under the middleware chain; nil means a clone of
+	// http.DefaultTransport. Tests pass one that reaches their server.
+	Transport       http.RoundTripper
+	Pacer           *pacer.Pacer  // retries for reads; nil means one attempt
+	ReadConcurrency int           // group reads in flight at once (default 8)
+	PageSize        int           // $top on collection reads (default 999)
+	Timeout         time.Duration // per request (default 100s, as the SDK)
+	UserAgent       string        // product/version
+}
+
+// Client reads and changes connector groups through Graph.
+type Client struct {
+	cfg     Config
+	base    string
+	adapter *msgraphcore.GraphRequestAdapterBase
+	profile *opp.OnPremisesPublishingProfileItemRequestBuilder
+}
+
+var registerOnce sync.Once
+
+// registerSerializers does what the SDK's root package would: without it
+// the first response fails with "content type application/json does not
+// have a factory registered to be parsed".
+func registerSerializers() {
+	registerOnce.Do(func() {
+		abs.RegisterDefaultSerializer(func() absser.SerializationWriterFactory { return jsonser.NewJsonSerializationWriterFactory() })
+		abs.RegisterDefaultSerializer(func() absser.SerializationWriterFactory { return textser.NewTextSerializationWriterFactory() })
+		abs.RegisterDefaultDeserializer(func() absser.ParseNodeFactory { return jsonser.NewJsonParseNodeFactory() })
+		abs.RegisterDefaultDeserializer(func() absser.ParseNodeFactory { return textser.NewTextParseNodeFactory() })
+	})
+}
+
+// New builds a client. It does not contact Graph or the identity service.
+func New(cfg Config) (*Client, error) {
+	if cfg.GraphURL == "" {
+		cfg.GraphURL = DefaultURL
+	}
+	base := strings.TrimRight(cfg.GraphURL, "/")
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("graph URL %q: want an absolute http(s) URL such as %s", cfg.GraphURL, DefaultURL)
+	}
+	if cfg.ReadConcurrency <= 0 {
+		cfg.ReadConcurrency = 8
+	}
+	if cfg.PageSize <= 0 {
+		cfg.PageSize = 999
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 100 * time.Second
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "connrecon"
+	}
+	provider, err := cfg.Auth.provider(u)
+	if err != nil {
+		return nil, err
+	}
+	registerSerializers()
+	adapter, err := msgraphcore.NewGraphRequestAdapterBaseWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(
+		provider, msgraphcore.GraphClientOptions{}, nil, nil, newHTTPClient(cfg))
+	if err != nil {
+		return nil, fmt.Errorf("graph client: %w", err)
+	}
+	adapter.SetBaseUrl(base)
+	profiles := opp.NewOnPremisesPublishingProfilesRequestBuilderInternal(map[string]string{}, adapter)
+	return &Client{
+		cfg:     cfg,
+		base:    base,
+		adapter: adapter,
+		profile: profiles.ByOnPremisesPublishingProfileId("applicationProxy"),
+	}, nil
+}
+
+// GraphURL is the base URL the client talks to.
+func (c *Client) GraphURL() string { return c.base }
+
+// newHTTPClient builds the middleware chain explicitly and in a fixed
+// order. The SDK's default chain comes from a Go map (random order) and
+// contains a retry handler; retrying there as well as in the pacer would
+// multiply attempts, and a retry running before compression corrupts
+// retried POST bodies (graph-notes). Order, outermost first:
+//
+//	clientRequestID: a fresh GUID per request, recorded for the report
+//	user agent
+//	parameter-name decoding (%24top → $top, as the SDK sends them)
+//	compression (gzip request bodies; its 415 fallback resends once)
+//	recorder: status and trace headers of the answer, for the caller
+func newHTTPClient(cfg Config) *http.Client {
+	transport := cfg.Transport
+	if transport == nil {
+		transport = khttp.GetDefaultTransport()
+	}
+	ua := khttp.NewUserAgentHandlerOptions()
+	ua.ProductName = "connrecon"
+	chain := []khttp.Middleware{
+		clientRequestIDHandler{},
+		khttp.NewUserAgentHandlerWithOptions(ua),
+		khttp.NewParametersNameDecodingHandler(),
+		khttp.NewCompressionHandler(),
+		recorderHandler{},
+	}
+	return &http.Client{
+		Transport: khttp.NewCustomTransportWithParentTransport(transport, chain...),
+		Timeout:   cfg.Timeout,
+		// Graph does not redirect these calls; a redirect would be a
+		// misconfigured URL, and following it could carry the token away.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// recorder collects what one request's answer said about itself.
+type recorder struct {
+	mu              sync.Mutex
+	status          int
+	requestID       string
+	clientRequestID string
+	retryAfter      string
+}
+
+type recorderKey struct{}
+
+func withRecorder(ctx context.Context) (context.Context, *recorder) {
+	r := &recorder{}
+	return context.WithValue(ctx, recorderKey{}, r), r
+}
+
+func recorderFrom(ctx context.Context) *recorder {
+	r, _ := ctx.Value(recorderKey{}).(*recorder)
+	return r
+}
+
+type clientRequestIDHandler struct{}
+
+func (clientRequestIDHandler) Intercept(p khttp.Pipeline, i int, req *http.Request) (*http.Response, error) {
+	id := uuid.NewString()
+	req.Header.Set("client-request-id", id)
+	if r := recorderFrom(req.Context()); r != nil {
+		r.mu.Lock()
+		r.clientRequestID = id
+		r.mu.Unlock()
+	}
+	return p.Next(req, i)
+}
+
+type recorderHandler struct{}
+
+func (recorderHandler) Intercept(p khttp.Pipeline, i int, req *http.Request) (*http.Response, error) {
+	resp, err := p.Next(req, i)
+	if r := recorderFrom(req.Context()); r != nil && resp != nil {
+		r.mu.Lock()
+		r.status = resp.StatusCode
+		r.requestID = resp.Header.Get("request-id")
+		if id := resp.Header.Get("client-request-id"); id != "" {
+			r.clientRequestID = id
+		}
+		r.retryAfter = resp.Header.Get("Retry-After")
+		r.mu.Unlock()
+	}
+	return resp, err
+}
+
+var errorMapping = abs.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue}
+
+// tokenProvider signs requests with a static bearer token.
+type tokenProvider struct {
+	token string
+	host  string
+}
+
+func (t tokenProvider) AuthenticateRequest(_ context.Context, req *abs.RequestInformation, _ map[string]any) error {
+	u, err := req.GetUri()
+	if err != nil {
+		return err
+	}
+	// Never hand the token to a host other than the Graph URL's (a nextLink
+	// pointing elsewhere), nor over plain HTTP beyond this machine.
+	if !strings.EqualFold(u.Host, t.host) {
+		return fmt.Errorf("refusing to send the token to %s: it is not the Graph host %s", u.Host, t.host)
+	}
+	if u.Scheme != "https" && !isLoopback(u.Hostname()) {
+		return fmt.Errorf("refusing to send the token over plain http to %s", u.Host)
+	}
+	req.Headers.Remove("Authorization") // a retry reuses the request information
+	req.Headers.Add("Authorization", "Bearer "+t.token)
+	return nil
+}
+
+var _ absauth.AuthenticationProvider = tokenProvider{}

@@ -1,0 +1,13 @@
+// Package graph is the only package that links the Microsoft Graph beta
+// SDK. It owns sign-in, the HTTP middleware chain (built explicitly, in a
+// fixed order, without the SDK's retry handler), paging, and turning every
+// Graph answer into an apierr.Call or a classed *apierr.Error.
+//
+// Only the SDK's onpremisespublishingprofiles, models and odataerrors
+// packages are imported, never its root package, which would double a cold
+// build (see ../shared/graph-notes.md).
+//
+// Each method makes exactly one attempt per request; the shared pacer given
+// in Config decides about retries, for reads here and for writes in the
+// executor.
+package graph

@@ -1,0 +1,8 @@
+// Package plan owns everything between the mapping file and the list of
+// changes: reading the mapping (CSV), resolving names and ids against a
+// snapshot of the tenant, and building an ordered, deterministic plan of
+// move, noop, invalid and unmanaged changes.
+//
+// It is pure: no network, no clock. The snapshot (State) is filled by
+// internal/graph; the plan is applied by the executor.
+package plan

@@ -1,0 +1,15 @@
+// Package samples holds the sample tenant and mapping that `connrecon demo`
+// runs against and the README uses, embedded so the binary carries them.
+package samples
+
+import _ "embed"
+
+// Tenant is samples/tenant.json: a simulated tenant for graphsim.
+//
+//go:embed tenant.json
+var Tenant []byte
+
+// MappingCSV is samples/mapping.csv: the mapping the demo applies.
+//
+//go:embed mapping.csv
+var MappingCSV []byte
