@@ -1,0 +1,565 @@
+package graphsim
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configure a Server.
+type Options struct {
+	// Token, if non-empty, is the only bearer token accepted (401
+	// otherwise); if empty any non-empty bearer token is accepted.
+	Token string
+	// PageSize is the page size when a request has no $top. Default 100:
+	// a GUESS (see guesses.go).
+	PageSize int
+	// MaxPageSize is the largest $top accepted; larger is a 400. Default
+	// 999: a GUESS (see guesses.go).
+	MaxPageSize int
+	// DenyWrites answers every write 403 Authorization_RequestDenied, as
+	// the service does for a caller without Directory.ReadWrite.All.
+	DenyWrites bool
+	// Faults to inject from the start; see also SetFaults.
+	Faults Faults
+	// Seed seeds every random choice (faults, request ids, skip-token
+	// secret), so runs with the same request order repeat exactly.
+	Seed int64
+	// Now is the clock, for tests; default time.Now. Latency and Jitter are
+	// real sleeps regardless.
+	Now func() time.Time
+	// EnforceRegionRule refuses a move into a group whose region differs
+	// from the default group's while the connector sits in such a group too
+	// (Microsoft's documented topology rule; the error is a GUESS). Off by
+	// default, because the real rule's details are not public.
+	EnforceRegionRule bool
+}
+
+// Faults are the injected failures. The zero value injects nothing.
+type Faults struct {
+	Latency time.Duration // added to every request
+	Jitter  time.Duration // plus uniform random [0,Jitter)
+	// ThrottleRPS is the tenant's token bucket rate; 0 = off. A request
+	// that finds the bucket empty is answered 429 with Retry-After set to
+	// the time until a token is available; it does not consume a token.
+	ThrottleRPS float64
+	// ThrottleBurst is the bucket size (default max(1, int(ThrottleRPS))).
+	ThrottleBurst int
+	// ThrottleRate is the fraction of requests answered 429 at random, in
+	// addition to the bucket (0..1).
+	ThrottleRate float64
+	// RetryAfter is given on random 429s and on some 503s (default 1s;
+	// sent rounded up to whole seconds, minimum 1).
+	RetryAfter time.Duration
+	// RetryAfterDate sends Retry-After as an HTTP date instead of seconds.
+	RetryAfterDate bool
+	// ErrorRate is the fraction answered 503 or 504 (half each); half of
+	// the 503s carry Retry-After.
+	ErrorRate float64
+	// ResetRate is the fraction whose connection is reset with no answer:
+	// the connection is hijacked and closed with RST. Where it cannot be
+	// hijacked (HTTP/2, a ResponseRecorder) the handler panics with
+	// http.ErrAbortHandler, which net/http turns into an aborted stream.
+	ResetRate float64
+	// ResetAfterApply: when a reset hits a write, apply the write first,
+	// then reset ("the request succeeded but the answer was lost").
+	// Default false: reset before applying.
+	ResetAfterApply bool
+	// StaleFor is how long after a move the membership reads (members,
+	// members/$ref, memberOf, memberOf/$ref) still show the connector in
+	// its previous group. Writes and State() see the true state at once.
+	StaleFor time.Duration
+}
+
+func (f Faults) retryAfter() time.Duration {
+	if f.RetryAfter <= 0 {
+		return time.Second
+	}
+	return f.RetryAfter
+}
+
+func (f Faults) burst() float64 {
+	if f.ThrottleBurst > 0 {
+		return float64(f.ThrottleBurst)
+	}
+	return math.Max(1, math.Floor(f.ThrottleRPS))
+}
+
+// LoggedRequest is one entry of the request log.
+type LoggedRequest struct {
+	Time   time.Time
+	Method string
+	// Path is the decoded URL path, e.g.
+	// /beta/onPremisesPublishingProfiles/applicationProxy/connectorGroups/ID/members/$ref.
+	// $batch items are logged too, each with its own path under /beta.
+	Path   string
+	Query  string // raw query
+	Status int    // status sent; 0 when no answer was sent (reset, canceled)
+	Body   string // request body after gzip decoding
+	// Fault is "" or "throttle", "503", "504", "reset"; "canceled" when the
+	// client went away during injected latency.
+	Fault                      string
+	RequestID, ClientRequestID string
+}
+
+// Server is the simulated tenant. It implements http.Handler and is safe for
+// concurrent use.
+type Server struct {
+	token      string
+	pageSize   int
+	maxPage    int
+	clock      func() time.Time
+	regionRule bool
+	secret     uint64
+
+	mu         sync.Mutex
+	faults     Faults
+	denyWrites bool
+	rng        *rand.Rand // fault decisions and $batch order
+	idRng      *rand.Rand // GUIDs, a separate stream so ids don't shift faults
+	tokens     float64    // token bucket
+	bucketAt   time.Time
+	bucketInit bool
+
+	groups       []Group // applications included; order is the serving order
+	groupIdx     map[string]int
+	conns        []Connector // Group always holds the canonical group id
+	connIdx      map[string]int
+	defaultGroup int
+	stale        map[int]staleEntry // connector index -> what reads still show
+	moves        int
+	log          []LoggedRequest
+}
+
+// staleEntry is the eventually consistent view of one moved connector.
+type staleEntry struct {
+	shown string // group id that membership reads still show
+	until time.Time
+}
+
+// New returns a Server over a deep copy of t. Connectors with an empty
+// Group are placed in the default group. New panics if t fails
+// Tenant.Validate: a simulator over an inconsistent tenant would answer
+// nonsense.
+func New(t *Tenant, opts Options) *Server {
+	if err := t.Validate(); err != nil {
+		panic(err)
+	}
+	t = t.Clone()
+	s := &Server{
+		token:      opts.Token,
+		pageSize:   opts.PageSize,
+		maxPage:    opts.MaxPageSize,
+		clock:      opts.Now,
+		regionRule: opts.EnforceRegionRule,
+		faults:     opts.Faults,
+		denyWrites: opts.DenyWrites,
+		rng:        rand.New(rand.NewPCG(uint64(opts.Seed), 1)),
+		idRng:      rand.New(rand.NewPCG(uint64(opts.Seed), 2)),
+		secret:     rand.New(rand.NewPCG(uint64(opts.Seed), 3)).Uint64(),
+		groups:     t.Groups,
+		groupIdx:   map[string]int{},
+		conns:      t.Connectors,
+		connIdx:    map[string]int{},
+		stale:      map[int]staleEntry{},
+	}
+	if s.maxPage <= 0 {
+		s.maxPage = defaultMaxPageSize
+	}
+	if s.pageSize <= 0 {
+		s.pageSize = defaultPageSize
+	}
+	s.pageSize = min(s.pageSize, s.maxPage)
+	if s.clock == nil {
+		s.clock = time.Now
+	}
+	for i, g := range s.groups {
+		s.groupIdx[strings.ToLower(g.ID)] = i
+		if g.IsDefault {
+			s.defaultGroup = i
+		}
+	}
+	for i := range s.conns {
+		c := &s.conns[i]
+		s.connIdx[strings.ToLower(c.ID)] = i
+		gi := s.defaultGroup
+		if c.Group != "" {
+			gi = s.groupIdx[strings.ToLower(c.Group)]
+		}
+		c.Group = s.groups[gi].ID
+	}
+	return s
+}
+
+// SetFaults changes the injected faults; it also refills the token bucket.
+func (s *Server) SetFaults(f Faults) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = f
+	s.bucketInit = false
+}
+
+// SetDenyWrites turns the 403 answer to writes on or off.
+func (s *Server) SetDenyWrites(deny bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.denyWrites = deny
+}
+
+// State returns a deep copy of the true current state (not the stale view
+// reads may show). Every connector's Group is set explicitly.
+func (s *Server) State() *Tenant {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return (&Tenant{Groups: s.groups, Connectors: s.conns}).Clone()
+}
+
+// Moves returns how many moves have been applied.
+func (s *Server) Moves() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.moves
+}
+
+// Requests returns a copy of the request log.
+func (s *Server) Requests() []LoggedRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]LoggedRequest(nil), s.log...)
+}
+
+// ResetLog empties the request log.
+func (s *Server) ResetLog() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.log = nil
+}
+
+func (s *Server) now() time.Time { return s.clock() }
+
+func (s *Server) appendLog(e LoggedRequest) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.log = append(s.log, e)
+}
+
+func (s *Server) newGUID() string {
+	s.mu.Lock()
+	hi, lo := s.idRng.Uint64(), s.idRng.Uint64()
+	s.mu.Unlock()
+	hi = hi&^0xf000 | 0x4000     // version 4
+	lo = lo&^(0xc<<60) | 0x8<<60 // RFC 4122 variant
+	return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x",
+		hi>>32, hi>>16&0xffff, hi&0xffff, lo>>48, lo&0xffffffffffff)
+}
+
+// draws are the random numbers one request may need. Every request takes
+// the same number, whatever faults are on, so the decisions for request N
+// depend only on N and the seed.
+type draws struct{ jitter, reset, throttle, err, kind, retry float64 }
+
+func (s *Server) draw() (Faults, draws) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.rng
+	return s.faults, draws{r.Float64(), r.Float64(), r.Float64(), r.Float64(), r.Float64(), r.Float64()}
+}
+
+// call is one request as the handlers see it: a plain request or a $batch
+// item.
+type call struct {
+	method      string
+	path        string   // decoded URL path
+	segs        []string // path segments after /beta; nil outside /beta
+	query       url.Values
+	body        []byte
+	bodyErr     error  // the body could not be decoded
+	root        string // scheme://host/beta, for absolute URLs in answers
+	auth        string // Authorization header
+	reqID       string
+	clientReqID string
+	now         time.Time
+	batchItem   bool
+}
+
+const maxBody = 4 << 20 // Graph's request size limit
+
+// ServeHTTP applies the faults in order latency → reset → throttle (bucket,
+// then random) → 503/504 → auth, then handles the request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	arrived := s.now()
+	reqID := s.newGUID()
+	clientReqID := r.Header.Get("client-request-id")
+	if clientReqID == "" {
+		clientReqID = s.newGUID()
+	}
+	raw, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		// The client is gone mid-body; there is nobody to answer.
+		s.appendLog(LoggedRequest{Time: arrived, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
+			Fault: "canceled", RequestID: reqID, ClientRequestID: clientReqID})
+		return
+	}
+	body, bodyErr := decodeBody(r.Header.Get("Content-Encoding"), raw)
+	entry := LoggedRequest{Time: arrived, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
+		Body: string(body), RequestID: reqID, ClientRequestID: clientReqID}
+	if bodyErr != nil {
+		entry.Body = string(raw)
+	}
+
+	f, d := s.draw()
+	if delay := f.Latency + time.Duration(d.jitter*float64(f.Jitter)); delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			entry.Fault = "canceled"
+			s.appendLog(entry)
+			return
+		}
+	}
+
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	c := &call{
+		method:      r.Method,
+		path:        r.URL.Path,
+		segs:        splitPath(r.URL.Path),
+		query:       r.URL.Query(),
+		body:        body,
+		bodyErr:     bodyErr,
+		root:        scheme + "://" + r.Host + "/beta",
+		auth:        r.Header.Get("Authorization"),
+		reqID:       reqID,
+		clientReqID: clientReqID,
+		now:         s.now(),
+	}
+	if len(raw) > maxBody {
+		c.bodyErr = errTooLarge
+	}
+
+	if f.ResetRate > 0 && d.reset < f.ResetRate {
+		if f.ResetAfterApply && isWrite(r.Method) {
+			s.authAndHandle(c) // the answer is lost with the connection
+		}
+		entry.Fault = "reset"
+		s.appendLog(entry)
+		abortConnection(w)
+		return
+	}
+
+	resp := s.gate(c, f, d)
+	if resp == nil {
+		resp = s.authAndHandle(c)
+	}
+	entry.Status, entry.Fault = resp.status, resp.fault
+	s.appendLog(entry) // before answering, so a client that got its answer finds the entry
+	writeResponse(w, c, resp)
+}
+
+var errTooLarge = errors.New("the request body is larger than 4 MB")
+
+// splitPath returns the segments after /beta, or nil for paths outside
+// /beta. A trailing slash is tolerated.
+func splitPath(p string) []string {
+	rest, found := strings.CutPrefix(p, "/beta/")
+	rest = strings.TrimSuffix(rest, "/")
+	if !found || rest == "" {
+		return nil
+	}
+	return strings.Split(rest, "/")
+}
+
+func isWrite(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return false
+	}
+	return true
+}
+
+// decodeBody undoes Content-Encoding: Graph decodes gzip request bodies and
+// refuses a body that claims gzip but is not.
+func decodeBody(encoding string, raw []byte) ([]byte, error) {
+	switch strings.ToLower(strings.TrimSpace(encoding)) {
+	case "", "identity":
+		return raw, nil
+	case "gzip", "x-gzip":
+		if len(raw) == 0 {
+			return raw, nil
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		if err != nil {
+			return nil, fmt.Errorf("the request body could not be decompressed (Content-Encoding: gzip): %v", err)
+		}
+		b, err := io.ReadAll(io.LimitReader(zr, maxBody+1))
+		if err != nil {
+			return nil, fmt.Errorf("the request body could not be decompressed (Content-Encoding: gzip): %v", err)
+		}
+		if len(b) > maxBody {
+			return nil, errTooLarge
+		}
+		return b, nil
+	default:
+		return nil, fmt.Errorf("the request body could not be decompressed: unsupported Content-Encoding %q", encoding)
+	}
+}
+
+// gate applies the throttle and 503/504 faults; nil means the request goes
+// on.
+func (s *Server) gate(c *call, f Faults, d draws) *response {
+	if f.ThrottleRPS > 0 {
+		if ok, wait := s.takeToken(c.now, f); !ok {
+			return s.throttled(c, f, wait)
+		}
+	}
+	if f.ThrottleRate > 0 && d.throttle < f.ThrottleRate {
+		return s.throttled(c, f, f.retryAfter())
+	}
+	if f.ErrorRate > 0 && d.err < f.ErrorRate {
+		if d.kind < 0.5 {
+			resp := odataError(c, http.StatusServiceUnavailable, unavailableCode, unavailableMessage)
+			if d.retry < 0.5 {
+				resp.header.Set("Retry-After", retryAfterValue(c.now, f.retryAfter(), f.RetryAfterDate))
+			}
+			resp.fault = "503"
+			return resp
+		}
+		resp := odataError(c, http.StatusGatewayTimeout, timeoutCode, timeoutMessage)
+		resp.fault = "504"
+		return resp
+	}
+	return nil
+}
+
+// takeToken takes one token from the tenant's bucket, or says how long until
+// one is available. A refused request takes nothing.
+func (s *Server) takeToken(now time.Time, f Faults) (bool, time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	burst := f.burst()
+	if !s.bucketInit {
+		s.tokens, s.bucketAt, s.bucketInit = burst, now, true
+	}
+	if el := now.Sub(s.bucketAt); el > 0 {
+		s.tokens = math.Min(burst, s.tokens+el.Seconds()*f.ThrottleRPS)
+		s.bucketAt = now
+	}
+	if s.tokens >= 1 {
+		s.tokens--
+		return true, 0
+	}
+	return false, time.Duration((1 - s.tokens) / f.ThrottleRPS * float64(time.Second))
+}
+
+func (s *Server) throttled(c *call, f Faults, wait time.Duration) *response {
+	secs := retrySeconds(wait)
+	resp := odataError(c, http.StatusTooManyRequests, throttleCode, fmt.Sprintf(throttleFormat, secs))
+	resp.header.Set("Retry-After", retryAfterValue(c.now, wait, f.RetryAfterDate))
+	resp.fault = "throttle"
+	return resp
+}
+
+// retrySeconds rounds up to whole seconds, minimum 1, so a client that
+// waits what it is told always finds capacity.
+func retrySeconds(d time.Duration) int64 {
+	secs := int64((d + time.Second - 1) / time.Second)
+	return max(secs, 1)
+}
+
+func retryAfterValue(now time.Time, d time.Duration, asDate bool) string {
+	secs := retrySeconds(d)
+	if !asDate {
+		return strconv.FormatInt(secs, 10)
+	}
+	t := now.Add(time.Duration(secs) * time.Second)
+	if t.Nanosecond() != 0 { // HTTP dates have whole seconds: round up
+		t = t.Truncate(time.Second).Add(time.Second)
+	}
+	return t.UTC().Format(http.TimeFormat)
+}
+
+// checkAuth answers 401 like Graph: missing or empty bearer token, or (with
+// Options.Token) a different one.
+func (s *Server) checkAuth(c *call) *response {
+	scheme, tok, _ := strings.Cut(strings.TrimSpace(c.auth), " ")
+	tok = strings.TrimSpace(tok)
+	var msg string
+	switch {
+	case !strings.EqualFold(scheme, "Bearer") || tok == "":
+		msg = "Access token is empty."
+	case s.token != "" && tok != s.token:
+		msg = "Access token validation failure. Invalid audience."
+	default:
+		return nil
+	}
+	resp := odataError(c, http.StatusUnauthorized, "InvalidAuthenticationToken", msg)
+	resp.header.Set("WWW-Authenticate", `Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`)
+	return resp
+}
+
+func (s *Server) authAndHandle(c *call) *response {
+	if resp := s.checkAuth(c); resp != nil {
+		return resp
+	}
+	if c.bodyErr != nil {
+		if c.bodyErr == errTooLarge {
+			return odataError(c, http.StatusRequestEntityTooLarge, badRequestCode, "The request body is larger than 4 MB.")
+		}
+		return badRequest(c, capitalize(c.bodyErr.Error())+".")
+	}
+	return s.route(c)
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func writeResponse(w http.ResponseWriter, c *call, resp *response) {
+	h := w.Header()
+	for k, v := range resp.header {
+		h[k] = v
+	}
+	h.Set("request-id", c.reqID)
+	h.Set("client-request-id", c.clientReqID)
+	h.Set("Date", c.now.UTC().Format(http.TimeFormat))
+	if resp.body != nil {
+		h.Set("Content-Type", resp.contentType)
+		h.Set("Content-Length", strconv.Itoa(len(resp.body)))
+	}
+	w.WriteHeader(resp.status)
+	if resp.body != nil {
+		_, _ = w.Write(resp.body)
+	}
+}
+
+// abortConnection resets the TCP connection with no answer. Linger 0 makes
+// Close send RST rather than FIN, as a dropped load balancer connection
+// does.
+func abortConnection(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler) // HTTP/2 or a recorder: net/http aborts the stream
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = conn.Close()
+}
