@@ -58,7 +58,16 @@ func (c *Client) classify(ctx context.Context, err error, rec *recorder) error {
 		e.Message = http.StatusText(e.Status)
 	default:
 		e.Message = err.Error()
-		if e.Status == 0 && ctx.Err() == nil && isTransportError(err) {
+		switch {
+		case ctx.Err() != nil:
+			// cancelled or timed out by the caller: Other, and errors.Is
+			// still finds the context error through Err.
+		case call.ClientRequestID == "":
+			// The request never entered the HTTP pipeline: signing in
+			// (or attaching the token) failed. Retrying will not help.
+			e.Class = apierr.Auth
+			e.Message = "sign-in (--auth " + c.cfg.Auth.String() + ") failed: " + e.Message
+		case e.Status == 0 && isTransportError(err):
 			e.Class = apierr.Transient
 		}
 		return e
