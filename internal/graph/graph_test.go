@@ -42,7 +42,11 @@ type fixture struct {
 
 func newFixture(t *testing.T, tn *graphsim.Tenant, opts graphsim.Options, cfg Config) *fixture {
 	t.Helper()
-	sim := graphsim.New(tn, opts)
+	return newFixtureFor(t, graphsim.New(tn, opts), cfg)
+}
+
+func newFixtureFor(t *testing.T, sim *graphsim.Server, cfg Config) *fixture {
+	t.Helper()
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	cfg.GraphURL = srv.URL + "/beta"
@@ -453,5 +457,52 @@ func TestSignInFailureIsFatal(t *testing.T) {
 	}
 	if n := len(f.sim.Requests()); n != 0 {
 		t.Errorf("%d requests reached the server", n)
+	}
+}
+
+// The chain compresses request bodies, as the SDK does by default, and the
+// body still arrives whole.
+func TestPostBodyIsGzipped(t *testing.T) {
+	tn := sampleTenant(t)
+	sim := graphsim.New(tn, graphsim.Options{})
+	var encodings []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			encodings = append(encodings, r.Header.Get("Content-Encoding"))
+		}
+		sim.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	c, err := New(Config{GraphURL: srv.URL + "/beta", Auth: Auth{Mode: AuthToken, Token: "x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := connectorByName(tn, "stg-appproxy-01")
+	if _, err := c.MoveConnector(context.Background(), conn.ID, groupByName(tn, "Staging").ID); err != nil {
+		t.Fatal(err)
+	}
+	if len(encodings) != 1 || encodings[0] != "gzip" {
+		t.Errorf("POST Content-Encoding %q, want one gzip", encodings)
+	}
+}
+
+// Values outside the documented enums (a region "japan", a connector
+// status nobody has seen yet) are read as sent, never dropped.
+func TestUnknownEnumValuesAreKept(t *testing.T) {
+	tn := sampleTenant(t)
+	tn.Connectors[0].Status = "degraded"
+	f := newFixture(t, tn, graphsim.Options{}, Config{})
+	s, err := f.client.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var status string
+	for _, c := range s.Connectors {
+		if c.ID == tn.Connectors[0].ID {
+			status = c.Status
+		}
+	}
+	if status != "degraded" {
+		t.Errorf("status %q, want degraded", status)
 	}
 }

@@ -60,7 +60,8 @@ type Faults struct {
 	// addition to the bucket (0..1).
 	ThrottleRate float64
 	// RetryAfter is given on random 429s and on some 503s (default 1s;
-	// sent rounded up to whole seconds, minimum 1).
+	// sent rounded up to whole seconds). A value under a second is sent as
+	// "Retry-After: 0" (retry at once), which keeps fault-heavy tests fast.
 	RetryAfter time.Duration
 	// RetryAfterDate sends Retry-After as an HTTP date instead of seconds.
 	RetryAfterDate bool
@@ -424,17 +425,17 @@ func decodeBody(encoding string, raw []byte) ([]byte, error) {
 func (s *Server) gate(c *call, f Faults, d draws) *response {
 	if f.ThrottleRPS > 0 {
 		if ok, wait := s.takeToken(c.now, f); !ok {
-			return s.throttled(c, f, wait)
+			return s.throttled(c, f, wait, false)
 		}
 	}
 	if f.ThrottleRate > 0 && d.throttle < f.ThrottleRate {
-		return s.throttled(c, f, f.retryAfter())
+		return s.throttled(c, f, f.retryAfter(), f.RetryAfter > 0 && f.RetryAfter < time.Second)
 	}
 	if f.ErrorRate > 0 && d.err < f.ErrorRate {
 		if d.kind < 0.5 {
 			resp := odataError(c, http.StatusServiceUnavailable, unavailableCode, unavailableMessage)
 			if d.retry < 0.5 {
-				resp.header.Set("Retry-After", retryAfterValue(c.now, f.retryAfter(), f.RetryAfterDate))
+				resp.header.Set("Retry-After", retryAfterValue(c.now, f.retryAfter(), f.RetryAfterDate, f.RetryAfter > 0 && f.RetryAfter < time.Second))
 			}
 			resp.fault = "503"
 			return resp
@@ -466,10 +467,16 @@ func (s *Server) takeToken(now time.Time, f Faults) (bool, time.Duration) {
 	return false, time.Duration((1 - s.tokens) / f.ThrottleRPS * float64(time.Second))
 }
 
-func (s *Server) throttled(c *call, f Faults, wait time.Duration) *response {
+// throttled answers 429. now says "Retry-After: 0" (retry at once, legal
+// HTTP): what a configured RetryAfter under a second means, so that
+// fault-heavy tests need not sleep a second per throttle.
+func (s *Server) throttled(c *call, f Faults, wait time.Duration, now bool) *response {
 	secs := retrySeconds(wait)
+	if now {
+		secs = 0
+	}
 	resp := odataError(c, http.StatusTooManyRequests, throttleCode, fmt.Sprintf(throttleFormat, secs))
-	resp.header.Set("Retry-After", retryAfterValue(c.now, wait, f.RetryAfterDate))
+	resp.header.Set("Retry-After", retryAfterValue(c.now, wait, f.RetryAfterDate, now))
 	resp.fault = "throttle"
 	return resp
 }
@@ -481,8 +488,11 @@ func retrySeconds(d time.Duration) int64 {
 	return max(secs, 1)
 }
 
-func retryAfterValue(now time.Time, d time.Duration, asDate bool) string {
+func retryAfterValue(now time.Time, d time.Duration, asDate, zero bool) string {
 	secs := retrySeconds(d)
+	if zero {
+		secs = 0
+	}
 	if !asDate {
 		return strconv.FormatInt(secs, 10)
 	}
