@@ -161,7 +161,7 @@ func readCSV(path string, r io.Reader) (*Mapping, error) {
 		return nil, &FileError{Path: path, Line: 1, Msg: "the file is empty: expected a header row naming a connector column and a group column"}
 	}
 	if err != nil {
-		return nil, csvFileError(path, err)
+		return nil, csvFileError(path, header, err)
 	}
 	ci, gi := -1, -1
 	found := make([]string, 0, len(header))
@@ -191,7 +191,9 @@ func readCSV(path string, r io.Reader) (*Mapping, error) {
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				m.Problems = append(m.Problems, Problem{Line: pe.StartLine, Column: ColumnName(pe.Column - 1), Severity: SeverityError, Message: "malformed CSV: " + pe.Err.Error()})
+				// pe.Column is a byte offset; the partial record holds the
+				// fields before the bad one, so its length is the bad field's index.
+				m.Problems = append(m.Problems, Problem{Line: pe.StartLine, Column: ColumnName(len(rec)), Severity: SeverityError, Message: "malformed CSV: " + pe.Err.Error()})
 				m.Rows = append(m.Rows, Row{Line: pe.StartLine, Problem: "malformed CSV: " + pe.Err.Error()})
 				// encoding/csv cannot resynchronise reliably after a
 				// quoting error: stop here rather than misread what follows.
@@ -206,10 +208,10 @@ func readCSV(path string, r io.Reader) (*Mapping, error) {
 		row := Row{Line: line, Connector: cell(rec, ci), Group: cell(rec, gi)}
 		m.checkRow(&row)
 		if row.Problem == "" {
-			key := strings.ToLower(row.Connector)
+			key := cellKey(row.Connector)
 			if j, ok := seen[key]; ok {
 				prev := &m.Rows[j]
-				if strings.EqualFold(prev.Group, row.Group) {
+				if cellKey(prev.Group) == cellKey(row.Group) {
 					row.Duplicate = true
 					m.Problems = append(m.Problems, Problem{Line: row.Line, Column: m.ConnectorColumn, Severity: SeverityWarning,
 						Message: fmt.Sprintf("connector %q repeats row %d with the same group: counted once", row.Connector, prev.Line)})
@@ -229,6 +231,15 @@ func readCSV(path string, r io.Reader) (*Mapping, error) {
 	}
 	sortProblems(m.Problems)
 	return m, nil
+}
+
+// cellKey compares cells the way resolution will: a GUID with or without
+// braces is one id, and names are case-insensitive.
+func cellKey(s string) string {
+	if IsGUID(s) {
+		return NormalizeGUID(s)
+	}
+	return strings.ToLower(s)
 }
 
 // checkRow applies the checks that need nothing but the row itself.
@@ -251,10 +262,12 @@ func (m *Mapping) checkRow(r *Row) {
 	}
 }
 
-func csvFileError(path string, err error) error {
+// csvFileError reports a header that cannot be parsed; partial is what
+// encoding/csv returned with the error (the fields before the bad one).
+func csvFileError(path string, partial []string, err error) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return &FileError{Path: path, Line: pe.StartLine, Column: ColumnName(pe.Column - 1), Msg: "malformed CSV", Err: pe.Err}
+		return &FileError{Path: path, Line: pe.StartLine, Column: ColumnName(len(partial)), Msg: "malformed CSV", Err: pe.Err}
 	}
 	return &FileError{Path: path, Msg: "cannot read mapping", Err: err}
 }
@@ -345,7 +358,14 @@ func ColumnName(i int) string {
 var guidRE = regexp.MustCompile(`^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$`)
 
 // IsGUID reports whether s is a GUID, with or without braces.
-func IsGUID(s string) bool { return guidRE.MatchString(s) && (s[0] == '{') == (s[len(s)-1] == '}') }
+// The length check spares the regexp on machine and group names, which are
+// looked at once per row.
+func IsGUID(s string) bool {
+	if n := len(s); n != 36 && n != 38 {
+		return false
+	}
+	return guidRE.MatchString(s) && (s[0] == '{') == (s[len(s)-1] == '}')
+}
 
 // NormalizeGUID strips braces and lower-cases a GUID.
 func NormalizeGUID(s string) string {

@@ -96,9 +96,12 @@ func Build(m *Mapping, s *State) *Plan {
 		var reasons []string
 		if r.Problem != "" {
 			reasons = append(reasons, r.Problem)
-		} else {
+		}
+		if r.Connector != "" {
+			// Resolved even when the row is invalid in the file, so the
+			// change names the connector and it is not also unmanaged.
 			var why string
-			if conn, why = ix.connector(r.Connector); conn == nil {
+			if conn, why = ix.connector(r.Connector); conn == nil && r.Problem == "" {
 				reasons = append(reasons, why)
 			}
 		}
@@ -137,8 +140,14 @@ func Build(m *Mapping, s *State) *Plan {
 					prev.Warnings = append(prev.Warnings, fmt.Sprintf("row %d maps the same connector to the same group: counted once", r.Line))
 					continue
 				}
+				// An invalid row moves nothing: a move's warnings no longer apply.
+				ch.Warnings = nil
 				ch.Action, ch.Wave, ch.Reason = ActionInvalid, 0, fmt.Sprintf("connector %s is also mapped on row %d to group %q: keep one of the two rows", conn.MachineName, prev.Row, prev.ToGroupName)
-				prev.Action, prev.Wave, prev.Reason = ActionInvalid, 0, fmt.Sprintf("connector %s is also mapped on row %d to group %q: keep one of the two rows", conn.MachineName, r.Line, ch.ToGroupName)
+				// A row already in a clash keeps naming its first partner.
+				if prev.Action != ActionInvalid {
+					prev.Warnings = nil
+					prev.Action, prev.Wave, prev.Reason = ActionInvalid, 0, fmt.Sprintf("connector %s is also mapped on row %d to group %q: keep one of the two rows", conn.MachineName, r.Line, ch.ToGroupName)
+				}
 			} else {
 				byConnector[conn.ID] = len(p.Changes)
 			}

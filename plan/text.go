@@ -12,31 +12,41 @@ import (
 // group, then invalid rows and unmanaged connectors, then a one-line total.
 func WriteText(w io.Writer, p *Plan) error {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	// Keyed by group id: two groups may share a name.
 	byDest := map[string][]Change{}
 	var dests []string
 	var invalid, unmanaged []Change
 	for _, c := range p.Changes {
 		switch c.Action {
 		case ActionMove:
-			if _, ok := byDest[c.ToGroupName]; !ok {
-				dests = append(dests, c.ToGroupName)
+			if _, ok := byDest[c.ToGroupID]; !ok {
+				dests = append(dests, c.ToGroupID)
 			}
-			byDest[c.ToGroupName] = append(byDest[c.ToGroupName], c)
+			byDest[c.ToGroupID] = append(byDest[c.ToGroupID], c)
 		case ActionInvalid:
 			invalid = append(invalid, c)
 		case ActionUnmanaged:
 			unmanaged = append(unmanaged, c)
 		}
 	}
-	sort.Slice(dests, func(i, j int) bool { return strings.ToLower(dests[i]) < strings.ToLower(dests[j]) })
+	sort.Slice(dests, func(i, j int) bool {
+		a, b := strings.ToLower(byDest[dests[i]][0].ToGroupName), strings.ToLower(byDest[dests[j]][0].ToGroupName)
+		if a != b {
+			return a < b
+		}
+		return dests[i] < dests[j]
+	})
 	for _, d := range dests {
 		moves := byDest[d]
-		fmt.Fprintf(tw, "Into %q (%d):\n", d, len(moves))
+		fmt.Fprintf(tw, "Into %q (%d):\n", moves[0].ToGroupName, len(moves))
 		for _, c := range moves {
-			fmt.Fprintf(tw, "  ~ %s\tfrom %q\trow %d\twave %d\n", c.MachineName, c.FromGroupName, c.Row, c.Wave)
-			for _, wmsg := range c.Warnings {
-				fmt.Fprintf(tw, "      warning: %s\n", wmsg)
+			// Warnings are a last cell, not lines of their own: a line
+			// without cells would restart the column alignment.
+			warn := ""
+			if len(c.Warnings) > 0 {
+				warn = "\twarning: " + strings.Join(c.Warnings, "; ")
 			}
+			fmt.Fprintf(tw, "  ~ %s\tfrom %q\trow %d\twave %d%s\n", c.MachineName, c.FromGroupName, c.Row, c.Wave, warn)
 		}
 		fmt.Fprintln(tw)
 	}

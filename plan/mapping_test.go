@@ -1,0 +1,749 @@
+package plan
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+const bom = "\xef\xbb\xbf"
+
+// wantProblem matches a Problem on everything but the exact wording: the
+// message must contain each fragment.
+type wantProblem struct {
+	Line     int
+	Column   string
+	Severity Severity
+	Contains []string
+}
+
+func checkProblems(t *testing.T, got []Problem, want []wantProblem) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("got %d problems, want %d:\n%s", len(got), len(want), formatProblems(got))
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.Line != w.Line || g.Column != w.Column || g.Severity != w.Severity {
+			t.Errorf("problem %d = %d:%s %s, want %d:%s %s (%q)", i, g.Line, g.Column, g.Severity, w.Line, w.Column, w.Severity, g.Message)
+		}
+		for _, frag := range w.Contains {
+			if !strings.Contains(g.Message, frag) {
+				t.Errorf("problem %d message %q does not contain %q", i, g.Message, frag)
+			}
+		}
+	}
+}
+
+func formatProblems(ps []Problem) string {
+	var b strings.Builder
+	for _, p := range ps {
+		b.WriteString(p.Format("in.csv") + "\n")
+	}
+	return b.String()
+}
+
+func parse(t *testing.T, input string) *Mapping {
+	t.Helper()
+	m, err := ParseCSV("in.csv", strings.NewReader(input))
+	if err != nil {
+		t.Fatalf("ParseCSV: %v", err)
+	}
+	return m
+}
+
+func TestParseCSVHeaders(t *testing.T) {
+	tests := []struct {
+		name                  string
+		input                 string
+		connHeader, grpHeader string
+		connCol, grpCol       string
+		connector, group      string
+	}{
+		{"connector group", "connector,group\na,Europe\n", "connector", "group", "A", "B", "a", "Europe"},
+		{"connectorId groupId", "connectorId,groupId\na,Europe\n", "connectorId", "groupId", "A", "B", "a", "Europe"},
+		{"spaced title case", "Connector Id,Connector Group\na,Europe\n", "Connector Id", "Connector Group", "A", "B", "a", "Europe"},
+		{"machineName connectorGroupId", "machineName,connectorGroupId\na,Europe\n", "machineName", "connectorGroupId", "A", "B", "a", "Europe"},
+		{"Machine Name groupName", "Machine Name,groupName\na,Europe\n", "Machine Name", "groupName", "A", "B", "a", "Europe"},
+		{"connectorGroup", "connector,connectorGroup\na,Europe\n", "connector", "connectorGroup", "A", "B", "a", "Europe"},
+		{"connectorGroupName", "connector,connectorGroupName\na,Europe\n", "connector", "connectorGroupName", "A", "B", "a", "Europe"},
+		{"upper case", "CONNECTOR,GROUP\na,Europe\n", "CONNECTOR", "GROUP", "A", "B", "a", "Europe"},
+		{"header cells trimmed", "  Connector  ,  Group \na,Europe\n", "Connector", "Group", "A", "B", "a", "Europe"},
+		{"group first", "group,connector\nEurope,a\n", "connector", "group", "B", "A", "a", "Europe"},
+		{"extra columns any order", "notes,Connector Group,site,Connector Id,owner\nx,Europe,paris,a,me\n", "Connector Id", "Connector Group", "D", "B", "a", "Europe"},
+		{"first matching column wins", "connector,machineName,group,groupName\na,b,Europe,Asia\n", "connector", "group", "A", "C", "a", "Europe"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := parse(t, tt.input)
+			if m.ConnectorHeader != tt.connHeader || m.GroupHeader != tt.grpHeader {
+				t.Errorf("headers = %q, %q; want %q, %q", m.ConnectorHeader, m.GroupHeader, tt.connHeader, tt.grpHeader)
+			}
+			if m.ConnectorColumn != tt.connCol || m.GroupColumn != tt.grpCol {
+				t.Errorf("columns = %s, %s; want %s, %s", m.ConnectorColumn, m.GroupColumn, tt.connCol, tt.grpCol)
+			}
+			want := []Row{{Line: 2, Connector: tt.connector, Group: tt.group}}
+			if !reflect.DeepEqual(m.Rows, want) {
+				t.Errorf("rows = %+v, want %+v", m.Rows, want)
+			}
+			if len(m.Problems) != 0 {
+				t.Errorf("unexpected problems:\n%s", formatProblems(m.Problems))
+			}
+		})
+	}
+}
+
+// TestParseCSVFormats covers what spreadsheets and editors actually write.
+// None of these inputs has a problem.
+func TestParseCSVFormats(t *testing.T) {
+	tests := []struct {
+		name  string
+		input string
+		want  []Row
+	}{
+		{
+			name:  "LF",
+			input: "connector,group\napp1,Europe\napp2,US East\n",
+			want:  []Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 3, Connector: "app2", Group: "US East"}},
+		},
+		{
+			name:  "CRLF",
+			input: "connector,group\r\napp1,Europe\r\napp2,US East\r\n",
+			want:  []Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 3, Connector: "app2", Group: "US East"}},
+		},
+		{
+			name:  "no final newline",
+			input: "connector,group\napp1,Europe",
+			want:  []Row{{Line: 2, Connector: "app1", Group: "Europe"}},
+		},
+		{
+			name:  "UTF-8 BOM",
+			input: bom + "connector,group\napp1,Europe\n",
+			want:  []Row{{Line: 2, Connector: "app1", Group: "Europe"}},
+		},
+		{
+			name:  "semicolon",
+			input: "Connector Id;Connector Group\r\napp1;Europe, West\r\n",
+			want:  []Row{{Line: 2, Connector: "app1", Group: "Europe, West"}},
+		},
+		{
+			// The header has more commas than semicolons, but inside quotes.
+			name:  "semicolon with quoted commas in the header",
+			input: "connector;group;\"notes, free text, more\"\napp1;Europe, West;x\n",
+			want:  []Row{{Line: 2, Connector: "app1", Group: "Europe, West"}},
+		},
+		{
+			name:  "tab",
+			input: "connector\tgroup\napp1\tEurope; West, North\n",
+			want:  []Row{{Line: 2, Connector: "app1", Group: "Europe; West, North"}},
+		},
+		{
+			name:  "BOM CRLF semicolon",
+			input: bom + "Machine Name;Connector Group\r\napp1;Europe\r\n",
+			want:  []Row{{Line: 2, Connector: "app1", Group: "Europe"}},
+		},
+		{
+			name:  "quoted fields with delimiters and quotes",
+			input: "connector,group\n\"app1\",\"Europe, West\"\napp2,\"Team \"\"A\"\"\"\n",
+			want:  []Row{{Line: 2, Connector: "app1", Group: "Europe, West"}, {Line: 3, Connector: "app2", Group: `Team "A"`}},
+		},
+		{
+			// Row numbers are file lines: skipped blank rows still count.
+			name:  "blank rows skipped",
+			input: "connector,group\n\napp1,Europe\n,\n  ,  \r\n\t\napp2,US East\n\n",
+			want:  []Row{{Line: 3, Connector: "app1", Group: "Europe"}, {Line: 7, Connector: "app2", Group: "US East"}},
+		},
+		{
+			name:  "values trimmed",
+			input: "connector,group\n  app1 ,\t Europe \u00a0\n",
+			want:  []Row{{Line: 2, Connector: "app1", Group: "Europe"}},
+		},
+		{
+			// A quoted line break makes one row span two lines; the next row
+			// is numbered by the line it starts on.
+			name:  "multi-line quoted field",
+			input: "connector,group\napp1,\"Europe\nWest\"\napp2,US East\n",
+			want:  []Row{{Line: 2, Connector: "app1", Group: "Europe\nWest"}, {Line: 4, Connector: "app2", Group: "US East"}},
+		},
+		{
+			name:  "GUIDs with and without braces",
+			input: "connector,group\n{C0000000-0000-4000-8000-000000000001},9a000000-0000-4000-8000-000000000002\nc0000000-0000-4000-8000-000000000002,{9A000000-0000-4000-8000-000000000002}\n",
+			want: []Row{
+				{Line: 2, Connector: "{C0000000-0000-4000-8000-000000000001}", Group: "9a000000-0000-4000-8000-000000000002"},
+				{Line: 3, Connector: "c0000000-0000-4000-8000-000000000002", Group: "{9A000000-0000-4000-8000-000000000002}"},
+			},
+		},
+		{
+			name:  "header only",
+			input: "connector,group\n",
+			want:  nil,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := parse(t, tt.input)
+			if !reflect.DeepEqual(m.Rows, tt.want) {
+				t.Errorf("rows:\n got %+v\nwant %+v", m.Rows, tt.want)
+			}
+			if len(m.Problems) != 0 {
+				t.Errorf("unexpected problems:\n%s", formatProblems(m.Problems))
+			}
+			if m.Invalid() != 0 {
+				t.Errorf("Invalid() = %d, want 0", m.Invalid())
+			}
+		})
+	}
+}
+
+func TestDetectDelimiter(t *testing.T) {
+	tests := []struct {
+		header string
+		want   rune
+	}{
+		{"connector,group", ','},
+		{"connector;group", ';'},
+		{"connector\tgroup", '\t'},
+		{"connector", ','},
+		{"a;b,c;d", ';'},
+		{"a,b\tc,d", ','},
+		{"a\tb;c\td", '\t'},
+		{`"a;b;c",group`, ','},
+		{`"a,b,c";group`, ';'},
+		{"a;b\n,,,,,", ';'},     // only the header line counts
+		{"a;b\r\nc,d,e,f", ';'}, // CRLF ends the header line too
+	}
+	for _, tt := range tests {
+		if got := detectDelimiter([]byte(tt.header)); got != tt.want {
+			t.Errorf("detectDelimiter(%q) = %q, want %q", tt.header, got, tt.want)
+		}
+	}
+}
+
+func TestParseCSVProblems(t *testing.T) {
+	const (
+		connID    = "c0000000-0000-4000-8000-000000000001"
+		europeID  = "9a000000-0000-4000-8000-000000000002"
+		braceConn = "{C0000000-0000-4000-8000-000000000001}"
+		braceEU   = "{9A000000-0000-4000-8000-000000000002}"
+	)
+	tests := []struct {
+		name     string
+		input    string
+		want     []Row // Problem compared by fragments below, not here
+		reasons  [][]string
+		problems []wantProblem
+	}{
+		{
+			name:     "empty connector cell",
+			input:    "connector,group\n,Europe\n",
+			want:     []Row{{Line: 2, Group: "Europe"}},
+			reasons:  [][]string{{"connector cell is empty"}},
+			problems: []wantProblem{{2, "A", SeverityError, []string{"connector cell is empty"}}},
+		},
+		{
+			name:     "empty group cell",
+			input:    "group,connector\n ,app1\n",
+			want:     []Row{{Line: 2, Connector: "app1"}},
+			reasons:  [][]string{{"group cell is empty"}},
+			problems: []wantProblem{{2, "A", SeverityError, []string{"group cell is empty"}}},
+		},
+		{
+			name:     "short row has no group cell",
+			input:    "notes,connector,group\nx,app1\n",
+			want:     []Row{{Line: 2, Connector: "app1"}},
+			reasons:  [][]string{{"group cell is empty"}},
+			problems: []wantProblem{{2, "C", SeverityError, []string{"group cell is empty"}}},
+		},
+		{
+			// Not blank (the notes cell is filled): both cells reported,
+			// the row keeps the first reason.
+			name:    "both cells empty",
+			input:   "notes,connector,group\nhello,,\n",
+			want:    []Row{{Line: 2}},
+			reasons: [][]string{{"connector cell is empty"}},
+			problems: []wantProblem{
+				{2, "B", SeverityError, []string{"connector cell is empty"}},
+				{2, "C", SeverityError, []string{"group cell is empty"}},
+			},
+		},
+		{
+			name:     "mangled connector GUID",
+			input:    "connector,group\n1234-5678-9abc-def0,Europe\n",
+			want:     []Row{{Line: 2, Connector: "1234-5678-9abc-def0", Group: "Europe"}},
+			reasons:  [][]string{{`"1234-5678-9abc-def0"`, "looks like an id but is not a valid GUID"}},
+			problems: []wantProblem{{2, "A", SeverityError, []string{"connector", "looks like an id but is not a valid GUID"}}},
+		},
+		{
+			name:     "mangled group GUID with one brace",
+			input:    "connector,group\napp1,{9a000000-0000-4000-8000-000000000002\n",
+			want:     []Row{{Line: 2, Connector: "app1", Group: "{9a000000-0000-4000-8000-000000000002"}},
+			reasons:  [][]string{{"group", "looks like an id but is not a valid GUID"}},
+			problems: []wantProblem{{2, "B", SeverityError, []string{"group", "looks like an id but is not a valid GUID"}}},
+		},
+		{
+			name:     "truncated GUID",
+			input:    "connector,group\nc0000000-0000-4000-8000-00000000001,Europe\n",
+			want:     []Row{{Line: 2, Connector: "c0000000-0000-4000-8000-00000000001", Group: "Europe"}},
+			reasons:  [][]string{{"not a valid GUID"}},
+			problems: []wantProblem{{2, "A", SeverityError, []string{"not a valid GUID"}}},
+		},
+		{
+			// Dashed machine names are names, not mangled ids.
+			name:    "dashed machine name",
+			input:   "connector,group\nfra-appproxy-01-b.contoso.com,EU - Frankfurt\n",
+			want:    []Row{{Line: 2, Connector: "fra-appproxy-01-b.contoso.com", Group: "EU - Frankfurt"}},
+			reasons: [][]string{nil},
+		},
+		{
+			name:    "same connector twice, same group",
+			input:   "connector,group\napp1,Europe\napp2,US\nAPP1 , europe\n",
+			want:    []Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 3, Connector: "app2", Group: "US"}, {Line: 4, Connector: "APP1", Group: "europe", Duplicate: true}},
+			reasons: [][]string{nil, nil, nil},
+			problems: []wantProblem{
+				{4, "A", SeverityWarning, []string{"repeats row 2"}},
+			},
+		},
+		{
+			// The same ids written with and without braces are the same
+			// connector and the same group.
+			name:    "same connector twice, same group, braces differ",
+			input:   "connector,group\n" + connID + "," + europeID + "\n" + braceConn + "," + braceEU + "\n",
+			want:    []Row{{Line: 2, Connector: connID, Group: europeID}, {Line: 3, Connector: braceConn, Group: braceEU, Duplicate: true}},
+			reasons: [][]string{nil, nil},
+			problems: []wantProblem{
+				{3, "A", SeverityWarning, []string{"repeats row 2"}},
+			},
+		},
+		{
+			name:    "same connector twice, group id with and without braces",
+			input:   "connector,group\napp1," + europeID + "\napp1," + braceEU + "\n",
+			want:    []Row{{Line: 2, Connector: "app1", Group: europeID}, {Line: 3, Connector: "app1", Group: braceEU, Duplicate: true}},
+			reasons: [][]string{nil, nil},
+			problems: []wantProblem{
+				{3, "A", SeverityWarning, []string{"repeats row 2"}},
+			},
+		},
+		{
+			name:    "same connector twice, different groups",
+			input:   "connector,group\napp1,Europe\napp2,US\napp1,Asia\n",
+			want:    []Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 3, Connector: "app2", Group: "US"}, {Line: 4, Connector: "app1", Group: "Asia"}},
+			reasons: [][]string{{"row 4", `"Asia"`}, nil, {"row 2", `"Europe"`}},
+			problems: []wantProblem{
+				{2, "B", SeverityError, []string{"row 4"}},
+				{4, "B", SeverityError, []string{"row 2"}},
+			},
+		},
+		{
+			// The first row keeps naming the row it first clashed with.
+			name:    "same connector three times",
+			input:   "connector,group\napp1,Europe\napp1,Asia\napp1,US\n",
+			want:    []Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 3, Connector: "app1", Group: "Asia"}, {Line: 4, Connector: "app1", Group: "US"}},
+			reasons: [][]string{{"row 3"}, {"row 2"}, {"row 2"}},
+			problems: []wantProblem{
+				{2, "B", SeverityError, []string{"row 3"}},
+				{3, "B", SeverityError, []string{"row 2"}},
+				{4, "B", SeverityError, []string{"row 2"}},
+			},
+		},
+		{
+			// An invalid row does not claim its connector: the later row
+			// is the only usable one.
+			name:     "invalid row then the same connector",
+			input:    "connector,group\napp1,\napp1,Europe\n",
+			want:     []Row{{Line: 2, Connector: "app1"}, {Line: 3, Connector: "app1", Group: "Europe"}},
+			reasons:  [][]string{{"group cell is empty"}, nil},
+			problems: []wantProblem{{2, "B", SeverityError, []string{"group cell is empty"}}},
+		},
+		{
+			name:     "malformed quote",
+			input:    "connector,group\napp1,Europe\napp2,\"US\" East\napp3,Asia\n",
+			want:     []Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 3}},
+			reasons:  [][]string{nil, {"malformed CSV", csv.ErrQuote.Error()}},
+			problems: []wantProblem{{3, "B", SeverityError, []string{"malformed CSV"}}},
+		},
+		{
+			name:     "bare quote",
+			input:    "connector,group\napp1,Europe\n\napp\"2,US\n",
+			want:     []Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 4}},
+			reasons:  [][]string{nil, {"malformed CSV", csv.ErrBareQuote.Error()}},
+			problems: []wantProblem{{4, "A", SeverityError, []string{"malformed CSV"}}},
+		},
+		{
+			// Reported where the record starts, not at the end of the file.
+			name:     "unterminated quote",
+			input:    "connector,group\napp1,Europe\napp2,\"US East\napp3,Asia\napp4,Asia\n",
+			want:     []Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 3}},
+			reasons:  [][]string{nil, {"malformed CSV"}},
+			problems: []wantProblem{{3, "B", SeverityError, []string{"malformed CSV"}}},
+		},
+		{
+			name:     "malformed quote in a later column",
+			input:    "notes,owner,connector,group\nx,y,app1,\"Eu\"rope\n",
+			want:     []Row{{Line: 2}},
+			reasons:  [][]string{{"malformed CSV"}},
+			problems: []wantProblem{{2, "D", SeverityError, []string{"malformed CSV"}}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := parse(t, tt.input)
+			if len(m.Rows) != len(tt.want) {
+				t.Fatalf("got %d rows, want %d: %+v", len(m.Rows), len(tt.want), m.Rows)
+			}
+			invalid := 0
+			for i, w := range tt.want {
+				g := m.Rows[i]
+				w.Problem = g.Problem
+				if !reflect.DeepEqual(g, w) {
+					t.Errorf("row %d = %+v, want %+v", i, g, w)
+				}
+				if len(tt.reasons[i]) == 0 && g.Problem != "" {
+					t.Errorf("row %d: unexpected problem %q", i, g.Problem)
+				}
+				if len(tt.reasons[i]) > 0 {
+					invalid++
+					if g.Problem == "" {
+						t.Errorf("row %d: no problem, want one containing %q", i, tt.reasons[i])
+					}
+				}
+				for _, frag := range tt.reasons[i] {
+					if !strings.Contains(g.Problem, frag) {
+						t.Errorf("row %d: problem %q does not contain %q", i, g.Problem, frag)
+					}
+				}
+			}
+			if m.Invalid() != invalid {
+				t.Errorf("Invalid() = %d, want %d", m.Invalid(), invalid)
+			}
+			checkProblems(t, m.Problems, tt.problems)
+		})
+	}
+}
+
+func TestParseCSVFileErrors(t *testing.T) {
+	tests := []struct {
+		name     string
+		input    string
+		line     int
+		column   string
+		contains []string
+		is       error
+	}{
+		{
+			name:  "no connector column",
+			input: "Host,Connector Group,Notes\napp1,Europe,x\n",
+			line:  1,
+			contains: []string{
+				"no connector column",
+				`found "Host", "Connector Group", "Notes"`,
+				"connector, connectorId, connector id, machineName",
+				"group, groupId, connectorGroup, connectorGroupId, groupName, connectorGroupName",
+			},
+		},
+		{
+			name:     "no group column",
+			input:    "connector;target\napp1;Europe\n",
+			line:     1,
+			contains: []string{"no group column", `found "connector", "target"`},
+		},
+		{
+			name:     "neither column",
+			input:    "a,b\n",
+			line:     1,
+			contains: []string{"no connector or group column", `found "a", "b"`},
+		},
+		{name: "empty file", input: "", line: 1, contains: []string{"the file is empty"}},
+		{name: "BOM only", input: bom, line: 1, contains: []string{"the file is empty"}},
+		{name: "blank lines only", input: "\n\r\n\n", line: 1, contains: []string{"the file is empty"}},
+		{name: "unterminated quote in the header", input: "\"connector,group\napp1,Europe\n", line: 1, column: "A", contains: []string{"in.csv:1:A: malformed CSV"}, is: csv.ErrQuote},
+		{name: "bad quote in the second header cell", input: "connector,\"gr\"oup\napp1,Europe\n", line: 1, column: "B", contains: []string{"in.csv:1:B: malformed CSV"}, is: csv.ErrQuote},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := ParseCSV("in.csv", strings.NewReader(tt.input))
+			if err == nil {
+				t.Fatalf("no error; mapping %+v", m)
+			}
+			var fe *FileError
+			if !errors.As(err, &fe) {
+				t.Fatalf("error %T %v is not a *FileError", err, err)
+			}
+			if fe.Path != "in.csv" || fe.Line != tt.line || fe.Column != tt.column {
+				t.Errorf("FileError at %s:%d:%s, want in.csv:%d:%s", fe.Path, fe.Line, fe.Column, tt.line, tt.column)
+			}
+			if !strings.HasPrefix(err.Error(), "in.csv:") {
+				t.Errorf("error %q does not start with the file name", err)
+			}
+			for _, frag := range tt.contains {
+				if !strings.Contains(err.Error(), frag) {
+					t.Errorf("error %q does not contain %q", err, frag)
+				}
+			}
+			if tt.is != nil && !errors.Is(err, tt.is) {
+				t.Errorf("error %v is not %v", err, tt.is)
+			}
+		})
+	}
+}
+
+func TestProblemFormat(t *testing.T) {
+	tests := []struct {
+		p    Problem
+		want string
+	}{
+		{Problem{Line: 3, Column: "B", Severity: SeverityError, Message: "bad"}, "m.csv:3:B: bad"},
+		{Problem{Line: 12, Column: "AA", Severity: SeverityWarning, Message: "twice"}, "m.csv:12:AA: warning: twice"},
+		{Problem{Line: 1, Severity: SeverityError, Message: "no header"}, "m.csv:1: no header"},
+		{Problem{Message: "unreadable"}, "m.csv: unreadable"},
+	}
+	for _, tt := range tests {
+		if got := tt.p.Format("m.csv"); got != tt.want {
+			t.Errorf("%+v.Format = %q, want %q", tt.p, got, tt.want)
+		}
+	}
+}
+
+func TestParseCSVProblemsFormatted(t *testing.T) {
+	m, err := ReadMapping(filepath.Join("testdata", "mapping", "problems.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("testdata", "mapping", "problems.csv")
+	want := []string{
+		path + `:2:A: the connector cell is empty`,
+		path + `:3:B: the group cell is empty`,
+		path + `:4:A: connector "1234-5678-9abc-def0" looks like an id but is not a valid GUID`,
+		path + `:7:A: warning: connector "APP4.contoso.com" repeats row 6 with the same group: counted once`,
+		path + `:8:B: connector "app5.contoso.com" is also mapped on row 9 to group "US East": keep one of the two rows`,
+		path + `:9:B: connector "app5.contoso.com" is also mapped on row 8 to group "Europe": keep one of the two rows`,
+	}
+	var got []string
+	for _, p := range m.Problems {
+		got = append(got, p.Format(m.Path))
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("problems:\n got %q\nwant %q", got, want)
+	}
+	if m.Invalid() != 5 || len(m.Rows) != 7 {
+		t.Errorf("%d rows, %d invalid; want 7 rows, 5 invalid", len(m.Rows), m.Invalid())
+	}
+}
+
+func TestParseCSVSHA256(t *testing.T) {
+	big := func(head string) string {
+		var b strings.Builder
+		b.WriteString(head)
+		for b.Len() < 300<<10 { // well past the reader's 64 KiB buffer
+			b.WriteString("app.contoso.com,Europe\n")
+		}
+		return b.String()
+	}
+	tests := []struct {
+		name  string
+		input string
+	}{
+		{"small", "connector,group\napp1,Europe\n"},
+		{"BOM and CRLF", bom + "connector;group\r\napp1;Europe\r\n"},
+		{"large", big("connector,group\n")},
+		// Parsing stops at the bad quote; the digest must still cover the rest.
+		{"malformed early in a large file", big("connector,group\napp1,\"x\"y\n")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := parse(t, tt.input)
+			sum := sha256.Sum256([]byte(tt.input))
+			if want := hex.EncodeToString(sum[:]); m.SHA256 != want {
+				t.Errorf("SHA256 = %s, want %s", m.SHA256, want)
+			}
+		})
+	}
+}
+
+func TestReadMappingFiles(t *testing.T) {
+	tests := []struct {
+		file                  string
+		connHeader, grpHeader string
+		connCol, grpCol       string
+		rows                  []Row
+		// prefix guards the fixture against editors and git line-ending
+		// conversion: the test means nothing if the bytes changed.
+		prefix, has string
+	}{
+		{
+			file:       "plain.csv",
+			connHeader: "connector", grpHeader: "group", connCol: "A", grpCol: "B",
+			rows: []Row{{Line: 2, Connector: "app1.contoso.com", Group: "Europe"}, {Line: 3, Connector: "app2.contoso.com", Group: "US East"}},
+		},
+		{
+			file:       "excel-semicolon.csv",
+			connHeader: "Machine Name", grpHeader: "Connector Group", connCol: "A", grpCol: "B",
+			rows:   []Row{{Line: 2, Connector: "app1.contoso.com", Group: "Europe"}, {Line: 4, Connector: "app2.contoso.com", Group: "US East"}},
+			prefix: bom, has: "\r\n",
+		},
+		{
+			file:       "export.tsv",
+			connHeader: "Connector Id", grpHeader: "Connector Group Id", connCol: "C", grpCol: "B",
+			rows: []Row{
+				{Line: 2, Connector: "{C0000000-0000-4000-8000-000000000001}", Group: "9a000000-0000-4000-8000-000000000002"},
+				{Line: 4, Connector: "app2", Group: "US East"},
+			},
+			has: "\t",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			path := filepath.Join("testdata", "mapping", tt.file)
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.HasPrefix(data, []byte(tt.prefix)) || !bytes.Contains(data, []byte(tt.has)) {
+				t.Fatalf("fixture %s lost its BOM or line endings", path)
+			}
+			m, err := ReadMapping(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Path != path {
+				t.Errorf("Path = %q, want %q", m.Path, path)
+			}
+			if m.ConnectorHeader != tt.connHeader || m.GroupHeader != tt.grpHeader || m.ConnectorColumn != tt.connCol || m.GroupColumn != tt.grpCol {
+				t.Errorf("header %q %s / %q %s, want %q %s / %q %s", m.ConnectorHeader, m.ConnectorColumn, m.GroupHeader, m.GroupColumn,
+					tt.connHeader, tt.connCol, tt.grpHeader, tt.grpCol)
+			}
+			if !reflect.DeepEqual(m.Rows, tt.rows) {
+				t.Errorf("rows:\n got %+v\nwant %+v", m.Rows, tt.rows)
+			}
+			if len(m.Problems) != 0 {
+				t.Errorf("unexpected problems:\n%s", formatProblems(m.Problems))
+			}
+			sum := sha256.Sum256(data)
+			if m.SHA256 != hex.EncodeToString(sum[:]) {
+				t.Errorf("SHA256 = %s, want the file's digest", m.SHA256)
+			}
+		})
+	}
+}
+
+func TestReadMappingFileProblems(t *testing.T) {
+	tests := []struct {
+		file     string
+		err      []string // FileError fragments; nil when the file parses
+		problems []wantProblem
+	}{
+		{
+			file: "no-connector-column.csv",
+			err:  []string{"no-connector-column.csv:1:", "no connector column", `"Host", "Connector Group"`, "machineName"},
+		},
+		{
+			file:     "malformed.csv",
+			problems: []wantProblem{{3, "B", SeverityError, []string{"malformed CSV"}}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			m, err := ReadMapping(filepath.Join("testdata", "mapping", tt.file))
+			if tt.err != nil {
+				var fe *FileError
+				if !errors.As(err, &fe) {
+					t.Fatalf("error = %v, want a *FileError", err)
+				}
+				for _, frag := range tt.err {
+					if !strings.Contains(err.Error(), frag) {
+						t.Errorf("error %q does not contain %q", err, frag)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkProblems(t, m.Problems, tt.problems)
+		})
+	}
+}
+
+func TestReadMappingErrors(t *testing.T) {
+	dir := t.TempDir()
+	xlsx := filepath.Join(dir, "mapping.xlsx")
+	if err := os.WriteFile(xlsx, []byte("PK\x03\x04"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		path     string
+		notExist bool
+		contains []string
+	}{
+		{"missing file", filepath.Join(dir, "nope.csv"), true, []string{"nope.csv", "cannot open mapping"}},
+		{"xlsx", xlsx, false, []string{"mapping.xlsx", "save the sheet as CSV"}},
+		{"XLSX upper case, missing", filepath.Join(dir, "MAP.XLSX"), false, []string{"save the sheet as CSV"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := ReadMapping(tt.path)
+			if err == nil {
+				t.Fatalf("no error; mapping %+v", m)
+			}
+			var fe *FileError
+			if !errors.As(err, &fe) {
+				t.Fatalf("error %T %v is not a *FileError", err, err)
+			}
+			if fe.Path != tt.path {
+				t.Errorf("FileError.Path = %q, want %q", fe.Path, tt.path)
+			}
+			if got := errors.Is(err, os.ErrNotExist); got != tt.notExist {
+				t.Errorf("errors.Is(err, os.ErrNotExist) = %v, want %v", got, tt.notExist)
+			}
+			for _, frag := range tt.contains {
+				if !strings.Contains(err.Error(), frag) {
+					t.Errorf("error %q does not contain %q", err, frag)
+				}
+			}
+		})
+	}
+}
+
+func TestIsGUID(t *testing.T) {
+	tests := []struct {
+		s    string
+		want bool
+	}{
+		{"c0000000-0000-4000-8000-000000000001", true},
+		{"C0000000-0000-4000-8000-00000000000A", true},
+		{"{c0000000-0000-4000-8000-000000000001}", true},
+		{"{c0000000-0000-4000-8000-000000000001", false},
+		{"c0000000-0000-4000-8000-000000000001}", false},
+		{"c0000000000040008000000000000001", false},
+		{"1234-5678-9abc-def0", false},
+		{"g0000000-0000-4000-8000-000000000001", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		if got := IsGUID(tt.s); got != tt.want {
+			t.Errorf("IsGUID(%q) = %v, want %v", tt.s, got, tt.want)
+		}
+	}
+	if got := NormalizeGUID("{C0000000-0000-4000-8000-00000000000A}"); got != "c0000000-0000-4000-8000-00000000000a" {
+		t.Errorf("NormalizeGUID = %q", got)
+	}
+}
+
+func TestColumnName(t *testing.T) {
+	tests := []struct {
+		i    int
+		want string
+	}{{-1, ""}, {0, "A"}, {1, "B"}, {25, "Z"}, {26, "AA"}, {27, "AB"}, {51, "AZ"}, {52, "BA"}, {701, "ZZ"}, {702, "AAA"}}
+	for _, tt := range tests {
+		if got := ColumnName(tt.i); got != tt.want {
+			t.Errorf("ColumnName(%d) = %q, want %q", tt.i, got, tt.want)
+		}
+	}
+}
