@@ -72,15 +72,32 @@ func (e *GaveUpError) Unwrap() error { return e.Err }
 // Call runs fn until it succeeds, fails in a way retrying cannot help, the
 // retry budget runs out, or ctx ends. It returns the number of attempts made.
 func (p *Pacer) Call(ctx context.Context, fn func(context.Context) error) (int, error) {
-	var waited time.Duration
+	var (
+		waited time.Duration
+		last   error
+	)
 	for attempt := 1; ; attempt++ {
-		if err := p.wait(ctx); err != nil {
+		// A first attempt waits out any shared pause however long: the
+		// service asked for it. A retry waits only within what is left of
+		// MaxRetryTime, so another caller's long Retry-After cannot hold it
+		// past its budget.
+		budget := time.Duration(-1)
+		if attempt > 1 {
+			budget = p.opts.MaxRetryTime - waited
+		}
+		w, err := p.wait(ctx, budget)
+		waited += w
+		if errors.Is(err, errOverBudget) {
+			return attempt - 1, &GaveUpError{Attempts: attempt - 1, Err: last}
+		}
+		if err != nil {
 			return attempt - 1, err
 		}
-		err := fn(ctx)
+		err = fn(ctx)
 		if err == nil {
 			return attempt, nil
 		}
+		last = err
 		var ae *apierr.Error
 		if apierr.ClassOf(err) != apierr.Transient || ctx.Err() != nil {
 			return attempt, err
@@ -125,18 +142,28 @@ func (p *Pacer) pauseAll(d time.Duration) {
 	p.mu.Unlock()
 }
 
-// wait blocks while a shared pause is in force.
-func (p *Pacer) wait(ctx context.Context) error {
+// errOverBudget: a shared pause outlasts what is left of a retry's budget.
+var errOverBudget = errors.New("pacer: shared pause exceeds the retry budget")
+
+// wait blocks while a shared pause is in force, and reports how long it
+// waited. With budget >= 0 it returns errOverBudget instead of waiting
+// longer than budget in all.
+func (p *Pacer) wait(ctx context.Context, budget time.Duration) (time.Duration, error) {
+	var waited time.Duration
 	for {
 		p.mu.Lock()
 		d := time.Until(p.pauseUntil)
 		p.mu.Unlock()
 		if d <= 0 {
-			return ctx.Err()
+			return waited, ctx.Err()
+		}
+		if budget >= 0 && waited+d > budget {
+			return waited, errOverBudget
 		}
 		if err := sleep(ctx, d); err != nil {
-			return err
+			return waited, err
 		}
+		waited += d
 	}
 }
 
