@@ -16,12 +16,13 @@ import (
 )
 
 type simOptions struct {
-	Addr   string
-	Tenant string
-	Token  string
-	Seed   int64
-	Deny   bool
-	Faults graphsim.Faults
+	Addr     string
+	Tenant   string
+	Token    string
+	Seed     int64
+	Deny     bool
+	PageSize int
+	Faults   graphsim.Faults
 }
 
 const defaultSimTenant = "samples/tenant.json"
@@ -32,6 +33,7 @@ func (o *simOptions) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Token, "token", "", "bearer token the simulator accepts (default: any non-empty token)")
 	fs.Int64Var(&o.Seed, "seed", 1, "seed for every random fault, so runs repeat")
 	fs.BoolVar(&o.Deny, "deny-writes", false, "answer every write 403 Authorization_RequestDenied")
+	fs.IntVar(&o.PageSize, "page-size", 0, "page size when a request has no $top (default 100)")
 	fs.DurationVar(&o.Faults.Latency, "latency", 0, "latency added to every request")
 	fs.DurationVar(&o.Faults.Jitter, "jitter", 0, "random extra latency, up to this much")
 	fs.Float64Var(&o.Faults.ThrottleRPS, "throttle-rps", 0, "token-bucket limit for the tenant in requests/s; 429 beyond it (0 = off)")
@@ -41,6 +43,7 @@ func (o *simOptions) AddFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.Faults.RetryAfterDate, "retry-after-date", false, "send Retry-After as an HTTP date instead of seconds")
 	fs.Float64Var(&o.Faults.ErrorRate, "error-rate", 0, "fraction of requests answered 503 or 504 (0..1)")
 	fs.Float64Var(&o.Faults.ResetRate, "reset-rate", 0, "fraction of requests whose connection is reset (0..1)")
+	fs.BoolVar(&o.Faults.ResetAfterApply, "reset-after-apply", false, "a reset write is applied first, its answer lost")
 	fs.DurationVar(&o.Faults.StaleFor, "stale-for", 0, "eventual consistency: membership reads show the old group this long after a move")
 }
 
@@ -49,6 +52,9 @@ func (o *simOptions) validate() error {
 		if v < 0 || v > 1 {
 			return usageErrorf("sim: %s %v: want a fraction from 0 to 1", name, v)
 		}
+	}
+	if o.PageSize < 0 {
+		return usageErrorf("sim: --page-size must not be negative")
 	}
 	if o.Faults.ThrottleRPS < 0 {
 		return usageErrorf("sim: --throttle-rps must not be negative")
@@ -70,7 +76,7 @@ func runSim(ctx context.Context, s *session, o simOptions) error {
 	if err != nil {
 		return withCode(exitUsage, fmt.Errorf("sim: %w", err))
 	}
-	sim := graphsim.New(t, graphsim.Options{Token: o.Token, Seed: o.Seed, DenyWrites: o.Deny, Faults: o.Faults})
+	sim := graphsim.New(t, graphsim.Options{Token: o.Token, Seed: o.Seed, DenyWrites: o.Deny, PageSize: o.PageSize, Faults: o.Faults})
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
 		return fmt.Errorf("sim: %w", err)
