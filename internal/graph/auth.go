@@ -2,13 +2,20 @@ package graph
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/url"
 	"os"
+	"sort"
+	"strings"
+	"sync"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	absauth "github.com/microsoft/kiota-abstractions-go/authentication"
 	kauth "github.com/microsoft/kiota-authentication-azure-go"
@@ -26,13 +33,42 @@ const (
 // AuthModes lists the accepted --auth values.
 var AuthModes = []string{AuthDefault, AuthCLI, AuthDevice, AuthMSI, AuthToken}
 
+// Cloud is a national cloud: its Graph host and its sign-in authority.
+type Cloud struct {
+	GraphURL  string
+	Authority cloud.Configuration
+}
+
+// Clouds are the --cloud values. US Gov DoD signs in at the US Gov
+// authority but has its own Graph host.
+var Clouds = map[string]Cloud{
+	"public":   {GraphURL: "https://graph.microsoft.com/beta", Authority: cloud.AzurePublic},
+	"usgov":    {GraphURL: "https://graph.microsoft.us/beta", Authority: cloud.AzureGovernment},
+	"usgovdod": {GraphURL: "https://dod-graph.microsoft.us/beta", Authority: cloud.AzureGovernment},
+	"china":    {GraphURL: "https://microsoftgraph.chinacloudapi.cn/beta", Authority: cloud.AzureChina},
+}
+
+// CloudNames lists the --cloud values in order.
+func CloudNames() []string {
+	names := make([]string, 0, len(Clouds))
+	for n := range Clouds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
 // Auth says how to sign in. Token is a secret: it never appears in an
 // error message, and String does not print it.
 type Auth struct {
 	Mode     string
-	Token    string    // for AuthToken
-	ClientID string    // user-assigned managed identity, for AuthMSI
-	Prompt   io.Writer // where the device code prompt goes (default stderr)
+	Token    string              // for AuthToken
+	ClientID string              // user-assigned managed identity (AuthMSI) or app registration (AuthDevice)
+	Cloud    cloud.Configuration // sign-in authority; zero = public cloud
+	Prompt   io.Writer           // where the device code prompt goes (default stderr)
+	// Credential, when set, is used instead of the one Mode names (an
+	// embedding program, or a test with its own token endpoint).
+	Credential azcore.TokenCredential
 }
 
 // String names the sign-in without its secret.
@@ -43,21 +79,25 @@ func (a Auth) String() string {
 	return a.Mode
 }
 
-func (a Auth) provider(graph *url.URL) (absauth.AuthenticationProvider, error) {
-	if a.Mode == AuthToken {
+func (a Auth) provider(graph *url.URL, who *identity) (absauth.AuthenticationProvider, error) {
+	if a.Mode == AuthToken && a.Credential == nil {
 		if a.Token == "" {
 			return nil, fmt.Errorf("--auth token: CONNRECON_TOKEN is empty or not set")
 		}
+		who.observe(a.Token)
 		return tokenProvider{token: a.Token, host: graph.Host}, nil
 	}
-	cred, err := a.credential()
-	if err != nil {
-		return nil, fmt.Errorf("sign-in (--auth %s): %w", a, err)
+	cred := a.Credential
+	if cred == nil {
+		var err error
+		if cred, err = a.credential(); err != nil {
+			return nil, fmt.Errorf("sign-in (--auth %s): %w", a, err)
+		}
 	}
 	// The token's audience is the Graph host itself, so national clouds
 	// (graph.microsoft.us, microsoftgraph.chinacloudapi.cn) get their own.
 	scope := graph.Scheme + "://" + graph.Host + "/.default"
-	p, err := kauth.NewAzureIdentityAuthenticationProviderWithScopesAndValidHosts(cred, []string{scope}, []string{graph.Hostname()})
+	p, err := kauth.NewAzureIdentityAuthenticationProviderWithScopesAndValidHosts(observed{cred, who}, []string{scope}, []string{graph.Hostname()})
 	if err != nil {
 		return nil, fmt.Errorf("sign-in (--auth %s): %w", a, err)
 	}
@@ -65,10 +105,12 @@ func (a Auth) provider(graph *url.URL) (absauth.AuthenticationProvider, error) {
 }
 
 func (a Auth) credential() (azcore.TokenCredential, error) {
+	copts := azcore.ClientOptions{Cloud: a.Cloud}
 	switch a.Mode {
 	case "", AuthDefault:
-		return azidentity.NewDefaultAzureCredential(nil)
+		return azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{ClientOptions: copts})
 	case AuthCLI:
+		// The CLI signs in to whichever cloud `az cloud set` chose.
 		return azidentity.NewAzureCLICredential(nil)
 	case AuthDevice:
 		w := a.Prompt
@@ -76,19 +118,100 @@ func (a Auth) credential() (azcore.TokenCredential, error) {
 			w = os.Stderr
 		}
 		return azidentity.NewDeviceCodeCredential(&azidentity.DeviceCodeCredentialOptions{
+			ClientOptions: copts,
+			ClientID:      a.ClientID, // empty: the Azure CLI's public client
 			UserPrompt: func(_ context.Context, m azidentity.DeviceCodeMessage) error {
 				_, err := fmt.Fprintln(w, m.Message)
 				return err
 			},
 		})
 	case AuthMSI:
-		opts := &azidentity.ManagedIdentityCredentialOptions{}
+		opts := &azidentity.ManagedIdentityCredentialOptions{ClientOptions: copts}
 		if a.ClientID != "" {
 			opts.ID = azidentity.ClientID(a.ClientID)
 		}
 		return azidentity.NewManagedIdentityCredential(opts)
 	}
 	return nil, fmt.Errorf("unknown sign-in %q (want one of %v)", a.Mode, AuthModes)
+}
+
+// identity remembers who the first token was issued to, for the report.
+type identity struct {
+	once sync.Once
+	mu   sync.Mutex
+	name string
+}
+
+// observe reads the token's claims without verifying them: Graph verifies
+// the token; this only names the operator in the audit trail.
+func (i *identity) observe(token string) {
+	i.once.Do(func() {
+		name := operatorFromJWT(token)
+		i.mu.Lock()
+		i.name = name
+		i.mu.Unlock()
+	})
+}
+
+func (i *identity) String() string {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.name
+}
+
+// operatorFromJWT names the signed-in account (a user's UPN) or app (its
+// display name and app id); "" when the token is not a readable JWT.
+func operatorFromJWT(token string) string {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return ""
+	}
+	var c struct {
+		UPN               string `json:"upn"`
+		PreferredUsername string `json:"preferred_username"`
+		UniqueName        string `json:"unique_name"`
+		AppDisplayName    string `json:"app_displayname"`
+		AppID             string `json:"appid"`
+		AZP               string `json:"azp"`
+		IDType            string `json:"idtyp"`
+	}
+	if json.Unmarshal(payload, &c) != nil {
+		return ""
+	}
+	for _, user := range []string{c.UPN, c.PreferredUsername, c.UniqueName} {
+		if user != "" {
+			return user
+		}
+	}
+	app := c.AppID
+	if app == "" {
+		app = c.AZP
+	}
+	switch {
+	case c.AppDisplayName != "" && app != "":
+		return fmt.Sprintf("%s (app %s)", c.AppDisplayName, app)
+	case app != "":
+		return "app " + app
+	}
+	return ""
+}
+
+// observed passes tokens through and notes whose they are.
+type observed struct {
+	azcore.TokenCredential
+	who *identity
+}
+
+func (o observed) GetToken(ctx context.Context, opts policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	tok, err := o.TokenCredential.GetToken(ctx, opts)
+	if err == nil {
+		o.who.observe(tok.Token)
+	}
+	return tok, err
 }
 
 func isLoopback(host string) bool {

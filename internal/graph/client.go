@@ -46,6 +46,7 @@ type Client struct {
 	base    string
 	adapter *msgraphcore.GraphRequestAdapterBase
 	profile *opp.OnPremisesPublishingProfileItemRequestBuilder
+	who     *identity
 }
 
 var registerOnce sync.Once
@@ -84,7 +85,8 @@ func New(cfg Config) (*Client, error) {
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "connrecon"
 	}
-	provider, err := cfg.Auth.provider(u)
+	who := &identity{}
+	provider, err := cfg.Auth.provider(u, who)
 	if err != nil {
 		return nil, err
 	}
@@ -101,8 +103,13 @@ func New(cfg Config) (*Client, error) {
 		base:    base,
 		adapter: adapter,
 		profile: profiles.ByOnPremisesPublishingProfileId("applicationProxy"),
+		who:     who,
 	}, nil
 }
+
+// Operator names who signed in (a UPN, or an app), as far as the token
+// says; "" before the first request or when the token is opaque.
+func (c *Client) Operator() string { return c.who.String() }
 
 // GraphURL is the base URL the client talks to.
 func (c *Client) GraphURL() string { return c.base }
