@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/term"
@@ -35,26 +38,32 @@ func systemEnv() Env {
 // globalOptions apply to every command; each also reads an environment
 // variable (the flag wins).
 type globalOptions struct {
-	GraphURL   string
+	GraphURL   string // "" = the cloud's
+	Cloud      string
 	Auth       string
+	ClientID   string
 	LogFormat  string
 	NoProgress bool
 	Lock       string
 }
 
 func (o *globalOptions) AddFlags(fs *flag.FlagSet) {
-	fs.StringVar(&o.GraphURL, "graph-url", o.GraphURL, "Graph base URL (env CONNRECON_GRAPH_URL)")
+	fs.StringVar(&o.GraphURL, "graph-url", o.GraphURL, "Graph base URL (env CONNRECON_GRAPH_URL; default: the --cloud's, "+graph.DefaultURL+" for public)")
+	fs.StringVar(&o.Cloud, "cloud", o.Cloud, "national cloud, sets the Graph URL and the sign-in authority: "+strings.Join(graph.CloudNames(), "|")+" (env CONNRECON_CLOUD)")
 	fs.StringVar(&o.Auth, "auth", o.Auth, "sign-in: "+strings.Join(graph.AuthModes, "|")+" (env CONNRECON_AUTH); token reads CONNRECON_TOKEN")
+	fs.StringVar(&o.ClientID, "client-id", o.ClientID, "client id of a user-assigned managed identity (--auth msi) or of the app to sign in to (--auth device) (env CONNRECON_CLIENT_ID)")
 	fs.StringVar(&o.LogFormat, "log-format", o.LogFormat, "log format on stderr: text|json (env CONNRECON_LOG_FORMAT)")
 	fs.BoolVar(&o.NoProgress, "no-progress", o.NoProgress, "no progress display (env CONNRECON_NO_PROGRESS)")
 	fs.StringVar(&o.Lock, "lock", o.Lock, "lock file: a second run holding it exits at once (env CONNRECON_LOCK)")
 }
 
 func defaultGlobals(env Env) globalOptions {
-	o := globalOptions{GraphURL: graph.DefaultURL, Auth: graph.AuthDefault, LogFormat: "text"}
-	if v := env.Getenv("CONNRECON_GRAPH_URL"); v != "" {
-		o.GraphURL = v
+	o := globalOptions{Cloud: "public", Auth: graph.AuthDefault, LogFormat: "text"}
+	o.GraphURL = env.Getenv("CONNRECON_GRAPH_URL")
+	if v := env.Getenv("CONNRECON_CLOUD"); v != "" {
+		o.Cloud = v
 	}
+	o.ClientID = env.Getenv("CONNRECON_CLIENT_ID")
 	if v := env.Getenv("CONNRECON_AUTH"); v != "" {
 		o.Auth = v
 	}
@@ -68,7 +77,18 @@ func defaultGlobals(env Env) globalOptions {
 	return o
 }
 
+// graphURL is --graph-url when given, otherwise the cloud's.
+func (o *globalOptions) graphURL() string {
+	if o.GraphURL != "" {
+		return o.GraphURL
+	}
+	return graph.Clouds[o.Cloud].GraphURL
+}
+
 func (o *globalOptions) validate() error {
+	if _, ok := graph.Clouds[o.Cloud]; !ok {
+		return usageErrorf("--cloud %q: want one of %s", o.Cloud, strings.Join(graph.CloudNames(), ", "))
+	}
 	if !contains(graph.AuthModes, o.Auth) {
 		return usageErrorf("--auth %q: want one of %s", o.Auth, strings.Join(graph.AuthModes, ", "))
 	}
@@ -85,6 +105,9 @@ type command struct {
 	check               func() error           // validation after parsing
 	run                 func(ctx context.Context, s *session) error
 	offline             bool // needs no Graph access
+	// lockDir, for commands that read or change the tenant, is where the
+	// default lock file goes when --lock is not given.
+	lockDir func() string
 }
 
 // session is what a command runs with.
@@ -94,6 +117,7 @@ type session struct {
 	log    *slog.Logger
 	token  string // CONNRECON_TOKEN; never logged
 	stdout io.Writer
+	runID  string // on every log line and in the report, to tie them together
 }
 
 func commands(s *session) []*command {
@@ -106,9 +130,11 @@ func commands(s *session) []*command {
 	)
 	return []*command{
 		{name: "plan", args: "-m FILE [--report-dir DIR] [--detailed-exitcode]", summary: "read the tenant and show the moves the mapping needs",
-			flags: po.AddFlags, check: po.validate, run: func(ctx context.Context, s *session) error { return runPlan(ctx, s, po) }},
+			flags: po.AddFlags, check: po.validate, run: func(ctx context.Context, s *session) error { return runPlan(ctx, s, po) },
+			lockDir: func() string { return reportRoot(po.ReportDir) }},
 		{name: "apply", args: "-m FILE [--concurrency N] [--yes] [--report-dir DIR]", summary: "make the moves, then write the audit report",
-			flags: ao.AddFlags, check: ao.validate, run: func(ctx context.Context, s *session) error { return runApply(ctx, s, ao) }},
+			flags: ao.AddFlags, check: ao.validate, run: func(ctx context.Context, s *session) error { return runApply(ctx, s, ao) },
+			lockDir: func() string { return reportRoot(ao.ReportDir) }},
 		{name: "validate", args: "-m FILE", summary: "check the mapping file offline", offline: true,
 			flags: vo.AddFlags, check: vo.validate, run: func(ctx context.Context, s *session) error { return runValidate(s, vo) }},
 		{name: "demo", args: "[--report-dir DIR]", summary: "the whole job against the built-in simulated tenant", offline: true,
@@ -127,8 +153,8 @@ func commands(s *session) []*command {
 // Main runs connrecon with args (without the program name) and returns the
 // exit code.
 func Main(ctx context.Context, args []string, env Env) int {
-	s := &session{env: env, g: defaultGlobals(env), stdout: env.Stdout, token: env.Getenv("CONNRECON_TOKEN")}
-	s.log = newLogger(env.Stderr, "text")
+	s := &session{env: env, g: defaultGlobals(env), stdout: env.Stdout, token: env.Getenv("CONNRECON_TOKEN"), runID: newRunID()}
+	s.log = newLogger(env.Stderr, "text").With("run", s.runID)
 	err := dispatch(ctx, s, args)
 	code := exitCode(err)
 	switch {
@@ -197,9 +223,12 @@ func dispatch(ctx context.Context, s *session, args []string) error {
 	if err := cmd.check(); err != nil {
 		return err
 	}
-	s.log = newLogger(s.env.Stderr, s.g.LogFormat)
-	if s.g.Lock != "" {
-		unlock, err := acquireLock(s.g.Lock)
+	s.log = newLogger(s.env.Stderr, s.g.LogFormat).With("run", s.runID)
+	if lock := s.g.Lock; lock != "" || cmd.lockDir != nil {
+		if lock == "" {
+			lock = filepath.Join(cmd.lockDir(), ".connrecon.lock")
+		}
+		unlock, err := acquireLock(lock)
 		if err != nil {
 			return err
 		}
@@ -243,4 +272,10 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func newRunID() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

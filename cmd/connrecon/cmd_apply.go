@@ -39,7 +39,7 @@ func (o *applyOptions) validate() error {
 }
 
 func runApply(ctx context.Context, s *session, o applyOptions) error {
-	r := &runState{mode: "apply", started: time.Now(), graphURL: s.g.GraphURL}
+	r := &runState{mode: "apply", started: time.Now(), graphURL: s.g.graphURL()}
 	r.reportDir = reportDir(o.ReportDir, r.mode, r.started)
 	// One pacer for the whole run, reads and writes: a throttle seen by
 	// any call pauses them all.

@@ -30,7 +30,7 @@ func (o *planOptions) validate() error {
 }
 
 func runPlan(ctx context.Context, s *session, o planOptions) error {
-	r := &runState{mode: "plan", started: time.Now(), graphURL: s.g.GraphURL}
+	r := &runState{mode: "plan", started: time.Now(), graphURL: s.g.graphURL()}
 	r.reportDir = reportDir(o.ReportDir, r.mode, r.started)
 	c, err := s.newClient(pacer.New(pacer.Options{}, uint64(r.started.UnixNano())))
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"syscall"
 )
 
@@ -10,6 +11,9 @@ import (
 // released by the kernel when the process dies, so a killed run never
 // leaves a stale lock behind.
 func acquireLock(path string) (func(), error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, withCode(exitFailure, fmt.Errorf("lock %s: %w", path, err))
+	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, withCode(exitFailure, fmt.Errorf("lock %s: %w", path, err))

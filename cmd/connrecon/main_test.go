@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"connrecon/internal/graphsim"
 	"connrecon/report"
@@ -410,10 +411,18 @@ func TestGlobalOptionsAndEnvironment(t *testing.T) {
 	if code := h.run("plan", "-m", sampleMapping, "--report-dir", dir); code != exitOK {
 		t.Fatalf("env: exit %d\n%s", code, &h.stderr)
 	}
+	runs := map[string]bool{}
 	for _, line := range strings.Split(strings.TrimSpace(h.stderr.String()), "\n") {
-		if !json.Valid([]byte(line)) {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
 			t.Errorf("CONNRECON_LOG_FORMAT=json gave a non-JSON line %q", line)
+			continue
 		}
+		run, _ := rec["run"].(string)
+		runs[run] = true
+	}
+	if len(runs) != 1 || runs[""] {
+		t.Errorf("want one run id on every JSON line, got %v", runs)
 	}
 }
 
@@ -447,5 +456,70 @@ func TestLock(t *testing.T) {
 	unlock()
 	if code := h.run("plan", "-m", sampleMapping, "--report-dir", t.TempDir(), "--lock", lock); code != exitOK {
 		t.Errorf("after unlock: exit %d\n%s", code, &h.stderr)
+	}
+}
+
+// Two applies at once writing to the same report directory: the second
+// finds the first's lock and exits 1 naming it; the first is unharmed.
+func TestConcurrentAppliesExclude(t *testing.T) {
+	h1 := newHarness(t, graphsim.Options{Faults: graphsim.Faults{Latency: 150 * time.Millisecond}})
+	dir := t.TempDir()
+	done := make(chan int)
+	go func() { done <- h1.run("apply", "-m", sampleMapping, "--report-dir", dir, "--yes") }()
+	// The first run holds the lock once it is talking to Graph.
+	deadline := time.Now().Add(10 * time.Second)
+	for len(h1.sim.Requests()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	h2 := newHarness(t, graphsim.Options{})
+	h2.env = h1.env
+	if code := h2.run("apply", "-m", sampleMapping, "--report-dir", dir, "--yes"); code != exitFailure {
+		t.Errorf("second apply: exit %d, want 1", code)
+	}
+	lock := filepath.Join(dir, ".connrecon.lock")
+	if !strings.Contains(h2.stderr.String(), "another connrecon run holds the lock "+lock) {
+		t.Errorf("second apply's message: %s", &h2.stderr)
+	}
+	if code := <-done; code != exitOK {
+		t.Errorf("first apply: exit %d\n%s", code, &h1.stderr)
+	}
+}
+
+// A recognisable token never shows up in output, logs (text or JSON) or
+// reports: not on success, not when Graph refuses it.
+func TestTokenNeverLeaks(t *testing.T) {
+	const secret = "eyJ0eXAi.RECOGNISABLE-token-4242.c2ln"
+	for _, format := range []string{"text", "json"} {
+		ok := newHarness(t, graphsim.Options{Token: secret})
+		ok.env["CONNRECON_TOKEN"] = secret
+		ok.env["CONNRECON_LOG_FORMAT"] = format
+		refused := newHarness(t, graphsim.Options{Token: "something-else"})
+		refused.env["CONNRECON_TOKEN"] = secret
+		refused.env["CONNRECON_LOG_FORMAT"] = format
+		for _, run := range []struct {
+			h    *harness
+			args []string
+			code int
+		}{
+			{ok, []string{"plan"}, exitOK},
+			{ok, []string{"apply", "--yes"}, exitOK},
+			{refused, []string{"plan"}, exitFailure},
+			{refused, []string{"apply", "--yes"}, exitFailure},
+		} {
+			dir := t.TempDir()
+			args := append(append([]string{}, run.args...), "-m", sampleMapping, "--report-dir", dir)
+			if code := run.h.run(args...); code != run.code {
+				t.Fatalf("%s %v: exit %d, want %d\n%s", format, run.args, code, run.code, &run.h.stderr)
+			}
+			all := run.h.stdout.String() + run.h.stderr.String()
+			entries, _ := os.ReadDir(dir)
+			for _, e := range entries {
+				data, _ := os.ReadFile(filepath.Join(dir, e.Name()))
+				all += string(data)
+			}
+			if strings.Contains(all, "RECOGNISABLE") {
+				t.Errorf("%s %v: the token leaked", format, run.args)
+			}
+		}
 	}
 }

@@ -33,11 +33,23 @@ func version() string {
 // report (cron runs would otherwise overwrite the last audit trail).
 const reportDirHelp = "directory for report.json and report.csv (default connrecon-reports/UTC-TIMESTAMP-MODE)"
 
+const defaultReportRoot = "connrecon-reports"
+
 func reportDir(dir, mode string, started time.Time) string {
 	if dir != "" {
 		return dir
 	}
-	return filepath.Join("connrecon-reports", started.UTC().Format("20060102T150405Z")+"-"+mode)
+	return filepath.Join(defaultReportRoot, started.UTC().Format("20060102T150405Z")+"-"+mode)
+}
+
+// reportRoot is where a run's default lock lives: the report directory
+// given, or the parent of the per-run default ones, so that runs that
+// write to the same place exclude each other.
+func reportRoot(dir string) string {
+	if dir != "" {
+		return dir
+	}
+	return defaultReportRoot
 }
 
 // runState is what a plan or apply run accumulates for its report.
@@ -94,8 +106,8 @@ func outcomeOf(code int) string {
 // newClient builds the Graph client for the session's options.
 func (s *session) newClient(p *pacer.Pacer) (*graph.Client, error) {
 	c, err := graph.New(graph.Config{
-		GraphURL:  s.g.GraphURL,
-		Auth:      graph.Auth{Mode: s.g.Auth, Token: s.token, Prompt: s.env.Stderr},
+		GraphURL:  s.g.graphURL(),
+		Auth:      graph.Auth{Mode: s.g.Auth, Token: s.token, ClientID: s.g.ClientID, Cloud: graph.Clouds[s.g.Cloud].Authority, Prompt: s.env.Stderr},
 		Pacer:     p,
 		UserAgent: "connrecon/" + version(),
 	})

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"flag"
+	"io"
+	"testing"
+
+	"connrecon/internal/graph"
+)
+
+// parseGlobals parses args the way dispatch does, without running anything.
+func parseGlobals(t *testing.T, env map[string]string, args ...string) (globalOptions, error) {
+	t.Helper()
+	g := defaultGlobals(Env{Getenv: func(k string) string { return env[k] }})
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	g.AddFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return g, err
+	}
+	return g, g.validate()
+}
+
+func TestEnvironmentMapsOntoOptions(t *testing.T) {
+	env := map[string]string{
+		"CONNRECON_GRAPH_URL":   "http://127.0.0.1:9/beta",
+		"CONNRECON_CLOUD":       "china",
+		"CONNRECON_AUTH":        "msi",
+		"CONNRECON_CLIENT_ID":   "mi-client",
+		"CONNRECON_LOG_FORMAT":  "json",
+		"CONNRECON_NO_PROGRESS": "1",
+		"CONNRECON_LOCK":        "/tmp/x.lock",
+	}
+	g, err := parseGlobals(t, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := globalOptions{GraphURL: "http://127.0.0.1:9/beta", Cloud: "china", Auth: "msi", ClientID: "mi-client", LogFormat: "json", NoProgress: true, Lock: "/tmp/x.lock"}
+	if g != want {
+		t.Errorf("from the environment: %+v, want %+v", g, want)
+	}
+	// Flags win over the environment.
+	g, err = parseGlobals(t, env, "--graph-url", "http://127.0.0.1:10/beta", "--cloud", "usgov", "--auth", "cli", "--client-id", "other", "--log-format", "text", "--lock", "/tmp/y.lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = globalOptions{GraphURL: "http://127.0.0.1:10/beta", Cloud: "usgov", Auth: "cli", ClientID: "other", LogFormat: "text", NoProgress: true, Lock: "/tmp/y.lock"}
+	if g != want {
+		t.Errorf("flags over the environment: %+v, want %+v", g, want)
+	}
+	for _, v := range []string{"0", "false", ""} {
+		if g, _ := parseGlobals(t, map[string]string{"CONNRECON_NO_PROGRESS": v}); g.NoProgress {
+			t.Errorf("CONNRECON_NO_PROGRESS=%q turned progress off", v)
+		}
+	}
+}
+
+func TestCloudSetsGraphURLAndAuthority(t *testing.T) {
+	cases := []struct {
+		args []string
+		url  string
+	}{
+		{nil, "https://graph.microsoft.com/beta"},
+		{[]string{"--cloud", "usgov"}, "https://graph.microsoft.us/beta"},
+		{[]string{"--cloud", "usgovdod"}, "https://dod-graph.microsoft.us/beta"},
+		{[]string{"--cloud", "china"}, "https://microsoftgraph.chinacloudapi.cn/beta"},
+		// An explicit Graph URL (a proxy, the simulator) wins; the cloud
+		// still picks the sign-in authority.
+		{[]string{"--cloud", "usgov", "--graph-url", "http://127.0.0.1:8080/beta"}, "http://127.0.0.1:8080/beta"},
+	}
+	for _, tc := range cases {
+		g, err := parseGlobals(t, nil, tc.args...)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		if got := g.graphURL(); got != tc.url {
+			t.Errorf("%v: Graph URL %s, want %s", tc.args, got, tc.url)
+		}
+		if got, want := graph.Clouds[g.Cloud].Authority, graph.Clouds[g.Cloud].Authority; got.ActiveDirectoryAuthorityHost != want.ActiveDirectoryAuthorityHost || got.ActiveDirectoryAuthorityHost == "" {
+			t.Errorf("%v: no authority", tc.args)
+		}
+	}
+	if _, err := parseGlobals(t, nil, "--cloud", "mars"); err == nil || exitCode(err) != exitUsage {
+		t.Errorf("--cloud mars: %v, want a usage error", err)
+	}
+	if _, err := parseGlobals(t, nil, "--log-format", "xml"); err == nil || exitCode(err) != exitUsage {
+		t.Errorf("--log-format xml: %v, want a usage error", err)
+	}
+}
