@@ -13,6 +13,10 @@ import (
 	"connrecon/internal/pacer"
 )
 
+// progressPeriod is how often a plain progress line is logged when there
+// is no terminal for a bar.
+var progressPeriod = 10 * time.Second
+
 type applyOptions struct {
 	Mapping     string
 	ReportDir   string
@@ -67,7 +71,9 @@ func runApply(ctx context.Context, s *session, o applyOptions) error {
 		}
 	}
 	s.log.Info("applying", "moves", sum.Move, "concurrency", o.Concurrency)
-	r.results, err = executor.Run(ctx, r.plan, c, executor.Options{Concurrency: o.Concurrency, Pacer: pc})
+	prog := newProgress(sum.Move, s, progressPeriod)
+	r.results, err = executor.Run(ctx, r.plan, c, executor.Options{Concurrency: o.Concurrency, Pacer: pc, OnResult: prog.result})
+	prog.finish()
 	counts := map[executor.Outcome]int{}
 	for _, res := range r.results {
 		counts[res.Outcome]++

@@ -4,14 +4,24 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := Main(ctx, os.Args[1:], systemEnv())
-	stop()
-	os.Exit(code)
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// The first signal stops sending; requests in flight finish and
+		// the report is written. The second exits at once.
+		s := <-sigs
+		fmt.Fprintf(os.Stderr, "connrecon: %v: stopping; requests in flight finish and the report is written (signal again to exit at once)\n", s)
+		cancel()
+		<-sigs
+		os.Exit(exitInterrupted)
+	}()
+	os.Exit(Main(ctx, os.Args[1:], systemEnv()))
 }

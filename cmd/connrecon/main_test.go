@@ -523,3 +523,46 @@ func TestTokenNeverLeaks(t *testing.T) {
 		}
 	}
 }
+
+// A bar on a terminal, plain periodic lines otherwise: never both.
+func TestProgressDisplay(t *testing.T) {
+	defer func(p time.Duration) { progressPeriod = p }(progressPeriod)
+	progressPeriod = 20 * time.Millisecond
+	cases := []struct {
+		name       string
+		tty        bool
+		noProgress bool
+		bar, lines bool
+	}{
+		{"log file", false, false, false, true},
+		{"terminal", true, false, true, false},
+		{"terminal, --no-progress", true, true, false, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, graphsim.Options{Faults: graphsim.Faults{Latency: 60 * time.Millisecond}})
+			args := []string{"apply", "-m", sampleMapping, "--report-dir", t.TempDir(), "--yes", "--concurrency", "1"}
+			if tc.noProgress {
+				args = append(args, "--no-progress")
+			}
+			env := Env{Stdin: strings.NewReader(""), Stdout: &h.stdout, Stderr: &h.stderr,
+				Getenv:           func(k string) string { return h.env[k] },
+				StdinIsTerminal:  func() bool { return false },
+				StderrIsTerminal: func() bool { return tc.tty },
+			}
+			if code := Main(context.Background(), args, env); code != exitOK {
+				t.Fatalf("exit %d\n%s", code, &h.stderr)
+			}
+			out := h.stderr.String()
+			if got := strings.Contains(out, "moving connectors"); got != tc.bar {
+				t.Errorf("bar shown: %v, want %v\n%s", got, tc.bar, out)
+			}
+			if got := strings.Contains(out, "INFO progress "); got != tc.lines {
+				t.Errorf("progress lines: %v, want %v\n%s", got, tc.lines, out)
+			}
+			if tc.lines && !strings.Contains(out, "total=5") {
+				t.Errorf("progress line lacks the total:\n%s", out)
+			}
+		})
+	}
+}
