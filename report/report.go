@@ -1,13 +1,11 @@
 package report
 
 import (
-	"encoding/csv"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -22,9 +20,22 @@ const (
 	ResultFailed       = "failed"
 	ResultSkipped      = "skipped"
 	ResultNotAttempted = "notAttempted"
+	// ResultUnknown: the request was in flight when the run stopped, so it
+	// may or may not have taken effect. Any result string the report does
+	// not know is also counted as unknown rather than dropped.
+	ResultUnknown = "unknown"
 )
 
-// Report is report.json. Field names and meanings are fixed (DESIGN.md).
+// Coverage verdicts of a group (Group.Coverage).
+const (
+	CoverageOK             = "ok"             // applications are served by at least one active connector
+	CoverageGap            = "gap"            // applications, but no active connector after the run
+	CoverageNoApplications = "noApplications" // nothing is published through the group
+)
+
+// Report is report.json. Field names and meanings are fixed (DESIGN.md);
+// fields are only ever added. Actions stays last so that WriteJSON can
+// stream it after the small header.
 type Report struct {
 	Tool       string    `json:"tool"`
 	Version    string    `json:"version"`
@@ -32,11 +43,15 @@ type Report struct {
 	StartedAt  time.Time `json:"startedAt"`
 	FinishedAt time.Time `json:"finishedAt"`
 	GraphURL   string    `json:"graphUrl"`
+	Operator   string    `json:"operator"` // who signed in (UPN or app id); empty when the sign-in does not say
 	Mapping    Mapping   `json:"mapping"`
+	Journal    string    `json:"journal"` // path of journal.jsonl; empty when the run kept none
 	Summary    Summary   `json:"summary"`
 	ExitCode   int       `json:"exitCode"`
 	Outcome    string    `json:"outcome"`           // what the run came to, in a word
 	Message    string    `json:"message,omitempty"` // why, when it did not simply succeed
+	Refusals   []Refusal `json:"refusals"`          // the guards that refused the run; empty when none did
+	Groups     []Group   `json:"groups"`            // per connector group, before and after; empty when not known
 	Actions    []Action  `json:"actions"`
 }
 
@@ -45,6 +60,7 @@ type Mapping struct {
 	Path   string `json:"path"`
 	SHA256 string `json:"sha256"`
 	Rows   int    `json:"rows"`
+	Sheet  string `json:"sheet,omitempty"` // the XLSX sheet read; empty for CSV
 }
 
 // Summary counts actions and their results.
@@ -56,6 +72,28 @@ type Summary struct {
 	Succeeded    int `json:"succeeded"`
 	Failed       int `json:"failed"`
 	NotAttempted int `json:"notAttempted"`
+	Unknown      int `json:"unknown"` // moves whose fate is not known (in flight when interrupted)
+}
+
+// Refusal is one safety guard that refused the run.
+type Refusal struct {
+	Guard   string   `json:"guard"`            // e.g. maxChanges, minActive, coverage, stalePlan
+	Message string   `json:"message"`          // why, in words an admin can act on
+	Groups  []string `json:"groups,omitempty"` // the groups concerned, when the guard is about groups
+}
+
+// Group is one connector group as the planner saw it, and as the plan
+// leaves it.
+type Group struct {
+	ID               string   `json:"id"`
+	Name             string   `json:"name"`
+	IsDefault        bool     `json:"isDefault"`
+	Applications     []string `json:"applications"` // applications published through the group
+	ConnectorsBefore int      `json:"connectorsBefore"`
+	ConnectorsAfter  int      `json:"connectorsAfter"`
+	ActiveBefore     int      `json:"activeBefore"`
+	ActiveAfter      int      `json:"activeAfter"`
+	Coverage         string   `json:"coverage"` // ok, gap, noApplications; empty when unknown
 }
 
 // Action is one row of the report: one change of the plan and what became
@@ -88,14 +126,23 @@ type Action struct {
 
 // Run is what the caller knows about the run besides plan and results.
 type Run struct {
-	Version    string
-	Mode       string // plan or apply
-	GraphURL   string
-	StartedAt  time.Time
-	FinishedAt time.Time
-	ExitCode   int
-	Outcome    string
-	Message    string
+	Version      string
+	Mode         string // plan or apply
+	GraphURL     string
+	Operator     string // who signed in (UPN or app id); empty when unknown
+	MappingSheet string // the XLSX sheet read; empty for CSV
+	Journal      string // path of journal.jsonl, when the run kept one
+	StartedAt    time.Time
+	FinishedAt   time.Time
+	ExitCode     int
+	Outcome      string
+	Message      string
+	Refusals     []Refusal
+	Groups       []Group // from the planner; empty when the run stopped before it
+	// Verified says, per change index, whether verification after apply
+	// found the connector in its target group. Changes not in the map were
+	// not verified and report verified: null.
+	Verified map[int]bool
 }
 
 // Build assembles the report. p may be nil when the run stopped before a
@@ -105,11 +152,19 @@ func Build(run Run, m *plan.Mapping, p *plan.Plan, results []executor.Result) *R
 	r := &Report{
 		Tool: "connrecon", Version: run.Version, Mode: run.Mode,
 		StartedAt: run.StartedAt.UTC(), FinishedAt: run.FinishedAt.UTC(), GraphURL: run.GraphURL,
+		Operator: run.Operator, Journal: run.Journal,
 		ExitCode: run.ExitCode, Outcome: run.Outcome, Message: run.Message,
-		Actions: []Action{},
+		// Empty arrays, not null, so consumers need no null checks.
+		Refusals: append([]Refusal{}, run.Refusals...),
+		Groups:   make([]Group, 0, len(run.Groups)),
+		Actions:  []Action{},
+	}
+	for _, g := range run.Groups {
+		g.Applications = append([]string{}, g.Applications...)
+		r.Groups = append(r.Groups, g)
 	}
 	if m != nil {
-		r.Mapping = Mapping{Path: m.Path, SHA256: m.SHA256, Rows: len(m.Rows)}
+		r.Mapping = Mapping{Path: m.Path, SHA256: m.SHA256, Rows: len(m.Rows), Sheet: run.MappingSheet}
 	}
 	if p == nil {
 		return r
@@ -118,6 +173,7 @@ func Build(run Run, m *plan.Mapping, p *plan.Plan, results []executor.Result) *R
 	for i := range results {
 		byChange[results[i].Change] = &results[i]
 	}
+	r.Actions = make([]Action, 0, len(p.Changes))
 	for i, c := range p.Changes {
 		a := Action{
 			Row: c.Row, ConnectorID: c.ConnectorID, MachineName: c.MachineName, ConnectorStatus: c.ConnectorStatus,
@@ -135,6 +191,9 @@ func Build(run Run, m *plan.Mapping, p *plan.Plan, results []executor.Result) *R
 		default:
 			res := byChange[i]
 			a.Result = string(res.Outcome)
+			if a.Result == "" {
+				a.Result = ResultUnknown
+			}
 			a.HTTPStatus, a.RequestID, a.ClientRequestID = res.Call.Status, res.Call.RequestID, res.Call.ClientRequestID
 			a.Attempts, a.Error = res.Attempts, res.Error
 			if res.Note != "" && a.Reason == "" {
@@ -142,8 +201,13 @@ func Build(run Run, m *plan.Mapping, p *plan.Plan, results []executor.Result) *R
 			}
 			if !res.StartedAt.IsZero() {
 				a.StartedAt = res.StartedAt.UTC().Format(time.RFC3339Nano)
+			}
+			if !res.FinishedAt.IsZero() {
 				a.FinishedAt = res.FinishedAt.UTC().Format(time.RFC3339Nano)
 			}
+		}
+		if v, ok := run.Verified[i]; ok {
+			a.Verified = &v
 		}
 		r.Actions = append(r.Actions, a)
 		switch c.Action {
@@ -163,87 +227,125 @@ func Build(run Run, m *plan.Mapping, p *plan.Plan, results []executor.Result) *R
 			r.Summary.Failed++
 		case ResultNotAttempted:
 			r.Summary.NotAttempted++
+		case ResultPlanned, ResultSkipped:
+		default:
+			// In flight when interrupted, or an outcome this version does
+			// not know: counted, never lost.
+			r.Summary.Unknown++
 		}
 	}
 	return r
 }
 
-// Files written by Write, in order.
-var Files = []string{"report.json", "report.csv"}
+// Format is one report file format.
+type Format string
 
-// Write writes every report format into dir, creating it if needed. Each
-// file is written to a temporary name and renamed, so a reader never sees
-// half a report.
-func Write(dir string, r *Report) error {
+// The report formats, in the order Write writes them.
+const (
+	FormatJSON Format = "json"
+	FormatCSV  Format = "csv"
+	FormatXLSX Format = "xlsx"
+	FormatMD   Format = "md"
+)
+
+// AllFormats lists every format, in the order Write writes them: JSON
+// first, as it is the contract other tools read.
+var AllFormats = []Format{FormatJSON, FormatCSV, FormatXLSX, FormatMD}
+
+// Files written by Write when it writes every format, in order.
+var Files = []string{"report.json", "report.csv", "report.xlsx", "report.md"}
+
+// File is the name of the file a format is written to.
+func (f Format) File() string { return "report." + string(f) }
+
+// ParseFormats parses a comma-separated list of formats, as --report-format
+// takes it. "all", or an empty string, selects every format. The result is
+// in the canonical order without duplicates.
+func ParseFormats(s string) ([]Format, error) {
+	if strings.TrimSpace(s) == "" {
+		return append([]Format(nil), AllFormats...), nil
+	}
+	want := make(map[Format]bool, len(AllFormats))
+	for _, item := range strings.Split(s, ",") {
+		f := Format(strings.ToLower(strings.TrimSpace(item)))
+		switch {
+		case f == "all":
+			for _, a := range AllFormats {
+				want[a] = true
+			}
+		case f.valid():
+			want[f] = true
+		default:
+			return nil, fmt.Errorf("report format %q: accepted values are %s, or all (comma-separated)", strings.TrimSpace(item), formatList())
+		}
+	}
+	var out []Format
+	for _, f := range AllFormats {
+		if want[f] {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+func (f Format) valid() bool {
+	for _, a := range AllFormats {
+		if f == a {
+			return true
+		}
+	}
+	return false
+}
+
+func formatList() string {
+	names := make([]string, len(AllFormats))
+	for i, f := range AllFormats {
+		names[i] = string(f)
+	}
+	return strings.Join(names, ", ")
+}
+
+// writers maps each format to the function writing its content.
+var writers = map[Format]func(io.Writer, *Report) error{
+	FormatJSON: WriteJSON,
+	FormatCSV:  WriteCSV,
+	FormatXLSX: WriteXLSX,
+	FormatMD:   WriteMarkdown,
+}
+
+// Write writes the report into dir in the given formats (nil or empty: all
+// of them), creating dir if needed. Each file is written to a temporary
+// name and renamed, with mode 0600, so a reader never sees half a report.
+// A format that fails does not stop the others: the run should leave as
+// much of its audit trail as it can. The error joins every failure.
+func Write(dir string, r *Report, formats []Format) error {
+	if r == nil {
+		return errors.New("write report: no report")
+	}
+	if len(formats) == 0 {
+		formats = AllFormats
+	}
+	for _, f := range formats {
+		if !f.valid() {
+			return fmt.Errorf("write report: unknown format %q: accepted values are %s", f, formatList())
+		}
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("report directory: %w", err)
 	}
-	if err := writeAtomic(filepath.Join(dir, "report.json"), func(w io.Writer) error { return WriteJSON(w, r) }); err != nil {
-		return err
-	}
-	return writeAtomic(filepath.Join(dir, "report.csv"), func(w io.Writer) error { return WriteCSV(w, r) })
-}
-
-// WriteJSON writes report.json's content.
-func WriteJSON(w io.Writer, r *Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
-}
-
-// CSVHeader is report.csv's header row; the README documents each column.
-var CSVHeader = []string{
-	"row", "connectorId", "machineName", "connectorStatus", "fromGroupId", "fromGroupName",
-	"toGroupId", "toGroupName", "action", "wave", "result", "httpStatus", "requestId",
-	"clientRequestId", "attempts", "error", "startedAt", "finishedAt", "verified", "reason", "warnings",
-}
-
-// WriteCSV writes report.csv's content: one row per action.
-func WriteCSV(w io.Writer, r *Report) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(CSVHeader); err != nil {
-		return err
-	}
-	for _, a := range r.Actions {
-		verified := ""
-		if a.Verified != nil {
-			verified = strconv.FormatBool(*a.Verified)
+	var errs []error
+	done := make(map[Format]bool, len(formats))
+	for _, f := range formats {
+		if done[f] {
+			continue
 		}
-		rec := []string{
-			itoa(a.Row), a.ConnectorID, a.MachineName, a.ConnectorStatus, a.FromGroupID, a.FromGroupName,
-			a.ToGroupID, a.ToGroupName, a.Action, itoa(a.Wave), a.Result, itoa(a.HTTPStatus), a.RequestID,
-			a.ClientRequestID, itoa(a.Attempts), a.Error, a.StartedAt, a.FinishedAt, verified, a.Reason,
-			strings.Join(a.Warnings, "; "),
-		}
-		for i := range rec {
-			rec[i] = neutralise(rec[i])
-		}
-		if err := cw.Write(rec); err != nil {
-			return err
+		done[f] = true
+		write := writers[f]
+		if err := writeAtomic(filepath.Join(dir, f.File()), func(w io.Writer) error { return write(w, r) }); err != nil {
+			errs = append(errs, err)
 		}
 	}
-	cw.Flush()
-	return cw.Error()
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return ""
-	}
-	return strconv.Itoa(n)
-}
-
-// neutralise keeps text from the tenant or the mapping from becoming a
-// formula when the CSV is opened in a spreadsheet (CSV injection).
-func neutralise(s string) string {
-	if s == "" {
-		return s
-	}
-	switch s[0] {
-	case '=', '+', '-', '@', '\t', '\r':
-		return "'" + s
-	}
-	return s
+	return errors.Join(errs...)
 }
 
 func writeAtomic(path string, write func(io.Writer) error) error {

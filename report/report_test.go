@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -87,8 +89,25 @@ func fixtureResults() []executor.Result {
 
 func applyRun() Run {
 	return Run{Version: "1.4.0", Mode: "apply", GraphURL: "https://graph.microsoft.com/beta",
+		Operator: "admin@contoso.example", Journal: "connrecon-reports/20260301T100000Z-apply/journal.jsonl",
 		StartedAt: time.Date(2026, 3, 1, 11, 0, 0, 0, paris), FinishedAt: time.Date(2026, 3, 1, 11, 0, 3, 0, paris),
-		ExitCode: 1, Outcome: "failed", Message: "1 move(s) failed: see the report for each error and its request-id"}
+		ExitCode: 1, Outcome: "failed", Message: "1 move(s) failed: see the report for each error and its request-id",
+		Groups: fixtureGroups(), Verified: map[int]bool{0: true, 5: false}}
+}
+
+// fixtureGroups: one group of each coverage verdict, and one unknown.
+func fixtureGroups() []Group {
+	return []Group{
+		{ID: "a1b2c3d4-0000-4000-8000-00000000d000", Name: "Default", IsDefault: true, Applications: []string{"Intranet (legacy)"},
+			ConnectorsBefore: 6, ConnectorsAfter: 2, ActiveBefore: 5, ActiveAfter: 2, Coverage: CoverageOK},
+		{ID: "a1b2c3d4-0000-4000-8000-00000000e000", Name: "Europe", Applications: []string{"HR portal", "R&D wiki"},
+			ConnectorsBefore: 0, ConnectorsAfter: 3, ActiveBefore: 0, ActiveAfter: 3, Coverage: CoverageOK},
+		{ID: "a1b2c3d4-0000-4000-8000-00000000a000", Name: "North America", Applications: []string{"Sales <CRM>"},
+			ConnectorsBefore: 0, ConnectorsAfter: 1, ActiveBefore: 0, ActiveAfter: 0, Coverage: CoverageGap},
+		{ID: "a1b2c3d4-0000-4000-8000-00000000f000", Name: "Lab", ConnectorsBefore: 1, ConnectorsAfter: 1, ActiveBefore: 1, ActiveAfter: 1,
+			Coverage: CoverageNoApplications},
+		{ID: "a1b2c3d4-0000-4000-8000-00000000b000", Name: "Asia"},
+	}
 }
 
 func planRun() Run {
@@ -145,7 +164,54 @@ func TestGolden(t *testing.T) {
 	planned := Build(planRun(), fixtureMapping(), fixturePlan(), nil)
 	golden(t, "apply.json", render(t, WriteJSON, apply))
 	golden(t, "apply.csv", render(t, WriteCSV, apply))
+	golden(t, "apply.md", render(t, WriteMarkdown, apply))
 	golden(t, "plan.json", render(t, WriteJSON, planned))
+	golden(t, "plan.csv", render(t, WriteCSV, planned))
+	golden(t, "plan.md", render(t, WriteMarkdown, planned))
+	refused := Build(refusedRun(), fixtureMapping(), fixturePlan(), nil)
+	golden(t, "refused.md", render(t, WriteMarkdown, refused))
+}
+
+func refusedRun() Run {
+	run := applyRun()
+	run.ExitCode, run.Outcome, run.Message = 3, "refused", "refused by 2 safety guard(s): nothing was sent"
+	run.Verified = nil
+	run.Refusals = []Refusal{
+		{Guard: "maxChanges", Message: "4 moves exceed --max-changes 2"},
+		{Guard: "coverage", Message: "applications would be left without an active connector", Groups: []string{"North America", "Asia"}},
+	}
+	return run
+}
+
+// WriteJSON streams the document piecewise; it must stay exactly what
+// encoding the whole Report at once gives, or the golden files and every
+// consumer's parser would see a different shape.
+func TestJSONStreamMatchesWholeEncoding(t *testing.T) {
+	withHTML := Build(applyRun(), fixtureMapping(), fixturePlan(), fixtureResults())
+	withHTML.Actions[0].MachineName = `<R&D> "quoted" \ 🚀 \u2028`
+	for name, r := range map[string]*Report{
+		"apply":    Build(applyRun(), fixtureMapping(), fixturePlan(), fixtureResults()),
+		"plan":     Build(planRun(), fixtureMapping(), fixturePlan(), nil),
+		"no plan":  Build(planRun(), nil, nil, nil),
+		"html":     withHTML,
+		"one only": {Actions: []Action{{Row: 2}}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var want bytes.Buffer
+			enc := json.NewEncoder(&want)
+			enc.SetIndent("", "  ")
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(r); err != nil {
+				t.Fatal(err)
+			}
+			if got := render(t, WriteJSON, r); !bytes.Equal(got, want.Bytes()) {
+				t.Errorf("streamed JSON differs from the whole encoding:\n got %s\nwant %s", got, want.Bytes())
+			}
+		})
+	}
+	if raw := render(t, WriteJSON, withHTML); !bytes.Contains(raw, []byte(`"R&D wiki"`)) || !bytes.Contains(raw, []byte(`<R&D>`)) {
+		t.Error("HTML characters are escaped: R&D should stay readable")
+	}
 }
 
 func TestBuildSummaryAndResults(t *testing.T) {
@@ -166,6 +232,16 @@ func TestBuildSummaryAndResults(t *testing.T) {
 		{"apply without results", applyRun(), nil,
 			Summary{Move: 4, Noop: 1, Invalid: 1, Unmanaged: 1, NotAttempted: 4},
 			[]string{"notAttempted", "notAttempted", "notAttempted", "skipped", "skipped", "notAttempted", "skipped"}},
+		// Interrupted: a request in flight has an unknown fate; an outcome
+		// this version does not know, or none at all, is counted the same
+		// way rather than dropped.
+		{"interrupted", applyRun(), []executor.Result{
+			{Change: 0, Outcome: "unknown", Attempts: 1, Call: apierr.Call{ClientRequestID: "cli-0001"}},
+			{Change: 1, Outcome: "someFutureOutcome"},
+			{Change: 5, Outcome: ""},
+		},
+			Summary{Move: 4, Noop: 1, Invalid: 1, Unmanaged: 1, NotAttempted: 1, Unknown: 3},
+			[]string{"unknown", "someFutureOutcome", "notAttempted", "skipped", "skipped", "unknown", "skipped"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := Build(tc.run, fixtureMapping(), fixturePlan(), tc.results)
@@ -209,6 +285,56 @@ func TestBuildCarriesResultDetails(t *testing.T) {
 	}
 }
 
+func TestBuildRunMetadata(t *testing.T) {
+	run := applyRun()
+	run.MappingSheet = "Connectors"
+	run.Refusals = refusedRun().Refusals
+	r := Build(run, fixtureMapping(), fixturePlan(), fixtureResults())
+	if r.Operator != "admin@contoso.example" || r.Journal != run.Journal || r.Mapping.Sheet != "Connectors" {
+		t.Errorf("metadata lost: operator %q journal %q sheet %q", r.Operator, r.Journal, r.Mapping.Sheet)
+	}
+	if !reflect.DeepEqual(r.Refusals, run.Refusals) {
+		t.Errorf("refusals %+v, want %+v", r.Refusals, run.Refusals)
+	}
+	want := fixtureGroups()
+	want[3].Applications, want[4].Applications = []string{}, []string{} // null becomes []
+	if !reflect.DeepEqual(r.Groups, want) {
+		t.Errorf("groups %+v, want %+v", r.Groups, want)
+	}
+	// Verified comes from the run, by change index; other actions stay
+	// unverified (null), not false.
+	for i, a := range r.Actions {
+		want := map[int]string{0: "true", 5: "false"}[i]
+		if got := verifiedText(a.Verified); got != want {
+			t.Errorf("action %d verified = %q, want %q", i, got, want)
+		}
+	}
+	// The report does not share the caller's slices.
+	run.Groups[1].Applications[0] = "changed"
+	if r.Groups[1].Applications[0] != "HR portal" {
+		t.Error("Build kept a reference to the caller's group applications")
+	}
+
+	// Nothing known: arrays, never null, so consumers need no null checks.
+	raw := render(t, WriteJSON, Build(Run{}, nil, nil, nil))
+	for _, want := range []string{`"refusals": []`, `"groups": []`, `"actions": []`, `"operator": ""`, `"journal": ""`, `"unknown": 0`} {
+		if !bytes.Contains(raw, []byte(want)) {
+			t.Errorf("empty report lacks %s:\n%s", want, raw)
+		}
+	}
+	var doc struct {
+		Groups []struct {
+			Applications []string `json:"applications"`
+		} `json:"groups"`
+	}
+	if err := json.Unmarshal(render(t, WriteJSON, Build(applyRun(), nil, nil, nil)), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Groups[3].Applications == nil {
+		t.Error(`a group without applications has "applications": null, want []`)
+	}
+}
+
 // The names in DESIGN.md are a contract: check them apart from the golden
 // file, so an -update cannot quietly rename one.
 func TestJSONFieldNames(t *testing.T) {
@@ -224,7 +350,8 @@ func TestJSONFieldNames(t *testing.T) {
 			}
 		}
 	}
-	need("report", doc, "tool", "version", "mode", "startedAt", "finishedAt", "graphUrl", "mapping", "summary", "actions")
+	need("report", doc, "tool", "version", "mode", "startedAt", "finishedAt", "graphUrl", "mapping", "summary", "actions",
+		"exitCode", "outcome", "operator", "journal", "refusals", "groups")
 	var mapping, summary map[string]json.RawMessage
 	var actions []map[string]json.RawMessage
 	for _, x := range []struct {
@@ -236,7 +363,15 @@ func TestJSONFieldNames(t *testing.T) {
 		}
 	}
 	need("mapping", mapping, "path", "sha256", "rows")
-	need("summary", summary, "move", "noop", "invalid", "unmanaged", "succeeded", "failed", "notAttempted")
+	need("summary", summary, "move", "noop", "invalid", "unmanaged", "succeeded", "failed", "notAttempted", "unknown")
+	var groups []map[string]json.RawMessage
+	if err := json.Unmarshal(doc["groups"], &groups); err != nil || len(groups) == 0 {
+		t.Fatalf("groups: %v (%d)", err, len(groups))
+	}
+	for i, g := range groups {
+		need(fmt.Sprintf("group %d", i), g, "id", "name", "isDefault", "applications", "connectorsBefore", "connectorsAfter",
+			"activeBefore", "activeAfter", "coverage")
+	}
 	for i, a := range actions {
 		need(fmt.Sprintf("action %d", i), a, "row", "connectorId", "machineName", "connectorStatus", "fromGroupId", "fromGroupName",
 			"toGroupId", "toGroupName", "action", "wave", "result", "httpStatus", "requestId", "clientRequestId", "attempts",
@@ -264,6 +399,8 @@ func TestCSVNeutralisesFormulas(t *testing.T) {
 		{"error", func(a *Action, s string) { a.Error = s }},
 		{"reason", func(a *Action, s string) { a.Reason = s }},
 		{"warnings", func(a *Action, s string) { a.Warnings = []string{s, "second"} }},
+		{"mappedConnector", func(a *Action, s string) { a.MappedConnector = s }},
+		{"mappedGroup", func(a *Action, s string) { a.MappedGroup = s }},
 	}
 	for _, f := range fields {
 		for _, s := range append(dangerous, "appproxy-01", "10.0.0.1", "'quoted") {
@@ -319,13 +456,13 @@ func listDir(t *testing.T, dir string) []string {
 func TestWrite(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "reports", "20260301T100000Z-apply")
 	r := Build(applyRun(), fixtureMapping(), fixturePlan(), fixtureResults())
-	if err := Write(dir, r); err != nil {
+	if err := Write(dir, r, nil); err != nil {
 		t.Fatalf("Write: %v", err)
 	}
-	if got, want := listDir(t, dir), []string{"report.csv", "report.json"}; !reflect.DeepEqual(got, want) {
+	if got, want := listDir(t, dir), []string{"report.csv", "report.json", "report.md", "report.xlsx"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("directory holds %v, want exactly %v (no temporary files)", got, want)
 	}
-	for name, write := range map[string]func(io.Writer, *Report) error{"report.json": WriteJSON, "report.csv": WriteCSV} {
+	for name, write := range map[string]func(io.Writer, *Report) error{"report.json": WriteJSON, "report.csv": WriteCSV, "report.md": WriteMarkdown, "report.xlsx": nil} {
 		path := filepath.Join(dir, name)
 		fi, err := os.Stat(path)
 		if err != nil {
@@ -333,6 +470,9 @@ func TestWrite(t *testing.T) {
 		}
 		if fi.Mode().Perm() != 0o600 {
 			t.Errorf("%s mode %v, want 0600: reports name the tenant's connectors", name, fi.Mode().Perm())
+		}
+		if write == nil {
+			continue // not byte-stable (zip entry order); TestXLSX reopens it
 		}
 		got, err := os.ReadFile(path)
 		if err != nil {
@@ -365,7 +505,7 @@ func TestWriteReplacesExistingReportAtomically(t *testing.T) {
 	}
 
 	r := Build(applyRun(), fixtureMapping(), fixturePlan(), fixtureResults())
-	if err := Write(dir, r); err != nil {
+	if err := Write(dir, r, []Format{FormatJSON, FormatCSV}); err != nil {
 		t.Fatalf("Write: %v", err)
 	}
 	if got, _ := io.ReadAll(reader); !bytes.Equal(got, old) {
@@ -385,7 +525,7 @@ func TestWriteReplacesExistingReportAtomically(t *testing.T) {
 		t.Error("report.json does not hold the new report")
 	}
 	if got, want := listDir(t, dir), []string{"report.csv", "report.json"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("directory holds %v, want %v", got, want)
+		t.Errorf("directory holds %v, want %v (only the formats asked for)", got, want)
 	}
 }
 
@@ -395,12 +535,39 @@ func TestWriteFailureLeavesNoTemporaryFile(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, "report.csv"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	err := Write(dir, Build(applyRun(), fixtureMapping(), fixturePlan(), fixtureResults()))
+	err := Write(dir, Build(applyRun(), fixtureMapping(), fixturePlan(), fixtureResults()), nil)
 	if err == nil || !strings.Contains(err.Error(), "report.csv") {
 		t.Fatalf("Write = %v, want an error naming report.csv", err)
 	}
-	if got, want := listDir(t, dir), []string{"report.csv", "report.json"}; !reflect.DeepEqual(got, want) {
+	if !errors.Is(err, syscall.EISDIR) && !errors.Is(err, syscall.EEXIST) && !errors.Is(err, syscall.ENOTEMPTY) {
+		t.Errorf("Write = %v, want the rename's cause wrapped (errors.Is)", err)
+	}
+	// One format failing does not cost the audit trail the others.
+	if got, want := listDir(t, dir), []string{"report.csv", "report.json", "report.md", "report.xlsx"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("directory holds %v, want %v (no temporary files)", got, want)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "report.csv")); err != nil || !fi.IsDir() {
+		t.Errorf("report.csv should still be the directory: %v", err)
+	}
+}
+
+// A write that fails part-way (here: the disk is "full" after a few bytes)
+// leaves neither a temporary file nor a truncated report.
+func TestWriteAtomicFailureMidway(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "report.json")
+	errFull := errors.New("no space left on device")
+	err := writeAtomic(path, func(w io.Writer) error {
+		if _, err := io.WriteString(w, `{"tool": "conn`); err != nil {
+			return err
+		}
+		return errFull
+	})
+	if !errors.Is(err, errFull) || !strings.Contains(err.Error(), "report.json") {
+		t.Fatalf("writeAtomic = %v, want the cause wrapped with the file name", err)
+	}
+	if got := listDir(t, dir); len(got) != 0 {
+		t.Errorf("directory holds %v, want nothing", got)
 	}
 }
 
@@ -439,30 +606,5 @@ func TestBuildWithoutPlan(t *testing.T) {
 				t.Errorf("CSV = %q, want the header only", csvRaw)
 			}
 		})
-	}
-}
-
-func BenchmarkWrite(b *testing.B) {
-	const n = 100_000
-	p := &plan.Plan{Changes: make([]plan.Change, 0, n)}
-	results := make([]executor.Result, 0, n)
-	base := fixturePlan().Changes[0]
-	for i := range n {
-		c := base
-		c.Row = i + 2
-		p.Changes = append(p.Changes, c)
-		results = append(results, executor.Result{Change: i, Outcome: executor.Succeeded, Attempts: 1,
-			Call:      apierr.Call{Status: 204, RequestID: "5f1d3c2e-8a7b-4c6d-9e0f-1a2b3c4d5e6f", ClientRequestID: "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"},
-			StartedAt: at(1, i%1000), FinishedAt: at(2, i%1000)})
-	}
-	r := Build(applyRun(), fixtureMapping(), p, results)
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := WriteJSON(io.Discard, r); err != nil {
-			b.Fatal(err)
-		}
-		if err := WriteCSV(io.Discard, r); err != nil {
-			b.Fatal(err)
-		}
 	}
 }

@@ -1,0 +1,202 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"connrecon/plan"
+)
+
+// mdListCap bounds each list in report.md, so that the file stays short
+// enough to paste into a change ticket whatever the size of the run; the
+// other formats hold every row.
+const mdListCap = 50
+
+// md escapes text from the tenant or the mapping for a Markdown table cell
+// or paragraph: "|" would end the cell, a newline the row, and the other
+// punctuation would turn a name into a link, an image, emphasis, code or
+// HTML in the rendered ticket ("<" starts HTML and autolinks; ">" and "!"
+// do nothing on their own here). Backslash escapes are CommonMark's own, so
+// the rendered text is the original text. An underscore inside a word
+// (Request_ResourceNotFound) cannot start emphasis in GFM and is left
+// alone, so the pasted text stays readable.
+func md(s string) string {
+	if !strings.ContainsAny(s, "\\|`*_[]<~\r\n") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch c {
+		case '\\', '|', '`', '*', '[', ']', '<', '~':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case '_':
+			if i > 0 && i < len(s)-1 && isWordByte(s[i-1]) && isWordByte(s[i+1]) {
+				b.WriteByte(c)
+			} else {
+				b.WriteString(`\_`)
+			}
+		case '\r', '\n':
+			// <br> is GFM's line break inside a cell, and the only HTML this
+			// file contains. CRLF is one break.
+			if c == '\r' && i+1 < len(s) && s[i+1] == '\n' {
+				i++
+			}
+			b.WriteString("<br>")
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
+}
+
+// WriteMarkdown writes report.md's content: a summary of the run for a
+// change ticket, with totals, groups, failures with their trace ids,
+// refusals and invalid rows; long lists are cut at mdListCap rows.
+func WriteMarkdown(w io.Writer, r *Report) error {
+	b := bufio.NewWriter(w)
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+
+	p("# connrecon %s: %s (exit %d)\n\n", md(r.Mode), md(r.Outcome), r.ExitCode)
+	if r.Message != "" {
+		p("> %s\n\n", md(r.Message))
+	}
+	p("| Run | |\n|---|---|\n")
+	row := func(label, value string) { p("| %s | %s |\n", label, value) }
+	row("Mode", md(r.Mode))
+	row("Outcome", md(r.Outcome))
+	row("Exit code", strconv.Itoa(r.ExitCode))
+	row("Started (UTC)", md(timeText(r.StartedAt)))
+	row("Finished (UTC)", md(timeText(r.FinishedAt)))
+	row("Graph URL", md(r.GraphURL))
+	row("Operator", md(orUnknown(r.Operator)))
+	row("Mapping", fmt.Sprintf("%s (%d rows)", md(r.Mapping.Path), r.Mapping.Rows))
+	if r.Mapping.Sheet != "" {
+		row("Mapping sheet", md(r.Mapping.Sheet))
+	}
+	row("Mapping SHA-256", md(r.Mapping.SHA256))
+	if r.Journal != "" {
+		row("Journal", md(r.Journal))
+	}
+	row("Tool", md(r.Tool+" "+r.Version))
+
+	p("\n## Totals\n\n")
+	totals := summaryTotals(r)
+	var head, rule, vals strings.Builder
+	for _, t := range totals {
+		head.WriteString(" " + t.label + " |")
+		rule.WriteString("---:|")
+		vals.WriteString(" " + strconv.Itoa(t.n) + " |")
+	}
+	p("|%s\n|%s\n|%s\n", head.String(), rule.String(), vals.String())
+
+	if len(r.Refusals) > 0 {
+		p("\n## Refusals (%d)\n\n| Guard | Reason | Groups |\n|---|---|---|\n", len(r.Refusals))
+		for _, rf := range r.Refusals {
+			groups := make([]string, len(rf.Groups))
+			for i, g := range rf.Groups {
+				groups[i] = md(g)
+			}
+			p("| %s | %s | %s |\n", md(rf.Guard), md(rf.Message), strings.Join(groups, ", "))
+		}
+	}
+
+	p("\n## Groups\n\n")
+	if len(r.Groups) == 0 {
+		p("%s\n", noGroupsText)
+	} else {
+		p("| Group | Default | Connectors before | Connectors after | Active before | Active after | Applications | Coverage |\n")
+		p("|---|---|---:|---:|---:|---:|---:|---|\n")
+		for i, g := range r.Groups {
+			if i == mdListCap {
+				p("\n…and %d more groups: see the Groups sheet of report.xlsx, or report.json.\n", len(r.Groups)-mdListCap)
+				break
+			}
+			def := ""
+			if g.IsDefault {
+				def = "yes"
+			}
+			cov := md(coverageText(g.Coverage))
+			if g.Coverage == CoverageGap {
+				cov = "**gap**" // the one verdict that needs action
+			}
+			p("| %s | %s | %d | %d | %d | %d | %d | %s |\n", md(g.Name), def, g.ConnectorsBefore, g.ConnectorsAfter,
+				g.ActiveBefore, g.ActiveAfter, len(g.Applications), cov)
+		}
+	}
+
+	var failed, unknown, invalid []*Action
+	for i := range r.Actions {
+		a := &r.Actions[i]
+		switch {
+		case a.Action == string(plan.ActionInvalid):
+			invalid = append(invalid, a)
+		case a.Result == ResultFailed:
+			failed = append(failed, a)
+		case a.Result != ResultPlanned && a.Result != ResultSucceeded && a.Result != ResultSkipped && a.Result != ResultNotAttempted:
+			unknown = append(unknown, a)
+		}
+	}
+	if len(failed) > 0 {
+		p("\n## Failures (%d)\n\n", len(failed))
+		p("| Row | Connector | To group | HTTP | Attempts | Error | request-id | client-request-id |\n")
+		p("|---:|---|---|---:|---:|---|---|---|\n")
+		for i, a := range failed {
+			if i == mdListCap {
+				p("\n…and %d more failures: see report.csv or the Actions sheet of report.xlsx.\n", len(failed)-mdListCap)
+				break
+			}
+			p("| %s | %s | %s | %s | %s | %s | %s | %s |\n", itoa(a.Row), md(connectorText(a)), md(a.ToGroupName),
+				itoa(a.HTTPStatus), itoa(a.Attempts), md(a.Error), md(a.RequestID), md(a.ClientRequestID))
+		}
+	}
+	if len(unknown) > 0 {
+		p("\n## Outcome unknown (%d)\n\n", len(unknown))
+		p("In flight when the run stopped: each may or may not have taken effect. Check the tenant (or plan again) before re-running.\n\n")
+		p("| Row | Connector | To group | Result | request-id | client-request-id |\n")
+		p("|---:|---|---|---|---|---|\n")
+		for i, a := range unknown {
+			if i == mdListCap {
+				p("\n…and %d more: see report.csv or the Actions sheet of report.xlsx.\n", len(unknown)-mdListCap)
+				break
+			}
+			p("| %s | %s | %s | %s | %s | %s |\n", itoa(a.Row), md(connectorText(a)), md(a.ToGroupName),
+				md(a.Result), md(a.RequestID), md(a.ClientRequestID))
+		}
+	}
+	if len(invalid) > 0 {
+		p("\n## Invalid rows (%d)\n\n", len(invalid))
+		p("| Row | Connector | Group | Reason |\n|---:|---|---|---|\n")
+		for i, a := range invalid {
+			if i == mdListCap {
+				p("\n…and %d more invalid rows: see the Invalid rows sheet of report.xlsx, or report.csv.\n", len(invalid)-mdListCap)
+				break
+			}
+			p("| %s | %s | %s | %s |\n", itoa(a.Row), md(a.MappedConnector), md(a.MappedGroup), md(a.Reason))
+		}
+	}
+
+	p("\n---\n\nEvery action, with its result, HTTP status, attempts, request-id, client-request-id and timestamps, is in report.csv, report.xlsx (Actions sheet) and report.json.\n")
+	return b.Flush()
+}
+
+// connectorText names a connector the way an admin knows it: its machine
+// name, else the mapping's cell, else its id.
+func connectorText(a *Action) string {
+	switch {
+	case a.MachineName != "":
+		return a.MachineName
+	case a.MappedConnector != "":
+		return a.MappedConnector
+	}
+	return a.ConnectorID
+}

@@ -1,0 +1,536 @@
+package report
+
+import (
+	"archive/zip"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"connrecon/plan"
+)
+
+// Sheet names of report.xlsx, in workbook order.
+const (
+	SheetSummary = "Summary"
+	SheetActions = "Actions"
+	SheetInvalid = "Invalid rows"
+	SheetGroups  = "Groups"
+)
+
+// InvalidHeader is the header of the XLSX "Invalid rows" sheet: the
+// mapping's own cells first, so the row can be found and fixed.
+var InvalidHeader = []string{"row", "mappedConnector", "mappedGroup", "reason", "connectorId", "machineName"}
+
+// GroupsHeader is the header of the XLSX Groups sheet. The chart on the
+// Summary sheet reads the name and the two "active" columns.
+var GroupsHeader = []string{
+	"group", "groupId", "default", "connectorsBefore", "connectorsAfter",
+	"activeBefore", "activeAfter", "applications", "coverage", "applicationNames",
+}
+
+// Columns of GroupsHeader the chart uses (1-based letters).
+const (
+	groupsNameCol         = "A"
+	groupsActiveBeforeCol = "F"
+	groupsActiveAfterCol  = "G"
+)
+
+// Messages shown when a part of the report has no data.
+const (
+	noGroupsText  = "Group data was not available for this run."
+	noInvalidText = "No invalid rows."
+)
+
+// Fill colours: Excel's own "Bad" and "Neutral" cell styles, which admins
+// recognise.
+const (
+	badFill     = "FFC7CE"
+	badFont     = "9C0006"
+	neutralFill = "FFEB9C"
+	neutralFont = "9C5700"
+	headerFill  = "D9E1F2"
+)
+
+// actionWidths are the Actions sheet's column widths, by header: wide
+// enough for a GUID, a host name, a timestamp; the free text columns are
+// capped so a row stays on screen.
+var actionWidths = map[string]float64{
+	"row": 6, "connectorId": 38, "machineName": 32, "connectorStatus": 10,
+	"fromGroupId": 38, "fromGroupName": 24, "toGroupId": 38, "toGroupName": 24,
+	"action": 10, "wave": 6, "result": 13, "httpStatus": 8, "requestId": 38,
+	"clientRequestId": 38, "attempts": 8, "error": 60, "startedAt": 26, "finishedAt": 26,
+	"verified": 8, "reason": 40, "warnings": 40, "mappedConnector": 32, "mappedGroup": 24,
+}
+
+type xlsxStyles struct {
+	title, bold, header, bad, neutral int
+}
+
+func newXLSXStyles(f *excelize.File) (xlsxStyles, error) {
+	var s xlsxStyles
+	for _, x := range []struct {
+		id    *int
+		style excelize.Style
+	}{
+		{&s.title, excelize.Style{Font: &excelize.Font{Bold: true, Size: 14}}},
+		{&s.bold, excelize.Style{Font: &excelize.Font{Bold: true}}},
+		{&s.header, excelize.Style{Font: &excelize.Font{Bold: true},
+			Fill:   excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{headerFill}},
+			Border: []excelize.Border{{Type: "bottom", Color: "8EA9DB", Style: 1}}}},
+		{&s.bad, excelize.Style{Font: &excelize.Font{Color: badFont},
+			Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{badFill}}}},
+		{&s.neutral, excelize.Style{Font: &excelize.Font{Color: neutralFont},
+			Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{neutralFill}}}},
+	} {
+		id, err := f.NewStyle(&x.style)
+		if err != nil {
+			return s, fmt.Errorf("xlsx style: %w", err)
+		}
+		*x.id = id
+	}
+	return s, nil
+}
+
+// WriteXLSX writes report.xlsx's content: Summary (run metadata, totals,
+// refusals, a chart of active connectors per group), Actions (one row per
+// action, as in report.csv), Invalid rows, and Groups.
+//
+// Actions and Invalid rows, which grow with the mapping, go through
+// excelize's StreamWriter, which spills rows to a temporary file instead
+// of building the sheet in memory; Summary and Groups are small.
+//
+// Text from the tenant or the mapping is always written as a string cell,
+// never as a formula, whatever its first character: unlike CSV, XLSX says
+// what a cell is, so no quote prefix is needed and the text stays exact.
+func WriteXLSX(w io.Writer, r *Report) error {
+	f := excelize.NewFile()
+	defer f.Close() // removes the stream writers' temporary files
+	if err := f.SetSheetName("Sheet1", SheetSummary); err != nil {
+		return fmt.Errorf("xlsx: %w", err)
+	}
+	for _, name := range []string{SheetActions, SheetInvalid, SheetGroups} {
+		if _, err := f.NewSheet(name); err != nil {
+			return fmt.Errorf("xlsx sheet %s: %w", name, err)
+		}
+	}
+	st, err := newXLSXStyles(f)
+	if err != nil {
+		return err
+	}
+	if err := writeGroupsSheet(f, r, st); err != nil {
+		return fmt.Errorf("xlsx sheet %s: %w", SheetGroups, err)
+	}
+	if err := writeSummarySheet(f, r, st); err != nil {
+		return fmt.Errorf("xlsx sheet %s: %w", SheetSummary, err)
+	}
+	if err := writeActionsSheet(f, r, st); err != nil {
+		return fmt.Errorf("xlsx sheet %s: %w", SheetActions, err)
+	}
+	if err := writeInvalidSheet(f, r, st); err != nil {
+		return fmt.Errorf("xlsx sheet %s: %w", SheetInvalid, err)
+	}
+	f.SetActiveSheet(0)
+	// File.Write builds the whole archive in a bytes.Buffer and then copies
+	// it to w, so memory would grow with the report. Its ZipWriter hook is
+	// handed that buffer; a zip writer on w instead streams the archive
+	// straight to the file, and the buffer stays empty. (The buffer only
+	// matters to excelize for encryption, which is not used, and for
+	// patching entries over 4 GiB, which Excel's row limit rules out.)
+	f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return zip.NewWriter(w) })
+	if err := f.Write(w); err != nil {
+		return fmt.Errorf("xlsx: %w", err)
+	}
+	return nil
+}
+
+// cellName is excelize.CoordinatesToCellName for coordinates known to be
+// valid (the sheets here are far from Excel's limits).
+func cellName(col, row int) string {
+	name, _ := excelize.CoordinatesToCellName(col, row)
+	return name
+}
+
+func colName(col int) string {
+	name, _ := excelize.ColumnNumberToName(col)
+	return name
+}
+
+// headerRange is "A1:X<rows>" for a header of n columns over rows rows.
+func headerRange(n, rows int) string {
+	return "A1:" + cellName(n, rows)
+}
+
+// writeActionsSheet streams one row per action, in CSVHeader order. The
+// header is frozen and filtered, failed moves are red and moves of
+// unknown fate amber, so the rows that need a look stand out.
+func writeActionsSheet(f *excelize.File, r *Report, st xlsxStyles) error {
+	// The filter must be set before the stream writer takes the sheet: the
+	// stream writer writes the sheet's settings around the rows it streams.
+	if err := f.AutoFilter(SheetActions, headerRange(len(CSVHeader), xlsxActionRows(r)+1), nil); err != nil {
+		return err
+	}
+	sw, err := f.NewStreamWriter(SheetActions)
+	if err != nil {
+		return err
+	}
+	for i, h := range CSVHeader {
+		// Room for the filter button beside the header text.
+		if err := sw.SetColWidth(i+1, i+1, max(actionWidths[h], float64(len(h))+3)); err != nil {
+			return err
+		}
+	}
+	if err := sw.SetPanes(frozenHeader()); err != nil {
+		return err
+	}
+	if err := sw.SetRow("A1", stringRow(CSVHeader), excelize.RowOpts{StyleID: st.header}); err != nil {
+		return err
+	}
+	rec := make([]string, len(CSVHeader))
+	row := make([]any, len(CSVHeader))
+	for i := range r.Actions[:xlsxActionRows(r)] {
+		a := &r.Actions[i]
+		actionRecord(a, rec)
+		for j, s := range rec {
+			row[j] = actionCell(j, a, s)
+		}
+		var opts excelize.RowOpts
+		switch a.Result {
+		case ResultFailed:
+			opts.StyleID = st.bad
+		case ResultPlanned, ResultSucceeded, ResultSkipped, ResultNotAttempted:
+		default:
+			opts.StyleID = st.neutral
+		}
+		if err := sw.SetRow(cellName(1, i+2), row, opts); err != nil {
+			return fmt.Errorf("row %d: %w", i+2, err)
+		}
+	}
+	return sw.Flush()
+}
+
+// xlsxMaxRows is Excel's limit on rows per sheet (a variable so that a
+// test can lower it).
+var xlsxMaxRows = excelize.TotalRows
+
+// xlsxActionRows is how many actions fit on the Actions sheet under its
+// header. A report beyond Excel's limit keeps the first ones and says so
+// on the Summary sheet; report.csv and report.json hold them all.
+func xlsxActionRows(r *Report) int { return min(len(r.Actions), xlsxMaxRows-1) }
+
+// actionCell is the value of column j: numbers where Excel should sort and
+// sum them, nil (an empty cell) where the CSV has an empty cell, and the
+// text otherwise.
+func actionCell(j int, a *Action, s string) any {
+	if s == "" {
+		return nil
+	}
+	switch CSVHeader[j] {
+	case "row":
+		return a.Row
+	case "wave":
+		return a.Wave
+	case "httpStatus":
+		return a.HTTPStatus
+	case "attempts":
+		return a.Attempts
+	}
+	return s
+}
+
+func stringRow(cells []string) []any {
+	row := make([]any, len(cells))
+	for i, c := range cells {
+		row[i] = c
+	}
+	return row
+}
+
+func frozenHeader() *excelize.Panes {
+	return &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft",
+		Selection: []excelize.Selection{{SQRef: "A2", ActiveCell: "A2", Pane: "bottomLeft"}}}
+}
+
+// writeInvalidSheet streams the invalid rows: an invalid mapping can be as
+// long as the mapping itself.
+func writeInvalidSheet(f *excelize.File, r *Report, st xlsxStyles) error {
+	n := 0
+	for i := range r.Actions {
+		if r.Actions[i].Action == string(plan.ActionInvalid) {
+			n++
+		}
+	}
+	n = min(n, xlsxMaxRows-1) // as for Actions; the CSV has every row
+	if n > 0 {
+		if err := f.AutoFilter(SheetInvalid, headerRange(len(InvalidHeader), n+1), nil); err != nil {
+			return err
+		}
+	}
+	sw, err := f.NewStreamWriter(SheetInvalid)
+	if err != nil {
+		return err
+	}
+	for i, w := range []float64{6, 32, 24, 70, 38, 32} {
+		if err := sw.SetColWidth(i+1, i+1, max(w, float64(len(InvalidHeader[i]))+3)); err != nil {
+			return err
+		}
+	}
+	if err := sw.SetPanes(frozenHeader()); err != nil {
+		return err
+	}
+	if err := sw.SetRow("A1", stringRow(InvalidHeader), excelize.RowOpts{StyleID: st.header}); err != nil {
+		return err
+	}
+	if n == 0 {
+		if err := sw.SetRow("A2", []any{noInvalidText}); err != nil {
+			return err
+		}
+		return sw.Flush()
+	}
+	row, line := make([]any, len(InvalidHeader)), 2
+	for i := 0; i < len(r.Actions) && line <= n+1; i++ {
+		a := &r.Actions[i]
+		if a.Action != string(plan.ActionInvalid) {
+			continue
+		}
+		var rowNum any
+		if a.Row != 0 {
+			rowNum = a.Row
+		}
+		row[0], row[1], row[2], row[3], row[4], row[5] = rowNum, orNil(a.MappedConnector), orNil(a.MappedGroup), orNil(a.Reason), orNil(a.ConnectorID), orNil(a.MachineName)
+		if err := sw.SetRow(cellName(1, line), row); err != nil {
+			return fmt.Errorf("row %d: %w", line, err)
+		}
+		line++
+	}
+	return sw.Flush()
+}
+
+// orNil makes an empty string an empty cell rather than an empty string
+// cell, as in the Actions sheet.
+func orNil(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// writeGroupsSheet writes one row per group; groups whose applications
+// lose every active connector are red.
+func writeGroupsSheet(f *excelize.File, r *Report, st xlsxStyles) error {
+	const sh = SheetGroups
+	if len(r.Groups) == 0 {
+		return f.SetCellStr(sh, "A1", noGroupsText)
+	}
+	for i, h := range GroupsHeader {
+		if err := f.SetCellStr(sh, cellName(i+1, 1), h); err != nil {
+			return err
+		}
+	}
+	if err := f.SetRowStyle(sh, 1, 1, st.header); err != nil {
+		return err
+	}
+	for i, w := range []float64{28, 38, 9, 18, 17, 14, 13, 15, 16, 60} {
+		if err := f.SetColWidth(sh, colName(i+1), colName(i+1), w); err != nil {
+			return err
+		}
+	}
+	for i, g := range r.Groups {
+		line := i + 2
+		def := ""
+		if g.IsDefault {
+			def = "yes"
+		}
+		cells := []any{g.Name, g.ID, def, g.ConnectorsBefore, g.ConnectorsAfter, g.ActiveBefore, g.ActiveAfter,
+			len(g.Applications), coverageText(g.Coverage), strings.Join(g.Applications, "; ")}
+		for j, v := range cells {
+			var err error
+			switch v := v.(type) {
+			case string:
+				// SetCellStr, not SetCellValue: a string cell whatever the
+				// text looks like.
+				err = f.SetCellStr(sh, cellName(j+1, line), v)
+			case int:
+				err = f.SetCellInt(sh, cellName(j+1, line), int64(v))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if g.Coverage == CoverageGap {
+			if err := f.SetCellStyle(sh, cellName(1, line), cellName(len(GroupsHeader), line), st.bad); err != nil {
+				return err
+			}
+		}
+	}
+	if err := f.SetPanes(sh, frozenHeader()); err != nil {
+		return err
+	}
+	return f.AutoFilter(sh, headerRange(len(GroupsHeader), len(r.Groups)+1), nil)
+}
+
+func coverageText(c string) string {
+	if c == "" {
+		return "unknown"
+	}
+	return c
+}
+
+// writeSummarySheet writes the run metadata, totals and refusals as label
+// and value pairs, and the chart when there are groups to chart.
+func writeSummarySheet(f *excelize.File, r *Report, st xlsxStyles) error {
+	const sh = SheetSummary
+	line := 1
+	var err error
+	set := func(col int, v any) {
+		if err != nil {
+			return
+		}
+		ref := cellName(col, line)
+		switch v := v.(type) {
+		case string:
+			err = f.SetCellStr(sh, ref, v)
+		case int:
+			err = f.SetCellInt(sh, ref, int64(v))
+		}
+	}
+	pair := func(label string, v any) {
+		set(1, label)
+		set(2, v)
+		line++
+	}
+	heading := func(text string, style int) {
+		set(1, text)
+		if err == nil {
+			err = f.SetCellStyle(sh, cellName(1, line), cellName(1, line), style)
+		}
+		line++
+	}
+
+	heading(fmt.Sprintf("connrecon %s: %s (exit %d)", r.Mode, r.Outcome, r.ExitCode), st.title)
+	line++
+	pair("Tool", r.Tool)
+	pair("Version", r.Version)
+	pair("Mode", r.Mode)
+	pair("Outcome", r.Outcome)
+	pair("Exit code", r.ExitCode)
+	pair("Message", r.Message)
+	pair("Started (UTC)", timeText(r.StartedAt))
+	pair("Finished (UTC)", timeText(r.FinishedAt))
+	pair("Graph URL", r.GraphURL)
+	pair("Operator", orUnknown(r.Operator))
+	pair("Mapping file", r.Mapping.Path)
+	pair("Mapping sheet", r.Mapping.Sheet)
+	pair("Mapping SHA-256", r.Mapping.SHA256)
+	pair("Mapping rows", r.Mapping.Rows)
+	pair("Journal", r.Journal)
+	if n := xlsxActionRows(r); n < len(r.Actions) {
+		pair("Actions sheet", fmt.Sprintf("the first %d of %d actions (Excel's row limit): report.csv and report.json hold them all", n, len(r.Actions)))
+	}
+	line++
+	heading("Totals", st.bold)
+	for _, t := range summaryTotals(r) {
+		pair(t.label, t.n)
+	}
+	line++
+	heading("Refusals", st.bold)
+	if len(r.Refusals) == 0 {
+		set(1, "none")
+		line++
+	} else {
+		set(1, "guard")
+		set(2, "message")
+		set(3, "groups")
+		if err == nil {
+			err = f.SetCellStyle(sh, cellName(1, line), cellName(3, line), st.header)
+		}
+		line++
+		for _, rf := range r.Refusals {
+			set(1, rf.Guard)
+			set(2, rf.Message)
+			set(3, strings.Join(rf.Groups, "; "))
+			line++
+		}
+	}
+	line++
+	heading("Groups", st.bold)
+	if len(r.Groups) == 0 {
+		set(1, noGroupsText)
+	} else {
+		set(1, "Per group before and after: see the Groups sheet. The chart shows active connectors per group.")
+	}
+	if err != nil {
+		return err
+	}
+	if err := f.SetColWidth(sh, "A", "A", 18); err != nil {
+		return err
+	}
+	if err := f.SetColWidth(sh, "B", "B", 70); err != nil {
+		return err
+	}
+	if err := f.SetColWidth(sh, "C", "C", 30); err != nil {
+		return err
+	}
+	if len(r.Groups) == 0 {
+		// Nothing to chart: an empty chart would only suggest zero connectors.
+		return nil
+	}
+	return addActiveChart(f, len(r.Groups))
+}
+
+// total is one line of the totals, shared by XLSX and Markdown.
+type total struct {
+	label string // as in report.json's summary
+	n     int
+}
+
+func summaryTotals(r *Report) []total {
+	s := r.Summary
+	return []total{
+		{"actions", len(r.Actions)}, {"move", s.Move}, {"noop", s.Noop}, {"invalid", s.Invalid},
+		{"unmanaged", s.Unmanaged}, {"succeeded", s.Succeeded}, {"failed", s.Failed},
+		{"notAttempted", s.NotAttempted}, {"unknown", s.Unknown},
+	}
+}
+
+// addActiveChart puts a clustered bar chart of active connectors per group,
+// before and after, on the Summary sheet, reading the Groups sheet's data.
+func addActiveChart(f *excelize.File, groups int) error {
+	noVary := false
+	last := strconv.Itoa(groups + 1)
+	ref := func(col string) string { return "'" + SheetGroups + "'!$" + col + "$2:$" + col + "$" + last }
+	height := min(160+24*groups, 2000)
+	return f.AddChart(SheetSummary, "E2", &excelize.Chart{
+		Type: excelize.Bar,
+		Series: []excelize.ChartSeries{
+			{Name: "'" + SheetGroups + "'!$" + groupsActiveBeforeCol + "$1", Categories: ref(groupsNameCol), Values: ref(groupsActiveBeforeCol)},
+			{Name: "'" + SheetGroups + "'!$" + groupsActiveAfterCol + "$1", Categories: ref(groupsNameCol), Values: ref(groupsActiveAfterCol)},
+		},
+		Title:  excelize.ChartTitle{Paragraph: []excelize.RichTextRun{{Text: "Active connectors per group: before and after"}}},
+		Legend: excelize.ChartLegend{Position: "bottom"},
+		// One colour per series (before, after), not per group.
+		VaryColors: &noVary,
+		Dimension:  excelize.ChartDimension{Width: 640, Height: uint(height)},
+		// Groups top to bottom in sheet order, as a reader expects.
+		XAxis: excelize.ChartAxis{ReverseOrder: true},
+		YAxis: excelize.ChartAxis{MajorGridLines: true},
+	})
+}
+
+// timeText is t in RFC 3339 (UTC in a built report); empty when unset.
+func timeText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.RFC3339Nano)
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}

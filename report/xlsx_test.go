@@ -1,0 +1,491 @@
+package report
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/csv"
+	"io"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/xuri/excelize/v2"
+
+	"connrecon/executor"
+	"connrecon/plan"
+)
+
+// openXLSX writes r as report.xlsx through Write and reopens it, both with
+// excelize and as the zip archive it is (for what excelize does not read
+// back, such as charts).
+func openXLSX(t *testing.T, r *Report) (*excelize.File, map[string]string) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := Write(dir, r, []Format{FormatXLSX}); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	path := filepath.Join(dir, "report.xlsx")
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	t.Cleanup(func() { f.Close() })
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	parts := map[string]string{}
+	for _, zf := range zr.File {
+		rc, err := zf.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// excelize writes "'" as &#39;: undo it so tests can look for
+		// references as Excel shows them.
+		parts[zf.Name] = strings.ReplaceAll(string(data), "&#39;", "'")
+	}
+	return f, parts
+}
+
+func rows(t *testing.T, f *excelize.File, sheet string) [][]string {
+	t.Helper()
+	rr, err := f.GetRows(sheet)
+	if err != nil {
+		t.Fatalf("%s: %v", sheet, err)
+	}
+	return rr
+}
+
+// pad extends a row read back by excelize, which drops trailing empty
+// cells, to n cells.
+func pad(row []string, n int) []string {
+	for len(row) < n {
+		row = append(row, "")
+	}
+	return row
+}
+
+// labels reads the Summary sheet's label/value pairs.
+func labels(t *testing.T, f *excelize.File) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	for _, row := range rows(t, f, SheetSummary) {
+		if len(row) >= 2 && row[0] != "" {
+			m[row[0]] = row[1]
+		}
+	}
+	return m
+}
+
+func fillOf(t *testing.T, f *excelize.File, sheet, cell string) string {
+	t.Helper()
+	id, err := f.GetCellStyle(sheet, cell)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.GetStyle(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Fill.Color) == 0 {
+		return ""
+	}
+	// Colours may come back as ARGB; compare RGB.
+	c := strings.ToUpper(st.Fill.Color[0])
+	if len(c) == 8 {
+		c = c[2:]
+	}
+	return c
+}
+
+// hasFilter reports whether sheet has an autofilter over ref (Excel keeps
+// it as the sheet's hidden _FilterDatabase name).
+func hasFilter(f *excelize.File, sheet, ref string) bool {
+	for _, n := range f.GetDefinedName() {
+		if n.Name == "_xlnm._FilterDatabase" && n.Scope == sheet && n.RefersTo == ref {
+			return true
+		}
+	}
+	return false
+}
+
+func TestXLSX(t *testing.T) {
+	r := Build(applyRun(), fixtureMapping(), fixturePlan(), fixtureResults())
+	f, parts := openXLSX(t, r)
+
+	if got, want := f.GetSheetList(), []string{SheetSummary, SheetActions, SheetInvalid, SheetGroups}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("sheets %v, want %v", got, want)
+	}
+	if f.GetActiveSheetIndex() != 0 {
+		t.Errorf("active sheet %d, want the Summary", f.GetActiveSheetIndex())
+	}
+
+	t.Run("Actions", func(t *testing.T) {
+		got := rows(t, f, SheetActions)
+		if !reflect.DeepEqual(got[0], CSVHeader) {
+			t.Errorf("header %v, want CSVHeader", got[0])
+		}
+		// Row for row and cell for cell what report.csv holds.
+		want, err := csv.NewReader(bytes.NewReader(render(t, WriteCSV, r))).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%d rows, report.csv has %d", len(got), len(want))
+		}
+		for i := range want {
+			if g := pad(got[i], len(CSVHeader)); !reflect.DeepEqual(g, want[i]) {
+				t.Errorf("row %d:\n xlsx %q\n csv  %q", i+1, g, want[i])
+			}
+		}
+		// Numbers are numbers, so that Excel sorts and sums them.
+		for _, cell := range []string{"A2", "J2", "L2", "O2"} {
+			if typ, _ := f.GetCellType(SheetActions, cell); typ != excelize.CellTypeUnset && typ != excelize.CellTypeNumber {
+				t.Errorf("%s type %v, want a number", cell, typ)
+			}
+		}
+		panes, err := f.GetPanes(SheetActions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !panes.Freeze || panes.YSplit != 1 || panes.XSplit != 0 || panes.TopLeftCell != "A2" {
+			t.Errorf("panes %+v, want the header row frozen", panes)
+		}
+		if !strings.Contains(parts["xl/worksheets/sheet2.xml"], `<autoFilter ref="$A$1:$W$8"`) {
+			t.Errorf("Actions sheet (sheet2.xml) has no autofilter over A1:W8")
+		}
+		if !hasFilter(f, SheetActions, "'Actions'!$A$1:$W$8") {
+			t.Errorf("defined names %+v, want the Actions filter range", f.GetDefinedName())
+		}
+		for col, want := range map[string]float64{"B": 38, "C": 32, "P": 60, "A": 6} {
+			if w, err := f.GetColWidth(SheetActions, col); err != nil || w != want {
+				t.Errorf("column %s width %v (%v), want %v", col, w, err, want)
+			}
+		}
+		// Row 3 is the failed move: red across the row; its neighbours are not.
+		for _, cell := range []string{"A3", "K3", "P3", "W3"} {
+			if fill := fillOf(t, f, SheetActions, cell); fill != badFill {
+				t.Errorf("failed row %s fill %q, want %s", cell, fill, badFill)
+			}
+		}
+		for _, cell := range []string{"A2", "K4", "K7"} {
+			if fill := fillOf(t, f, SheetActions, cell); fill != "" {
+				t.Errorf("%s fill %q, want none", cell, fill)
+			}
+		}
+		if fill := fillOf(t, f, SheetActions, "A1"); fill != headerFill {
+			t.Errorf("header fill %q, want %s", fill, headerFill)
+		}
+	})
+
+	t.Run("Summary", func(t *testing.T) {
+		m := labels(t, f)
+		for label, want := range map[string]string{
+			"Mode": "apply", "Outcome": "failed", "Exit code": "1", "Version": "1.4.0",
+			"Operator": "admin@contoso.example", "Mapping file": "mappings/prod.csv", "Mapping rows": "6",
+			"Mapping SHA-256": fixtureMapping().SHA256, "Started (UTC)": "2026-03-01T10:00:00Z",
+			"Finished (UTC)": "2026-03-01T10:00:03Z", "Graph URL": "https://graph.microsoft.com/beta",
+			"Journal": applyRun().Journal, "Message": applyRun().Message,
+			"actions": "7", "move": "4", "noop": "1", "invalid": "1", "unmanaged": "1",
+			"succeeded": "2", "failed": "1", "notAttempted": "1", "unknown": "0",
+		} {
+			if got, ok := m[label]; !ok || got != want {
+				t.Errorf("Summary %q = %q (present %v), want %q", label, got, ok, want)
+			}
+		}
+		if v, _ := f.GetCellValue(SheetSummary, "A1"); v != "connrecon apply: failed (exit 1)" {
+			t.Errorf("title %q", v)
+		}
+	})
+
+	t.Run("chart", func(t *testing.T) {
+		chart, ok := parts["xl/charts/chart1.xml"]
+		if !ok {
+			t.Fatal("no chart in the workbook")
+		}
+		// A clustered horizontal bar chart, two series (before, after)
+		// named by the Groups sheet's headers, over the group names.
+		for _, want := range []string{
+			`<barChart><barDir val="bar">`, `<grouping val="clustered">`, `<varyColors val="0">`,
+			`<tx><strRef><f>'Groups'!$F$1</f>`, `<cat><strRef><f>'Groups'!$A$2:$A$6</f>`, `<val><numRef><f>'Groups'!$F$2:$F$6</f>`,
+			`<tx><strRef><f>'Groups'!$G$1</f>`, `<val><numRef><f>'Groups'!$G$2:$G$6</f>`,
+			"Active connectors per group",
+		} {
+			if !strings.Contains(chart, want) {
+				t.Errorf("chart lacks %s", want)
+			}
+		}
+		if n := strings.Count(chart, "<ser>"); n != 2 {
+			t.Errorf("chart has %d series, want before and after", n)
+		}
+		// The chart is drawn on the Summary sheet (sheet1).
+		if !strings.Contains(parts["xl/worksheets/sheet1.xml"], "<drawing") ||
+			!strings.Contains(parts["xl/worksheets/_rels/sheet1.xml.rels"], "drawing1.xml") ||
+			!strings.Contains(parts["xl/drawings/_rels/drawing1.xml.rels"], "chart1.xml") {
+			t.Error("the chart is not anchored on the Summary sheet")
+		}
+	})
+
+	t.Run("Groups", func(t *testing.T) {
+		got := rows(t, f, SheetGroups)
+		if !reflect.DeepEqual(got[0], GroupsHeader) {
+			t.Errorf("header %v", got[0])
+		}
+		want := [][]string{
+			{"Default", "a1b2c3d4-0000-4000-8000-00000000d000", "yes", "6", "2", "5", "2", "1", "ok", "Intranet (legacy)"},
+			{"Europe", "a1b2c3d4-0000-4000-8000-00000000e000", "", "0", "3", "0", "3", "2", "ok", "HR portal; R&D wiki"},
+			{"North America", "a1b2c3d4-0000-4000-8000-00000000a000", "", "0", "1", "0", "0", "1", "gap", "Sales <CRM>"},
+			{"Lab", "a1b2c3d4-0000-4000-8000-00000000f000", "", "1", "1", "1", "1", "0", "noApplications"},
+			{"Asia", "a1b2c3d4-0000-4000-8000-00000000b000", "", "0", "0", "0", "0", "0", "unknown"},
+		}
+		if len(got) != len(want)+1 {
+			t.Fatalf("%d rows, want %d", len(got), len(want)+1)
+		}
+		for i, w := range want {
+			if g := pad(got[i+1], len(w)); !reflect.DeepEqual(g[:len(w)], w) {
+				t.Errorf("group row %d = %q, want %q", i+2, g, w)
+			}
+		}
+		// The gap needs action: its row is red.
+		if fill := fillOf(t, f, SheetGroups, "I4"); fill != badFill {
+			t.Errorf("gap row fill %q, want %s", fill, badFill)
+		}
+		if fill := fillOf(t, f, SheetGroups, "I3"); fill != "" {
+			t.Errorf("ok row fill %q, want none", fill)
+		}
+		if p, _ := f.GetPanes(SheetGroups); !p.Freeze || p.YSplit != 1 {
+			t.Errorf("Groups panes %+v, want the header frozen", p)
+		}
+		if !hasFilter(f, SheetGroups, "'Groups'!$A$1:$J$6") {
+			t.Errorf("Groups sheet has no autofilter: %+v", f.GetDefinedName())
+		}
+	})
+
+	t.Run("Invalid rows", func(t *testing.T) {
+		got := rows(t, f, SheetInvalid)
+		want := [][]string{InvalidHeader, {"6", "ghost-99", "Europe", `no connector named "ghost-99" in the tenant`}}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("rows %q, want %q", got, want)
+		}
+		if p, _ := f.GetPanes(SheetInvalid); !p.Freeze || p.YSplit != 1 {
+			t.Errorf("Invalid rows panes %+v, want the header frozen", p)
+		}
+		if !strings.Contains(parts["xl/worksheets/sheet3.xml"], `<autoFilter ref="$A$1:$F$2"`) || !hasFilter(f, SheetInvalid, "'Invalid rows'!$A$1:$F$2") {
+			t.Error("Invalid rows sheet has no autofilter")
+		}
+	})
+}
+
+// Without group data (the run stopped before the planner, or the caller
+// has none) the workbook says so and carries no chart, rather than an
+// empty one that would read as zero connectors.
+func TestXLSXWithoutGroupsOrInvalidRows(t *testing.T) {
+	p := fixturePlan()
+	p.Changes = append(p.Changes[:4], p.Changes[5:]...) // drop the invalid row
+	f, parts := openXLSX(t, Build(planRun(), fixtureMapping(), p, nil))
+	if got := rows(t, f, SheetGroups); !reflect.DeepEqual(got, [][]string{{noGroupsText}}) {
+		t.Errorf("Groups sheet %q, want the note only", got)
+	}
+	if got := labels(t, f); got["Operator"] != "unknown" || got["Refusals"] != "" {
+		t.Errorf("Summary operator %q, refusals %q", got["Operator"], got["Refusals"])
+	}
+	var summary []string
+	for _, row := range rows(t, f, SheetSummary) {
+		summary = append(summary, strings.Join(row, "|"))
+	}
+	if s := strings.Join(summary, "\n"); !strings.Contains(s, noGroupsText) || !strings.Contains(s, "none") {
+		t.Errorf("Summary does not say groups are unavailable and no guard refused:\n%s", s)
+	}
+	for name := range parts {
+		if strings.HasPrefix(name, "xl/charts/") || strings.HasPrefix(name, "xl/drawings/") {
+			t.Errorf("workbook holds %s without group data", name)
+		}
+	}
+	if got := rows(t, f, SheetInvalid); !reflect.DeepEqual(got, [][]string{InvalidHeader, {noInvalidText}}) {
+		t.Errorf("Invalid rows sheet %q", got)
+	}
+	if got := rows(t, f, SheetActions); len(got) != 7 || got[1][10] != ResultPlanned {
+		t.Errorf("Actions sheet: %d rows, first result %q", len(got), got[1][10])
+	}
+}
+
+// Moves whose fate is unknown (in flight when interrupted) are amber, so
+// they are checked before anyone re-runs.
+func TestXLSXHighlightsUnknownOutcome(t *testing.T) {
+	results := []executor.Result{{Change: 0, Outcome: "unknown", Attempts: 1}}
+	f, _ := openXLSX(t, Build(applyRun(), fixtureMapping(), fixturePlan(), results))
+	if fill := fillOf(t, f, SheetActions, "K2"); fill != neutralFill {
+		t.Errorf("unknown row fill %q, want %s", fill, neutralFill)
+	}
+	if fill := fillOf(t, f, SheetActions, "K3"); fill != "" {
+		t.Errorf("notAttempted row fill %q, want none", fill)
+	}
+}
+
+// The issue's own example: a connector and a group named to run code when
+// the report is opened in Excel. Neither may become a formula.
+func TestFormulaInjection(t *testing.T) {
+	const (
+		machine = `=HYPERLINK("http://x","y")`
+		group   = `+cmd|' /C calc'!A0`
+	)
+	p := fixturePlan()
+	c := &p.Changes[0]
+	c.MachineName, c.ToGroupName, c.MappedConnector, c.MappedGroup = machine, group, machine, group
+	p.Changes[1].FromGroupName = group
+	inv := &p.Changes[4]
+	inv.MappedConnector, inv.MappedGroup, inv.Reason = machine, group, "-2+3 no such group @SUM(A1)"
+	run := applyRun()
+	run.Operator = "@evil"
+	run.Groups[1].Name = group
+	run.Groups[1].Applications = []string{machine}
+	run.Refusals = []Refusal{{Guard: "coverage", Message: "=1+1", Groups: []string{group}}}
+	r := Build(run, fixtureMapping(), p, fixtureResults())
+
+	t.Run("CSV", func(t *testing.T) {
+		recs, err := csv.NewReader(bytes.NewReader(render(t, WriteCSV, r))).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, rec := range recs {
+			for j, cell := range rec {
+				if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+					t.Errorf("CSV row %d column %s starts with %q: %q", i+1, recs[0][j], cell[:1], cell)
+				}
+			}
+		}
+		if got := recs[1][indexOf(recs[0], "machineName")]; got != "'"+machine {
+			t.Errorf("machineName cell %q, want %q", got, "'"+machine)
+		}
+		if got := recs[1][indexOf(recs[0], "toGroupName")]; got != "'"+group {
+			t.Errorf("toGroupName cell %q, want %q", got, "'"+group)
+		}
+	})
+
+	t.Run("XLSX", func(t *testing.T) {
+		f, parts := openXLSX(t, r)
+		// No formula anywhere in the workbook: every worksheet part is
+		// free of <f> elements.
+		for name, xml := range parts {
+			if strings.HasPrefix(name, "xl/worksheets/sheet") && strings.Contains(xml, "<f>") {
+				t.Errorf("%s holds a formula", name)
+			}
+		}
+		// The exact text, as a string cell, wherever it appears.
+		for _, c := range []struct{ sheet, cell, want string }{
+			{SheetActions, "C2", machine},
+			{SheetActions, "H2", group},
+			{SheetActions, "V2", machine},
+			{SheetActions, "W2", group},
+			{SheetActions, "F3", group},
+			{SheetInvalid, "B2", machine},
+			{SheetInvalid, "C2", group},
+			{SheetInvalid, "D2", "-2+3 no such group @SUM(A1)"},
+			{SheetGroups, "A3", group},
+			{SheetGroups, "J3", machine},
+		} {
+			v, err := f.GetCellValue(c.sheet, c.cell)
+			if err != nil || v != c.want {
+				t.Errorf("%s!%s = %q (%v), want %q", c.sheet, c.cell, v, err, c.want)
+			}
+			if formula, _ := f.GetCellFormula(c.sheet, c.cell); formula != "" {
+				t.Errorf("%s!%s has formula %q", c.sheet, c.cell, formula)
+			}
+			typ, _ := f.GetCellType(c.sheet, c.cell)
+			if typ != excelize.CellTypeInlineString && typ != excelize.CellTypeSharedString {
+				t.Errorf("%s!%s type %v, want a string cell", c.sheet, c.cell, typ)
+			}
+		}
+		m := labels(t, f)
+		if m["Operator"] != "@evil" {
+			t.Errorf("Summary operator %q", m["Operator"])
+		}
+		var refusal []string
+		for _, row := range rows(t, f, SheetSummary) {
+			if len(row) > 0 && row[0] == "coverage" {
+				refusal = row
+			}
+		}
+		if !reflect.DeepEqual(refusal, []string{"coverage", "=1+1", group}) {
+			t.Errorf("refusal row %q", refusal)
+		}
+	})
+
+	t.Run("Markdown", func(t *testing.T) {
+		out := string(render(t, WriteMarkdown, r))
+		wantCell := `+cmd\|' /C calc'!A0`
+		if !strings.Contains(out, "| "+wantCell+" |") {
+			t.Errorf("group name not escaped as %s:\n%s", wantCell, out)
+		}
+		checkTables(t, out)
+	})
+}
+
+// checkTables checks that every row of every Markdown table has as many
+// cells as its header: an unescaped "|" or newline would break that.
+func checkTables(t *testing.T, out string) {
+	t.Helper()
+	count := func(line string) int {
+		// Count pipes not preceded by an odd number of backslashes.
+		n := 0
+		for i := 0; i < len(line); i++ {
+			if line[i] != '|' {
+				continue
+			}
+			bs := 0
+			for j := i - 1; j >= 0 && line[j] == '\\'; j-- {
+				bs++
+			}
+			if bs%2 == 0 {
+				n++
+			}
+		}
+		return n
+	}
+	want := 0
+	for i, line := range strings.Split(out, "\n") {
+		if !strings.HasPrefix(line, "|") {
+			want = 0
+			continue
+		}
+		if want == 0 {
+			want = count(line)
+			continue
+		}
+		if got := count(line); got != want {
+			t.Errorf("line %d has %d cell separators, its table %d: %q", i+1, got, want, line)
+		}
+	}
+}
+
+// Past Excel's row limit the sheets keep what fits, and the Summary says
+// where the rest is, rather than the whole workbook failing.
+func TestXLSXRowLimit(t *testing.T) {
+	defer func(n int) { xlsxMaxRows = n }(xlsxMaxRows)
+	xlsxMaxRows = 4 // a header and three rows
+	p := fixturePlan()
+	for i := 0; i < 3; i++ {
+		p.Changes = append(p.Changes, plan.Change{Row: 10 + i, Action: plan.ActionInvalid, MappedConnector: "x", Reason: "bad"})
+	}
+	r := Build(applyRun(), fixtureMapping(), p, fixtureResults())
+	f, parts := openXLSX(t, r)
+	if got := rows(t, f, SheetActions); len(got) != 4 || got[3][0] != "4" {
+		t.Errorf("Actions sheet %d rows, want the header and the first 3", len(got))
+	}
+	if got := rows(t, f, SheetInvalid); len(got) != 4 || got[1][0] != "6" || got[3][0] != "11" {
+		t.Errorf("Invalid rows sheet %q, want the header and the first 3", got)
+	}
+	if got := labels(t, f)["Actions sheet"]; !strings.Contains(got, "first 3 of 10 actions") {
+		t.Errorf("Summary note %q", got)
+	}
+	if !strings.Contains(parts["xl/worksheets/sheet2.xml"], `<autoFilter ref="$A$1:$W$4"`) {
+		t.Error("Actions autofilter does not match the rows written")
+	}
+}
