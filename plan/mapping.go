@@ -3,18 +3,16 @@ package plan
 import (
 	"bufio"
 	"bytes"
-	"crypto/sha256"
-	"encoding/csv"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Accepted header names, compared after lower-casing and removing spaces,
@@ -23,6 +21,10 @@ var (
 	connectorHeaders = []string{"connector", "connectorid", "machinename"}
 	groupHeaders     = []string{"group", "groupid", "connectorgroup", "connectorgroupid", "groupname", "connectorgroupname"}
 )
+
+// The accepted headers as the README writes them, for error messages.
+const acceptedHeaders = "accepted connector headers: connector, connectorId, connector id, machineName; " +
+	"accepted group headers: group, groupId, connectorGroup, connectorGroupId, groupName, connectorGroupName"
 
 // Severity of a mapping problem.
 type Severity string
@@ -68,6 +70,7 @@ type Row struct {
 type Mapping struct {
 	Path            string
 	SHA256          string
+	Sheet           string // the worksheet read, for an XLSX mapping; empty for CSV
 	ConnectorHeader string // the header cell used for connectors, as written
 	GroupHeader     string
 	ConnectorColumn string // its column letter
@@ -87,150 +90,269 @@ func (m *Mapping) Invalid() int {
 	return n
 }
 
-// FileError is a mapping file that cannot be used at all: unreadable, no
-// recognisable header. Nothing in it is applied.
+// ReadOptions says how to read a mapping file.
+type ReadOptions struct {
+	// Sheet is the worksheet of an XLSX workbook to read; empty means the
+	// first one. Setting it for a CSV file is an error, so a misplaced
+	// --sheet never goes unnoticed.
+	Sheet string
+}
+
+// FileError is a mapping file that cannot be used at all: unreadable, in a
+// format that is not read, no recognisable header. Nothing in it is applied.
+//
+// Err is set only when the file could not be read (an I/O failure, which
+// cmd reports as a runtime failure); when the content itself is unusable Err
+// is nil and Cause, if any, is the underlying error. Unwrap returns
+// whichever is set, so errors.Is and errors.As see both.
 type FileError struct {
 	Path   string
 	Line   int
 	Column string
 	Msg    string
 	Err    error
+	Cause  error
 }
 
 func (e *FileError) Error() string {
 	p := Problem{Line: e.Line, Column: e.Column, Message: e.Msg}
 	s := p.Format(e.Path)
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
+	if err := e.Unwrap(); err != nil {
+		s += ": " + err.Error()
 	}
 	return s
 }
 
-func (e *FileError) Unwrap() error { return e.Err }
-
-// ReadMapping reads a CSV mapping file. Row-level problems are collected in
-// Mapping.Problems so one run reports all of them; an error is returned only
-// when the file as a whole cannot be used.
-func ReadMapping(path string) (*Mapping, error) {
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".xlsx", ".xls", ".xlsm":
-		return nil, &FileError{Path: path, Msg: "spreadsheet mappings are not supported yet: save the sheet as CSV (UTF-8)"}
+func (e *FileError) Unwrap() error {
+	if e.Err != nil {
+		return e.Err
 	}
+	return e.Cause
+}
+
+var (
+	zipMagic = []byte("PK\x03\x04")
+	// oleMagic starts an OLE compound file: an Excel 97-2003 .xls, and also
+	// an encrypted (password-protected) .xlsx, which is an OLE container
+	// around the encrypted package.
+	oleMagic = []byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}
+)
+
+// ReadMapping reads a mapping file: CSV (any extension) or an XLSX
+// workbook. The format is decided by the file's first bytes, so a CSV
+// saved as .xls by a CMDB export, or a workbook without an extension, is
+// read for what it is; the extension only sharpens the message for formats
+// that are not read (.xls, .xlsm, .xlsb, .ods).
+//
+// Row-level problems are collected in Mapping.Problems so one run reports
+// all of them; an error (a *FileError) is returned only when the file as a
+// whole cannot be used.
+func ReadMapping(path string, opts ReadOptions) (*Mapping, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, &FileError{Path: path, Msg: "cannot open mapping", Err: err}
 	}
 	defer f.Close()
-	return ParseCSV(path, f)
-}
-
-// ParseCSV reads a CSV mapping from r; name is used in messages.
-func ParseCSV(name string, r io.Reader) (*Mapping, error) {
-	h := sha256.New()
-	m, err := readCSV(name, io.TeeReader(r, h))
+	fi, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return nil, &FileError{Path: path, Msg: "cannot open mapping", Err: err}
 	}
-	// Hash whatever the reader did not consume, so the digest covers the file.
-	if _, err := io.Copy(h, r); err != nil {
-		return nil, &FileError{Path: name, Msg: "cannot read mapping", Err: err}
+	if fi.IsDir() {
+		return nil, &FileError{Path: path, Msg: "is a directory, not a mapping file"}
 	}
-	m.SHA256 = hex.EncodeToString(h.Sum(nil))
-	return m, nil
+	if !fi.Mode().IsRegular() {
+		// A pipe (-m <(command)) cannot be read at an offset. Sniff it
+		// through a buffer: CSV streams as usual; a workbook, which is
+		// read at offsets, is read into memory first.
+		br := bufio.NewReader(f)
+		magic, _ := br.Peek(len(oleMagic))
+		if bytes.HasPrefix(magic, zipMagic) || bytes.HasPrefix(magic, oleMagic) {
+			data, err := io.ReadAll(br)
+			if err != nil {
+				return nil, &FileError{Path: path, Msg: "cannot read mapping", Err: err}
+			}
+			r := bytes.NewReader(data)
+			return readMapping(path, r, r.Size(), opts, openReaderWorkbook(r, r.Size()))
+		}
+		if err := textChecks(path, opts); err != nil {
+			return nil, err
+		}
+		return parseCSV(path, br, 0)
+	}
+	return readMapping(path, f, fi.Size(), opts, openFileWorkbook(path))
 }
 
-var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
-
-func readCSV(path string, r io.Reader) (*Mapping, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	if b, err := br.Peek(3); err == nil && bytes.Equal(b, utf8BOM) {
-		br.Discard(3)
-	}
-	first, err := br.Peek(4096)
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+// readMapping dispatches on the first bytes; ReadMapping gives it a file,
+// the fuzz tests bytes in memory.
+func readMapping(path string, r io.ReaderAt, size int64, opts ReadOptions, open workbookOpener) (*Mapping, error) {
+	magic := make([]byte, 8)
+	n, err := r.ReadAt(magic, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, &FileError{Path: path, Msg: "cannot read mapping", Err: err}
 	}
-	cr := csv.NewReader(br)
-	cr.Comma = detectDelimiter(first)
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
+	magic = magic[:n]
+	ext := strings.ToLower(filepath.Ext(path))
+	switch {
+	case bytes.HasPrefix(magic, oleMagic):
+		return nil, oleFileError(path, r, size)
+	case bytes.HasPrefix(magic, zipMagic):
+		return readWorkbook(path, r, size, ext, opts, open)
+	}
+	if err := textChecks(path, opts); err != nil {
+		return nil, err
+	}
+	return parseCSV(path, io.NewSectionReader(r, 0, size), size)
+}
 
-	m := &Mapping{Path: path}
-	header, err := cr.Read()
-	if errors.Is(err, io.EOF) {
-		return nil, &FileError{Path: path, Line: 1, Msg: "the file is empty: expected a header row naming a connector column and a group column"}
+// textChecks refuses what cannot be a CSV mapping before reading one.
+func textChecks(path string, opts ReadOptions) error {
+	if opts.Sheet != "" {
+		return &FileError{Path: path, Msg: fmt.Sprintf("--sheet %q applies only to XLSX workbooks, and this file is text (read as CSV)", opts.Sheet)}
 	}
-	if err != nil {
-		return nil, csvFileError(path, header, err)
+	if strings.EqualFold(filepath.Ext(path), ".ods") {
+		// Not a zip but named .ods: a flat or damaged OpenDocument file.
+		return &FileError{Path: path, Msg: odsMessage}
 	}
-	ci, gi := -1, -1
-	found := make([]string, 0, len(header))
-	for i, h := range header {
-		name := strings.TrimSpace(h)
-		found = append(found, strconv.Quote(name))
-		key := headerKey(name)
-		if ci < 0 && contains(connectorHeaders, key) {
-			ci, m.ConnectorHeader = i, name
-		} else if gi < 0 && contains(groupHeaders, key) {
-			gi, m.GroupHeader = i, name
-		}
-	}
-	if ci < 0 || gi < 0 {
-		return nil, &FileError{Path: path, Line: 1, Msg: fmt.Sprintf(
-			"no %s column in the header row (found %s); accepted connector headers: connector, connectorId, connector id, machineName; accepted group headers: group, groupId, connectorGroup, connectorGroupId, groupName, connectorGroupName",
-			missingWhat(ci, gi), strings.Join(found, ", "))}
-	}
-	m.ConnectorColumn, m.GroupColumn = ColumnName(ci), ColumnName(gi)
+	return nil
+}
 
-	seen := map[string]int{} // lower-cased connector cell → index in m.Rows of its first usable row
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				// pe.Column is a byte offset; the partial record holds the
-				// fields before the bad one, so its length is the bad field's index.
-				m.Problems = append(m.Problems, Problem{Line: pe.StartLine, Column: ColumnName(len(rec)), Severity: SeverityError, Message: "malformed CSV: " + pe.Err.Error()})
-				m.Rows = append(m.Rows, Row{Line: pe.StartLine, Problem: "malformed CSV: " + pe.Err.Error()})
-				// encoding/csv cannot resynchronise reliably after a
-				// quoting error: stop here rather than misread what follows.
-				break
-			}
-			return nil, &FileError{Path: path, Msg: "cannot read mapping", Err: err}
-		}
-		line, _ := cr.FieldPos(0)
-		if blank(rec) {
+// rowBuilder turns a reader's cells into Rows and Problems. The CSV and
+// XLSX readers share it, so both apply the same header rules and row checks.
+type rowBuilder struct {
+	m      *Mapping
+	ci, gi int            // connector and group column indexes
+	seen   map[string]int // cellKey of a connector → index in m.Rows of its first usable row
+	// empty records the empty connector and group cells, which the XLSX
+	// reader can explain better once it knows the sheet's merged cells and
+	// formulas; the CSV reader ignores it.
+	empty []emptyCell
+}
+
+type emptyCell struct {
+	row, problem int // indexes in m.Rows and m.Problems
+	line, col    int // where the cell is (col 0-based)
+}
+
+func newRowBuilder(path string, capHint int) *rowBuilder {
+	capHint = min(max(capHint, 0), 1<<20)
+	var rows []Row
+	if capHint > 0 {
+		rows = make([]Row, 0, capHint)
+	}
+	return &rowBuilder{
+		m:    &Mapping{Path: path, Rows: rows},
+		ci:   -1,
+		gi:   -1,
+		seen: make(map[string]int, capHint),
+	}
+}
+
+// header finds the connector and group columns in the header row, or
+// explains which headers were found and which are accepted.
+func (b *rowBuilder) header(line int, cells []string) error {
+	var found []string
+	for i, h := range cells {
+		name := trimCell(h)
+		if name == "" {
 			continue
 		}
-		row := Row{Line: line, Connector: cell(rec, ci), Group: cell(rec, gi)}
-		m.checkRow(&row)
-		if row.Problem == "" {
-			key := cellKey(row.Connector)
-			if j, ok := seen[key]; ok {
-				prev := &m.Rows[j]
-				if cellKey(prev.Group) == cellKey(row.Group) {
-					row.Duplicate = true
-					m.Problems = append(m.Problems, Problem{Line: row.Line, Column: m.ConnectorColumn, Severity: SeverityWarning,
-						Message: fmt.Sprintf("connector %q repeats row %d with the same group: counted once", row.Connector, prev.Line)})
-				} else {
-					row.Problem = fmt.Sprintf("connector %q is also mapped on row %d to group %q: keep one of the two rows", row.Connector, prev.Line, prev.Group)
-					m.Problems = append(m.Problems, Problem{Line: row.Line, Column: m.GroupColumn, Severity: SeverityError, Message: row.Problem})
-					if prev.Problem == "" {
-						prev.Problem = fmt.Sprintf("connector %q is also mapped on row %d to group %q: keep one of the two rows", prev.Connector, row.Line, row.Group)
-						m.Problems = append(m.Problems, Problem{Line: prev.Line, Column: m.GroupColumn, Severity: SeverityError, Message: prev.Problem})
-					}
-				}
-			} else {
-				seen[key] = len(m.Rows)
-			}
+		if len(found) < 20 {
+			found = append(found, fmt.Sprintf("%q (%s)", name, ColumnName(i)))
+		} else if len(found) == 20 {
+			found = append(found, "…")
 		}
-		m.Rows = append(m.Rows, row)
+		key := headerKey(name)
+		if b.ci < 0 && slices.Contains(connectorHeaders, key) {
+			b.ci, b.m.ConnectorHeader = i, name
+		} else if b.gi < 0 && slices.Contains(groupHeaders, key) {
+			b.gi, b.m.GroupHeader = i, name
+		}
 	}
-	sortProblems(m.Problems)
-	return m, nil
+	if b.ci < 0 || b.gi < 0 {
+		where := "the header row"
+		if b.m.Sheet != "" {
+			where += fmt.Sprintf(" of sheet %q", b.m.Sheet)
+		}
+		return &FileError{Path: b.m.Path, Line: line, Msg: fmt.Sprintf(
+			"no %s column in %s (found %s); %s",
+			missingWhat(b.ci, b.gi), where, strings.Join(found, ", "), acceptedHeaders)}
+	}
+	b.m.ConnectorColumn, b.m.GroupColumn = ColumnName(b.ci), ColumnName(b.gi)
+	return nil
+}
+
+// invalid adds a row that could not be read at all (a malformed CSV line,
+// an unreadable spreadsheet row).
+func (b *rowBuilder) invalid(line, col int, msg string) {
+	b.m.Problems = append(b.m.Problems, Problem{Line: line, Column: ColumnName(col), Severity: SeverityError, Message: msg})
+	b.m.Rows = append(b.m.Rows, Row{Line: line, Problem: msg})
+}
+
+// row checks one data row. connector and group are the raw cells; blank
+// rows must already have been skipped.
+func (b *rowBuilder) row(line int, connector, group string) {
+	m := b.m
+	r := Row{Line: line, Connector: trimCell(connector), Group: trimCell(group)}
+	idx := len(m.Rows)
+	add := func(col int, msg string) {
+		if r.Problem == "" {
+			r.Problem = msg
+		}
+		m.Problems = append(m.Problems, Problem{Line: line, Column: ColumnName(col), Severity: SeverityError, Message: msg})
+	}
+	check := func(what, v string, col int) {
+		switch {
+		case v == "":
+			b.empty = append(b.empty, emptyCell{row: idx, problem: len(m.Problems), line: line, col: col})
+			add(col, "the "+what+" cell is empty")
+		case !utf8.ValidString(v):
+			add(col, fmt.Sprintf("the %s cell %q is not UTF-8 text: save the file as CSV UTF-8 (or UTF-16 \"Unicode text\")", what, v))
+		case v[0] == '#' && spreadsheetErrors[strings.ToUpper(v)]:
+			add(col, fmt.Sprintf("the %s cell holds the spreadsheet error %s: fix the formula that produced it, or type the value", what, v))
+		case looksLikeID(v) && !IsGUID(v):
+			add(col, fmt.Sprintf("%s %q looks like an id but is not a valid GUID", what, v))
+		}
+	}
+	check("connector", r.Connector, b.ci)
+	check("group", r.Group, b.gi)
+	if r.Problem == "" {
+		key := cellKey(r.Connector)
+		if j, ok := b.seen[key]; ok {
+			prev := &m.Rows[j]
+			if cellKey(prev.Group) == cellKey(r.Group) {
+				r.Duplicate = true
+				m.Problems = append(m.Problems, Problem{Line: line, Column: m.ConnectorColumn, Severity: SeverityWarning,
+					Message: fmt.Sprintf("connector %q repeats row %d with the same group: counted once", r.Connector, prev.Line)})
+			} else {
+				r.Problem = fmt.Sprintf("connector %q is also mapped on row %d to group %q: keep one of the two rows", r.Connector, prev.Line, prev.Group)
+				m.Problems = append(m.Problems, Problem{Line: line, Column: m.GroupColumn, Severity: SeverityError, Message: r.Problem})
+				if prev.Problem == "" {
+					prev.Problem = fmt.Sprintf("connector %q is also mapped on row %d to group %q: keep one of the two rows", prev.Connector, line, r.Group)
+					m.Problems = append(m.Problems, Problem{Line: prev.Line, Column: m.GroupColumn, Severity: SeverityError, Message: prev.Problem})
+				}
+			}
+		} else {
+			b.seen[key] = idx
+		}
+	}
+	m.Rows = append(m.Rows, r)
+}
+
+// done finishes the mapping: problems in row order.
+func (b *rowBuilder) done() *Mapping {
+	// Found in row order except for back-references to an earlier row; a
+	// stable sort keeps the connector column before the group column.
+	slices.SortStableFunc(b.m.Problems, func(x, y Problem) int { return x.Line - y.Line })
+	return b.m
+}
+
+// spreadsheetErrors are the error values a spreadsheet shows in a cell whose
+// formula failed; exported CSV files carry them as text. No connector or
+// group is called that, and the message can say what happened.
+var spreadsheetErrors = map[string]bool{
+	"#N/A": true, "#REF!": true, "#VALUE!": true, "#DIV/0!": true, "#NAME?": true, "#NULL!": true,
+	"#NUM!": true, "#SPILL!": true, "#CALC!": true, "#GETTING_DATA": true, "#FIELD!": true,
+	"#BLOCKED!": true, "#CONNECT!": true, "#BUSY!": true, "#UNKNOWN!": true,
 }
 
 // cellKey compares cells the way resolution will: a GUID with or without
@@ -242,65 +364,36 @@ func cellKey(s string) string {
 	return strings.ToLower(s)
 }
 
-// checkRow applies the checks that need nothing but the row itself.
-func (m *Mapping) checkRow(r *Row) {
-	add := func(col, msg string) {
-		if r.Problem == "" {
-			r.Problem = msg
-		}
-		m.Problems = append(m.Problems, Problem{Line: r.Line, Column: col, Severity: SeverityError, Message: msg})
+// trimCell trims surrounding white space, including the no-break and
+// zero-width spaces and stray byte order marks that copying from web pages
+// and chat messages leaves behind.
+func trimCell(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" || (s[0] < utf8.RuneSelf && s[len(s)-1] < utf8.RuneSelf) {
+		return s // the common case: no Unicode at either end
 	}
-	if r.Connector == "" {
-		add(m.ConnectorColumn, "the connector cell is empty")
-	} else if looksLikeID(r.Connector) && !IsGUID(r.Connector) {
-		add(m.ConnectorColumn, fmt.Sprintf("connector %q looks like an id but is not a valid GUID", r.Connector))
-	}
-	if r.Group == "" {
-		add(m.GroupColumn, "the group cell is empty")
-	} else if looksLikeID(r.Group) && !IsGUID(r.Group) {
-		add(m.GroupColumn, fmt.Sprintf("group %q looks like an id but is not a valid GUID", r.Group))
-	}
+	return strings.TrimFunc(s, isCellSpace)
 }
 
-// csvFileError reports a header that cannot be parsed; partial is what
-// encoding/csv returned with the error (the fields before the bad one).
-func csvFileError(path string, partial []string, err error) error {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return &FileError{Path: path, Line: pe.StartLine, Column: ColumnName(len(partial)), Msg: "malformed CSV", Err: pe.Err}
-	}
-	return &FileError{Path: path, Msg: "cannot read mapping", Err: err}
+func isCellSpace(r rune) bool {
+	return unicode.IsSpace(r) || r == '\u200b' || r == '\ufeff'
 }
 
-// detectDelimiter picks , ; or tab: whichever occurs most in the header
-// line outside quotes (European Excel exports use ;).
-func detectDelimiter(b []byte) rune {
-	if i := bytes.IndexAny(b, "\r\n"); i >= 0 {
-		b = b[:i]
-	}
-	counts := map[rune]int{}
-	inQuote := false
-	for _, c := range string(b) {
-		switch {
-		case c == '"':
-			inQuote = !inQuote
-		case !inQuote && (c == ',' || c == ';' || c == '\t'):
-			counts[c]++
+// blankCells reports whether every cell is empty after trimming.
+func blankCells(cells []string) bool {
+	for _, c := range cells {
+		if trimCell(c) != "" {
+			return false
 		}
 	}
-	best := ','
-	for _, c := range []rune{';', '\t'} {
-		if counts[c] > counts[best] {
-			best = c
-		}
-	}
-	return best
+	return true
 }
 
+// headerKey folds a header for comparison: case, spaces (including line
+// breaks typed with Alt+Enter in a spreadsheet header), '_' and '-'.
 func headerKey(s string) string {
 	return strings.Map(func(r rune) rune {
-		switch r {
-		case ' ', '_', '-', '\u00a0':
+		if r == '_' || r == '-' || isCellSpace(r) {
 			return -1
 		}
 		return r
@@ -318,29 +411,11 @@ func missingWhat(ci, gi int) string {
 	}
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 func cell(rec []string, i int) string {
-	if i < len(rec) {
-		return strings.TrimSpace(rec[i])
+	if i >= 0 && i < len(rec) {
+		return rec[i]
 	}
 	return ""
-}
-
-func blank(rec []string) bool {
-	for _, f := range rec {
-		if strings.TrimSpace(f) != "" {
-			return false
-		}
-	}
-	return true
 }
 
 // ColumnName turns a 0-based column index into a spreadsheet letter.
@@ -355,16 +430,34 @@ func ColumnName(i int) string {
 	return string(b)
 }
 
-var guidRE = regexp.MustCompile(`^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$`)
-
-// IsGUID reports whether s is a GUID, with or without braces.
-// The length check spares the regexp on machine and group names, which are
-// looked at once per row.
+// IsGUID reports whether s is a GUID, with or without braces. Written out
+// rather than as a regexp: it runs on every cell of every row.
 func IsGUID(s string) bool {
-	if n := len(s); n != 36 && n != 38 {
+	switch len(s) {
+	case 36:
+	case 38:
+		if s[0] != '{' || s[37] != '}' {
+			return false
+		}
+		s = s[1:37]
+	default:
 		return false
 	}
-	return guidRE.MatchString(s) && (s[0] == '{') == (s[len(s)-1] == '}')
+	for i := 0; i < 36; i++ {
+		c := s[i]
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if c != '-' {
+				return false
+			}
+		} else if !isHex(c) {
+			return false
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
 // NormalizeGUID strips braces and lower-cases a GUID.
@@ -378,17 +471,10 @@ func looksLikeID(s string) bool {
 	if strings.Count(s, "-") < 3 {
 		return false
 	}
-	for _, c := range s {
-		switch {
-		case c >= '0' && c <= '9', c >= 'a' && c <= 'f', c >= 'A' && c <= 'F', c == '-', c == '{', c == '}':
-		default:
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !isHex(c) && c != '-' && c != '{' && c != '}' {
 			return false
 		}
 	}
 	return true
-}
-
-func sortProblems(ps []Problem) {
-	// Found in line order except for back-references to an earlier row.
-	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Line < ps[j].Line })
 }

@@ -3,14 +3,18 @@ package plan
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/csv"
 	"encoding/hex"
 	"errors"
-	"os"
+	"io"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
+	"testing/iotest"
+	"unicode/utf16"
 )
 
 const bom = "\xef\xbb\xbf"
@@ -185,6 +189,77 @@ func TestParseCSVFormats(t *testing.T) {
 			input: "connector,group\n",
 			want:  nil,
 		},
+		{
+			name:  "UTF-16LE with BOM",
+			input: utf16Text("connector\tgroup\r\napp1\tEU - Zürich\r\n", false),
+			want:  []Row{{Line: 2, Connector: "app1", Group: "EU - Zürich"}},
+		},
+		{
+			name:  "UTF-16BE with BOM",
+			input: utf16Text("connector,group\napp1,APAC - 東京\n", true),
+			want:  []Row{{Line: 2, Connector: "app1", Group: "APAC - 東京"}},
+		},
+		{
+			// Characters outside the BMP are surrogate pairs in UTF-16.
+			name:  "UTF-16LE surrogate pair",
+			input: utf16Text("connector,group\napp1,lab 🚀\n", false),
+			want:  []Row{{Line: 2, Connector: "app1", Group: "lab 🚀"}},
+		},
+		{
+			name:  "BOM-less UTF-8 with non-ASCII names",
+			input: "connector,group\nfra-01,EU - Zürich\ntyo-01,APAC - 東京\n",
+			want:  []Row{{Line: 2, Connector: "fra-01", Group: "EU - Zürich"}, {Line: 3, Connector: "tyo-01", Group: "APAC - 東京"}},
+		},
+		{
+			// Excel's sep= line names the delimiter; it is line 1.
+			name:  "sep line",
+			input: "sep=;\r\nconnector;group\r\napp1;Europe, West\r\n",
+			want:  []Row{{Line: 3, Connector: "app1", Group: "Europe, West"}},
+		},
+		{
+			// The header is the first non-blank line, and its delimiter
+			// is the one detected.
+			name:  "blank lines before the header",
+			input: "\n  \r\n;;\nconnector;group\napp1;Europe, West\n",
+			want:  []Row{{Line: 5, Connector: "app1", Group: "Europe, West"}},
+		},
+		{
+			name:  "zero-width and no-break spaces trimmed",
+			input: "connector,group\n\u200bapp1\ufeff,\u00a0Europe\u200b\n",
+			want:  []Row{{Line: 2, Connector: "app1", Group: "Europe"}},
+		},
+		{
+			// A header typed with Alt+Enter in a spreadsheet.
+			name:  "line break inside a header cell",
+			input: "\"Connector\nId\",\"Connector\r\nGroup\"\napp1,Europe\n",
+			want:  []Row{{Line: 4, Connector: "app1", Group: "Europe"}},
+		},
+		{
+			name:  "CRLF inside a quoted cell is a line feed",
+			input: "connector,group\r\napp1,\"Europe\r\nWest\"\r\napp2,Asia\r\n",
+			want:  []Row{{Line: 2, Connector: "app1", Group: "Europe\nWest"}, {Line: 4, Connector: "app2", Group: "Asia"}},
+		},
+		{
+			name:  "quoted last cell without a final newline",
+			input: "connector,group\napp1,\"Europe\"",
+			want:  []Row{{Line: 2, Connector: "app1", Group: "Europe"}},
+		},
+		{
+			name:  "lone CR at the end of the file",
+			input: "connector,group\napp1,Europe\r",
+			want:  []Row{{Line: 2, Connector: "app1", Group: "Europe"}},
+		},
+		{
+			name:  "quoted empty cells are a blank row",
+			input: "connector,group\n\"\",\"  \"\napp1,Europe\n",
+			want:  []Row{{Line: 3, Connector: "app1", Group: "Europe"}},
+		},
+		{
+			// Longer than the reader's 64 KiB buffer.
+			name:  "a very long line",
+			input: "connector,group,notes\napp1,Europe," + strings.Repeat("x", 200<<10) + "\napp2,Asia\n",
+			want:  []Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 3, Connector: "app2", Group: "Asia"}},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -216,8 +291,11 @@ func TestDetectDelimiter(t *testing.T) {
 		{"a\tb;c\td", '\t'},
 		{`"a;b;c",group`, ','},
 		{`"a,b,c";group`, ';'},
-		{"a;b\n,,,,,", ';'},     // only the header line counts
-		{"a;b\r\nc,d,e,f", ';'}, // CRLF ends the header line too
+		{"a;b\n,,,,,", ';'},           // only the header line counts
+		{"a;b\r\nc,d,e,f", ';'},       // CRLF ends the header line too
+		{"\n\r\n  \na;b\nc,d,e", ';'}, // blank lines are not the header
+		{"\"a\n,,,\";b;c", ';'},       // a quoted line break does not end it
+		{"", ','},
 	}
 	for _, tt := range tests {
 		if got := detectDelimiter([]byte(tt.header)); got != tt.want {
@@ -362,26 +440,28 @@ func TestParseCSVProblems(t *testing.T) {
 			problems: []wantProblem{{2, "B", SeverityError, []string{"group cell is empty"}}},
 		},
 		{
+			// Reading goes on at the next line.
 			name:     "malformed quote",
 			input:    "connector,group\napp1,Europe\napp2,\"US\" East\napp3,Asia\n",
-			want:     []Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 3}},
-			reasons:  [][]string{nil, {"malformed CSV", csv.ErrQuote.Error()}},
+			want:     []Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 3}, {Line: 4, Connector: "app3", Group: "Asia"}},
+			reasons:  [][]string{nil, {"malformed CSV", csv.ErrQuote.Error(), "text follows the closing quote"}, nil},
 			problems: []wantProblem{{3, "B", SeverityError, []string{"malformed CSV"}}},
 		},
 		{
 			name:     "bare quote",
-			input:    "connector,group\napp1,Europe\n\napp\"2,US\n",
-			want:     []Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 4}},
-			reasons:  [][]string{nil, {"malformed CSV", csv.ErrBareQuote.Error()}},
+			input:    "connector,group\napp1,Europe\n\napp\"2,US\napp3,Asia\n",
+			want:     []Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 4}, {Line: 5, Connector: "app3", Group: "Asia"}},
+			reasons:  [][]string{nil, {"malformed CSV", csv.ErrBareQuote.Error(), `"app""1"`}, nil},
 			problems: []wantProblem{{4, "A", SeverityError, []string{"malformed CSV"}}},
 		},
 		{
-			// Reported where the record starts, not at the end of the file.
+			// Reported once, where the quote opens; it took the rest of
+			// the file, so nothing after it is a row.
 			name:     "unterminated quote",
 			input:    "connector,group\napp1,Europe\napp2,\"US East\napp3,Asia\napp4,Asia\n",
 			want:     []Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 3}},
-			reasons:  [][]string{nil, {"malformed CSV"}},
-			problems: []wantProblem{{3, "B", SeverityError, []string{"malformed CSV"}}},
+			reasons:  [][]string{nil, {"malformed CSV", "never closed", "lines 3 to 5"}},
+			problems: []wantProblem{{3, "B", SeverityError, []string{"malformed CSV", "never closed"}}},
 		},
 		{
 			name:     "malformed quote in a later column",
@@ -389,6 +469,62 @@ func TestParseCSVProblems(t *testing.T) {
 			want:     []Row{{Line: 2}},
 			reasons:  [][]string{{"malformed CSV"}},
 			problems: []wantProblem{{2, "D", SeverityError, []string{"malformed CSV"}}},
+		},
+		{
+			// encoding/csv drops the rest of a bad line and then reads the
+			// second line of the quoted note as a record of its own; the
+			// record ends where the quoted note does.
+			name:    "multi-line cell after a bad quote stays in its record",
+			input:   "connector,group,notes\napp1,\"Asia\" x,\"a note\nover two lines\"\napp2,Asia\n",
+			want:    []Row{{Line: 2}, {Line: 4, Connector: "app2", Group: "Asia"}},
+			reasons: [][]string{{"malformed CSV"}, nil},
+			problems: []wantProblem{
+				{2, "B", SeverityError, []string{"malformed CSV"}},
+			},
+		},
+		{
+			name: "every malformed line reported",
+			input: "connector,group\n" +
+				"app\"1,Europe\n" +
+				"app2,\"US\"East\n" +
+				"app3,Europe\n" +
+				"app4,Eu\"rope\n" +
+				"app5,\"Asia\"\"\" \n",
+			want:    []Row{{Line: 2}, {Line: 3}, {Line: 4, Connector: "app3", Group: "Europe"}, {Line: 5}, {Line: 6}},
+			reasons: [][]string{{csv.ErrBareQuote.Error()}, {csv.ErrQuote.Error()}, nil, {csv.ErrBareQuote.Error()}, {csv.ErrQuote.Error()}},
+			problems: []wantProblem{
+				{2, "A", SeverityError, []string{"malformed CSV"}},
+				{3, "B", SeverityError, []string{"malformed CSV"}},
+				{5, "B", SeverityError, []string{"malformed CSV"}},
+				{6, "B", SeverityError, []string{"malformed CSV"}},
+			},
+		},
+		{
+			// The unterminated quote matters more than the bare one.
+			name:     "bare quote then an unterminated quote in one record",
+			input:    "connector,group,notes\napp1,x\"y,\"open\napp2,Asia\n",
+			want:     []Row{{Line: 2}},
+			reasons:  [][]string{{"never closed", "lines 2 to 3"}},
+			problems: []wantProblem{{2, "C", SeverityError, []string{"never closed"}}},
+		},
+		{
+			name:    "spreadsheet error values",
+			input:   "connector,group\napp1,#N/A\n#REF!,Europe\napp3,#name?\n",
+			want:    []Row{{Line: 2, Connector: "app1", Group: "#N/A"}, {Line: 3, Connector: "#REF!", Group: "Europe"}, {Line: 4, Connector: "app3", Group: "#name?"}},
+			reasons: [][]string{{"spreadsheet error #N/A"}, {"spreadsheet error #REF!"}, {"#name?"}},
+			problems: []wantProblem{
+				{2, "B", SeverityError, []string{"group cell holds the spreadsheet error"}},
+				{3, "A", SeverityError, []string{"connector cell holds the spreadsheet error"}},
+				{4, "B", SeverityError, []string{"spreadsheet error"}},
+			},
+		},
+		{
+			// A Windows "CSV (Comma delimited)" export: ü is the byte 0xFC.
+			name:     "not UTF-8",
+			input:    "connector,group\napp1,EU - Z\xfcrich\n",
+			want:     []Row{{Line: 2, Connector: "app1", Group: "EU - Z\xfcrich"}},
+			reasons:  [][]string{{"not UTF-8", "CSV UTF-8"}},
+			problems: []wantProblem{{2, "B", SeverityError, []string{"group cell", "not UTF-8"}}},
 		},
 	}
 	for _, tt := range tests {
@@ -442,7 +578,7 @@ func TestParseCSVFileErrors(t *testing.T) {
 			line:  1,
 			contains: []string{
 				"no connector column",
-				`found "Host", "Connector Group", "Notes"`,
+				`found "Host" (A), "Connector Group" (B), "Notes" (C)`,
 				"connector, connectorId, connector id, machineName",
 				"group, groupId, connectorGroup, connectorGroupId, groupName, connectorGroupName",
 			},
@@ -451,19 +587,41 @@ func TestParseCSVFileErrors(t *testing.T) {
 			name:     "no group column",
 			input:    "connector;target\napp1;Europe\n",
 			line:     1,
-			contains: []string{"no group column", `found "connector", "target"`},
+			contains: []string{"no group column", `found "connector" (A), "target" (B)`},
 		},
 		{
 			name:     "neither column",
 			input:    "a,b\n",
 			line:     1,
-			contains: []string{"no connector or group column", `found "a", "b"`},
+			contains: []string{"no connector or group column", `found "a" (A), "b" (B)`},
 		},
 		{name: "empty file", input: "", line: 1, contains: []string{"the file is empty"}},
 		{name: "BOM only", input: bom, line: 1, contains: []string{"the file is empty"}},
 		{name: "blank lines only", input: "\n\r\n\n", line: 1, contains: []string{"the file is empty"}},
+		{name: "delimiters only", input: ",,\n , \n\t,\n", line: 1, contains: []string{"the file is empty"}},
+		{name: "sep line only", input: "sep=;\r\n", line: 1, contains: []string{"the file is empty"}},
 		{name: "unterminated quote in the header", input: "\"connector,group\napp1,Europe\n", line: 1, column: "A", contains: []string{"in.csv:1:A: malformed CSV"}, is: csv.ErrQuote},
 		{name: "bad quote in the second header cell", input: "connector,\"gr\"oup\napp1,Europe\n", line: 1, column: "B", contains: []string{"in.csv:1:B: malformed CSV"}, is: csv.ErrQuote},
+		{name: "header after blank lines", input: "\n\nhost,group\n", line: 3, contains: []string{"in.csv:3: no connector column"}},
+		{
+			// Only the first 20 header cells are listed.
+			name:     "very wide header",
+			input:    strings.Repeat("x,", 30) + "group\n",
+			line:     1,
+			contains: []string{`"x" (T), …); accepted`},
+		},
+		{
+			name:     "UTF-16 without a byte order mark",
+			input:    utf16Text("connector,group\napp1,Europe\n", false)[2:],
+			line:     1,
+			contains: []string{"NUL bytes", "CSV UTF-8"},
+		},
+		{
+			name:     "HTML saved as a spreadsheet",
+			input:    "<html><body><table><tr><td>connector</td></tr></table></body></html>\n",
+			line:     1,
+			contains: []string{"HTML", ".xlsx or CSV UTF-8"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -489,6 +647,11 @@ func TestParseCSVFileErrors(t *testing.T) {
 			if tt.is != nil && !errors.Is(err, tt.is) {
 				t.Errorf("error %v is not %v", err, tt.is)
 			}
+			// The content is at fault, not the reading: cmd exits 4
+			// for these, not 1.
+			if fe.Err != nil {
+				t.Errorf("FileError.Err = %v, want nil for a content error", fe.Err)
+			}
 		})
 	}
 }
@@ -511,7 +674,7 @@ func TestProblemFormat(t *testing.T) {
 }
 
 func TestParseCSVProblemsFormatted(t *testing.T) {
-	m, err := ReadMapping(filepath.Join("testdata", "mapping", "problems.csv"))
+	m, err := ReadMapping(filepath.Join("testdata", "mapping", "problems.csv"), ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -554,6 +717,9 @@ func TestParseCSVSHA256(t *testing.T) {
 		{"large", big("connector,group\n")},
 		// Parsing stops at the bad quote; the digest must still cover the rest.
 		{"malformed early in a large file", big("connector,group\napp1,\"x\"y\n")},
+		// The quote swallows the rest: the digest must still cover it.
+		{"unterminated quote early in a large file", big("connector,group\napp1,\"x\n")},
+		{"UTF-16", utf16Text(big("connector,group\n"), false)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -561,151 +727,6 @@ func TestParseCSVSHA256(t *testing.T) {
 			sum := sha256.Sum256([]byte(tt.input))
 			if want := hex.EncodeToString(sum[:]); m.SHA256 != want {
 				t.Errorf("SHA256 = %s, want %s", m.SHA256, want)
-			}
-		})
-	}
-}
-
-func TestReadMappingFiles(t *testing.T) {
-	tests := []struct {
-		file                  string
-		connHeader, grpHeader string
-		connCol, grpCol       string
-		rows                  []Row
-		// prefix guards the fixture against editors and git line-ending
-		// conversion: the test means nothing if the bytes changed.
-		prefix, has string
-	}{
-		{
-			file:       "plain.csv",
-			connHeader: "connector", grpHeader: "group", connCol: "A", grpCol: "B",
-			rows: []Row{{Line: 2, Connector: "app1.contoso.com", Group: "Europe"}, {Line: 3, Connector: "app2.contoso.com", Group: "US East"}},
-		},
-		{
-			file:       "excel-semicolon.csv",
-			connHeader: "Machine Name", grpHeader: "Connector Group", connCol: "A", grpCol: "B",
-			rows:   []Row{{Line: 2, Connector: "app1.contoso.com", Group: "Europe"}, {Line: 4, Connector: "app2.contoso.com", Group: "US East"}},
-			prefix: bom, has: "\r\n",
-		},
-		{
-			file:       "export.tsv",
-			connHeader: "Connector Id", grpHeader: "Connector Group Id", connCol: "C", grpCol: "B",
-			rows: []Row{
-				{Line: 2, Connector: "{C0000000-0000-4000-8000-000000000001}", Group: "9a000000-0000-4000-8000-000000000002"},
-				{Line: 4, Connector: "app2", Group: "US East"},
-			},
-			has: "\t",
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.file, func(t *testing.T) {
-			path := filepath.Join("testdata", "mapping", tt.file)
-			data, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.HasPrefix(data, []byte(tt.prefix)) || !bytes.Contains(data, []byte(tt.has)) {
-				t.Fatalf("fixture %s lost its BOM or line endings", path)
-			}
-			m, err := ReadMapping(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if m.Path != path {
-				t.Errorf("Path = %q, want %q", m.Path, path)
-			}
-			if m.ConnectorHeader != tt.connHeader || m.GroupHeader != tt.grpHeader || m.ConnectorColumn != tt.connCol || m.GroupColumn != tt.grpCol {
-				t.Errorf("header %q %s / %q %s, want %q %s / %q %s", m.ConnectorHeader, m.ConnectorColumn, m.GroupHeader, m.GroupColumn,
-					tt.connHeader, tt.connCol, tt.grpHeader, tt.grpCol)
-			}
-			if !reflect.DeepEqual(m.Rows, tt.rows) {
-				t.Errorf("rows:\n got %+v\nwant %+v", m.Rows, tt.rows)
-			}
-			if len(m.Problems) != 0 {
-				t.Errorf("unexpected problems:\n%s", formatProblems(m.Problems))
-			}
-			sum := sha256.Sum256(data)
-			if m.SHA256 != hex.EncodeToString(sum[:]) {
-				t.Errorf("SHA256 = %s, want the file's digest", m.SHA256)
-			}
-		})
-	}
-}
-
-func TestReadMappingFileProblems(t *testing.T) {
-	tests := []struct {
-		file     string
-		err      []string // FileError fragments; nil when the file parses
-		problems []wantProblem
-	}{
-		{
-			file: "no-connector-column.csv",
-			err:  []string{"no-connector-column.csv:1:", "no connector column", `"Host", "Connector Group"`, "machineName"},
-		},
-		{
-			file:     "malformed.csv",
-			problems: []wantProblem{{3, "B", SeverityError, []string{"malformed CSV"}}},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.file, func(t *testing.T) {
-			m, err := ReadMapping(filepath.Join("testdata", "mapping", tt.file))
-			if tt.err != nil {
-				var fe *FileError
-				if !errors.As(err, &fe) {
-					t.Fatalf("error = %v, want a *FileError", err)
-				}
-				for _, frag := range tt.err {
-					if !strings.Contains(err.Error(), frag) {
-						t.Errorf("error %q does not contain %q", err, frag)
-					}
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkProblems(t, m.Problems, tt.problems)
-		})
-	}
-}
-
-func TestReadMappingErrors(t *testing.T) {
-	dir := t.TempDir()
-	xlsx := filepath.Join(dir, "mapping.xlsx")
-	if err := os.WriteFile(xlsx, []byte("PK\x03\x04"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name     string
-		path     string
-		notExist bool
-		contains []string
-	}{
-		{"missing file", filepath.Join(dir, "nope.csv"), true, []string{"nope.csv", "cannot open mapping"}},
-		{"xlsx", xlsx, false, []string{"mapping.xlsx", "save the sheet as CSV"}},
-		{"XLSX upper case, missing", filepath.Join(dir, "MAP.XLSX"), false, []string{"save the sheet as CSV"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			m, err := ReadMapping(tt.path)
-			if err == nil {
-				t.Fatalf("no error; mapping %+v", m)
-			}
-			var fe *FileError
-			if !errors.As(err, &fe) {
-				t.Fatalf("error %T %v is not a *FileError", err, err)
-			}
-			if fe.Path != tt.path {
-				t.Errorf("FileError.Path = %q, want %q", fe.Path, tt.path)
-			}
-			if got := errors.Is(err, os.ErrNotExist); got != tt.notExist {
-				t.Errorf("errors.Is(err, os.ErrNotExist) = %v, want %v", got, tt.notExist)
-			}
-			for _, frag := range tt.contains {
-				if !strings.Contains(err.Error(), frag) {
-					t.Errorf("error %q does not contain %q", err, frag)
-				}
 			}
 		})
 	}
@@ -745,5 +766,119 @@ func TestColumnName(t *testing.T) {
 		if got := ColumnName(tt.i); got != tt.want {
 			t.Errorf("ColumnName(%d) = %q, want %q", tt.i, got, tt.want)
 		}
+	}
+}
+
+// utf16Text encodes s as UTF-16 with a byte order mark, as Excel's
+// "Unicode text" (little-endian) does.
+func utf16Text(s string, bigEndian bool) string {
+	var b []byte
+	if bigEndian {
+		b = binary.BigEndian.AppendUint16(b, 0xFEFF)
+	} else {
+		b = binary.LittleEndian.AppendUint16(b, 0xFEFF)
+	}
+	for _, u := range utf16.Encode([]rune(s)) {
+		if bigEndian {
+			b = binary.BigEndian.AppendUint16(b, u)
+		} else {
+			b = binary.LittleEndian.AppendUint16(b, u)
+		}
+	}
+	return string(b)
+}
+
+// TestUTF16Reader decodes across every read boundary: a reader that
+// returns one byte at a time splits code units and surrogate pairs.
+func TestUTF16Reader(t *testing.T) {
+	le := func(units ...uint16) []byte {
+		var b []byte
+		for _, u := range units {
+			b = binary.LittleEndian.AppendUint16(b, u)
+		}
+		return b
+	}
+	tests := []struct {
+		name      string
+		in        []byte
+		bigEndian bool
+		want      string
+	}{
+		{"ASCII", []byte(utf16Text("connector,group\r\n", false)[2:]), false, "connector,group\r\n"},
+		{"big-endian", []byte(utf16Text("Zürich 東京", true)[2:]), true, "Zürich 東京"},
+		{"surrogate pair", []byte(utf16Text("a🚀b", false)[2:]), false, "a🚀b"},
+		{"unpaired high surrogate before a letter", le(0xD83D, 'x'), false, "\uFFFDx"},
+		{"lone low surrogate", le('a', 0xDE80, 'b'), false, "a\uFFFDb"},
+		{"high surrogate at the end", le('a', 0xD83D), false, "a\uFFFD"},
+		{"odd trailing byte", append(le('a'), 'b'), false, "a\uFFFD"},
+		{"empty", nil, false, ""},
+	}
+	readers := map[string]func(io.Reader) io.Reader{
+		"whole":    func(r io.Reader) io.Reader { return r },
+		"one byte": iotest.OneByteReader,
+		"half":     iotest.HalfReader,
+	}
+	for _, tt := range tests {
+		for rname, wrap := range readers {
+			t.Run(tt.name+"/"+rname, func(t *testing.T) {
+				got, err := io.ReadAll(&utf16Reader{r: wrap(bytes.NewReader(tt.in)), bigEndian: tt.bigEndian})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(got) != tt.want {
+					t.Errorf("decoded %q, want %q", got, tt.want)
+				}
+			})
+		}
+	}
+}
+
+// lineSource makes a CSV on the fly, so the input itself takes no memory:
+// head, then n copies of line.
+type lineSource struct {
+	head, line string
+	n, off     int // lines left; bytes of the current one already read
+}
+
+func (s *lineSource) Read(p []byte) (int, error) {
+	if s.head != "" {
+		k := copy(p, s.head)
+		s.head = s.head[k:]
+		return k, nil
+	}
+	k := 0
+	for k < len(p) && s.n > 0 {
+		c := copy(p[k:], s.line[s.off:])
+		k += c
+		if s.off += c; s.off == len(s.line) {
+			s.off, s.n = 0, s.n-1
+		}
+	}
+	if k == 0 {
+		return 0, io.EOF
+	}
+	return k, nil
+}
+
+// TestParseCSVMemoryFlat: reading streams. Rows that are not kept (blank
+// ones here) cost no memory, however many there are: 6 MB of input must
+// not allocate anything near that. A reader that held the file, or every
+// record, would.
+func TestParseCSVMemoryFlat(t *testing.T) {
+	const lines = 1_000_000
+	src := &lineSource{head: "connector,group\napp1,Europe\n", line: " , \t\n", n: lines}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	m, err := ParseCSV("stream.csv", src)
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Rows) != 1 || len(m.Problems) != 0 {
+		t.Fatalf("got %d rows, %d problems; want 1 row", len(m.Rows), len(m.Problems))
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 1<<20 {
+		t.Errorf("reading %d blank lines allocated %d bytes; want under 1 MiB", lines, alloc)
 	}
 }

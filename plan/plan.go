@@ -35,10 +35,84 @@ type Change struct {
 	MappedGroup     string `json:"mappedGroup,omitempty"`
 }
 
+// Values of Options.Unlisted: what to do with connectors that are in the
+// tenant but not in the mapping.
+const (
+	UnlistedReport  = "report"  // list them as unmanaged, change nothing (the default)
+	UnlistedIgnore  = "ignore"  // leave them out of the plan altogether
+	UnlistedDefault = "default" // move them to the default group, Microsoft's way of idling a connector
+)
+
+// Options are the planner's switches. The zero value plans without guards:
+// no change limit and no coverage requirement. The command line passes its
+// own defaults (--max-changes 50, --min-active 1).
+type Options struct {
+	Unlisted         string `json:"unlisted"`         // UnlistedReport, UnlistedIgnore or UnlistedDefault; "" means report
+	MaxChanges       int    `json:"maxChanges"`       // more moves than this refuse the plan; 0 means no limit
+	MinActive        int    `json:"minActive"`        // active connectors every group with applications keeps; 0 turns the coverage guard off
+	AllowCoverageGap bool   `json:"allowCoverageGap"` // turn coverage refusals into warnings
+}
+
+// Validate reports an option the planner cannot use, in the words of the
+// command-line flag, so the command line can exit with a usage error.
+func (o Options) Validate() error {
+	switch o.Unlisted {
+	case "", UnlistedReport, UnlistedIgnore, UnlistedDefault:
+	default:
+		return fmt.Errorf("--unlisted %q: use ignore, report or default", o.Unlisted)
+	}
+	if o.MaxChanges < 0 {
+		return fmt.Errorf("--max-changes %d: use 0 (no limit) or more", o.MaxChanges)
+	}
+	if o.MinActive < 0 {
+		return fmt.Errorf("--min-active %d: use 0 (no coverage check) or more", o.MinActive)
+	}
+	return nil
+}
+
+// normalized fills the default Unlisted mode. An unknown mode (which
+// Validate rejects) is treated as report, the one mode that moves nothing.
+func (o Options) normalized() Options {
+	switch o.Unlisted {
+	case UnlistedIgnore, UnlistedDefault:
+	default:
+		o.Unlisted = UnlistedReport
+	}
+	return o
+}
+
 // Plan is the ordered list of changes: mapping rows in file order, then
-// unmanaged connectors by name. It is pure data.
+// connectors the mapping does not name, by machine name. It also carries
+// what the guards found, so that every view (text, report, saved plan)
+// shows the same verdict. It is pure data.
 type Plan struct {
-	Changes []Change `json:"changes"`
+	Changes  []Change       `json:"changes"`
+	Options  Options        `json:"options"`            // as Build used them (Unlisted filled in)
+	Groups   []GroupSummary `json:"groups,omitempty"`   // every group, by name: active connectors before, during and after
+	Refusals []Refusal      `json:"refusals,omitempty"` // guards that refuse the plan; empty when it may be applied
+	Warnings []string       `json:"warnings,omitempty"` // plan-wide notes for the administrator (per-move ones are on the change)
+
+	// What Save records as the tenant state the plan depends on: the
+	// snapshot Build was given (read only when saving, so a plan that is
+	// never saved costs nothing more), or for a plan loaded from a file,
+	// the state saved with it.
+	snapshot *State
+	involved *Involved
+}
+
+// Refused reports whether a guard refuses the plan: nothing of it may be
+// applied (exit 3).
+func (p *Plan) Refused() bool { return len(p.Refusals) > 0 }
+
+// WaveCount is the number of waves the moves are applied in (0 without moves).
+func (p *Plan) WaveCount() int {
+	n := 0
+	for _, c := range p.Changes {
+		if c.Action == ActionMove && c.Wave > n {
+			n = c.Wave
+		}
+	}
+	return n
 }
 
 // Summary counts changes by action.
@@ -79,20 +153,27 @@ func (p *Plan) Moves() []int {
 	return idx
 }
 
-// Build resolves the mapping against the tenant state and works out the
-// changes. It never fails: problems become invalid changes.
-func Build(m *Mapping, s *State) *Plan {
+// Build resolves the mapping against the tenant state, works out the
+// changes, orders the moves in waves and runs the guards. It never fails:
+// problems become invalid changes, and guards that say no become Refusals.
+func Build(m *Mapping, s *State, opts Options) *Plan {
+	opts = opts.normalized()
 	ix := newIndex(s)
-	p := &Plan{Changes: make([]Change, 0, len(m.Rows)+len(s.Connectors)/8)}
-	mentioned := make(map[string]bool, len(m.Rows))
-	byConnector := make(map[string]int, len(m.Rows)) // connector id → index of its change
+	n := len(m.Rows) + len(s.Connectors)/8
+	p := &Plan{Options: opts, Changes: make([]Change, 0, n), snapshot: s}
+	// Parallel to p.Changes: the connector and destination group of each
+	// change as positions in s (-1: none), so the coverage analysis needs
+	// no second lookup by id.
+	conns, dests := make([]int32, 0, n), make([]int32, 0, n)
+	mentioned := make([]bool, len(s.Connectors))
+	byConnector := make([]int32, len(s.Connectors)) // connector → 1 + index of its change; 0: none yet
 
 	for _, r := range m.Rows {
 		if r.Duplicate {
 			continue
 		}
 		ch := Change{Row: r.Line, MappedConnector: r.Connector, MappedGroup: r.Group}
-		var conn *Connector
+		ci, gi := int32(-1), int32(-1)
 		var reasons []string
 		if r.Problem != "" {
 			reasons = append(reasons, r.Problem)
@@ -101,40 +182,41 @@ func Build(m *Mapping, s *State) *Plan {
 			// Resolved even when the row is invalid in the file, so the
 			// change names the connector and it is not also unmanaged.
 			var why string
-			if conn, why = ix.connector(r.Connector); conn == nil && r.Problem == "" {
+			if ci, why = ix.connector(s, r.Connector); ci < 0 && r.Problem == "" {
 				reasons = append(reasons, why)
 			}
 		}
-		if conn != nil {
-			mentioned[conn.ID] = true
+		var conn *Connector
+		if ci >= 0 {
+			conn = &s.Connectors[ci]
+			mentioned[ci] = true
 			ch.ConnectorID, ch.MachineName, ch.ConnectorStatus = conn.ID, conn.MachineName, conn.Status
 			ch.FromGroupID = conn.GroupID
-			if g := ix.groupByID[strings.ToLower(conn.GroupID)]; g != nil {
-				ch.FromGroupName = g.Name
+			if g := ix.connGroup[ci]; g >= 0 {
+				ch.FromGroupName = s.Groups[g].Name
 			}
 		}
 		if r.Problem == "" {
-			if g, why := ix.group(r.Group); g == nil {
+			var why string
+			if gi, why = ix.group(s, r.Group); gi < 0 {
 				reasons = append(reasons, why)
 			} else {
-				ch.ToGroupID, ch.ToGroupName = g.ID, g.Name
+				ch.ToGroupID, ch.ToGroupName = s.Groups[gi].ID, s.Groups[gi].Name
 			}
 		}
 		switch {
 		case len(reasons) > 0:
 			ch.Action, ch.Reason = ActionInvalid, strings.Join(reasons, "; ")
-		case strings.EqualFold(conn.GroupID, ch.ToGroupID):
+		case ix.connGroup[ci] == gi:
 			ch.Action = ActionNoop
 		default:
 			ch.Action, ch.Wave = ActionMove, 1
-			if conn.Status != StatusActive {
-				ch.Warnings = append(ch.Warnings, fmt.Sprintf("connector is %s: it is moved, but serves nothing until it is active again", statusWord(conn.Status)))
-			}
+			ch.Warnings = inactiveWarning(conn, ch.Warnings)
 		}
 		// Two rows that name the same connector differently (id and name,
 		// or two spellings) are caught here, after resolution.
-		if conn != nil && ch.Action != ActionInvalid {
-			if j, ok := byConnector[conn.ID]; ok {
+		if ci >= 0 && ch.Action != ActionInvalid {
+			if j := byConnector[ci] - 1; j >= 0 {
 				prev := &p.Changes[j]
 				if strings.EqualFold(prev.ToGroupID, ch.ToGroupID) {
 					prev.Warnings = append(prev.Warnings, fmt.Sprintf("row %d maps the same connector to the same group: counted once", r.Line))
@@ -149,28 +231,76 @@ func Build(m *Mapping, s *State) *Plan {
 					prev.Action, prev.Wave, prev.Reason = ActionInvalid, 0, fmt.Sprintf("connector %s is also mapped on row %d to group %q: keep one of the two rows", conn.MachineName, r.Line, ch.ToGroupName)
 				}
 			} else {
-				byConnector[conn.ID] = len(p.Changes)
+				byConnector[ci] = int32(len(p.Changes)) + 1
 			}
 		}
 		p.Changes = append(p.Changes, ch)
+		conns, dests = append(conns, ci), append(dests, gi)
 	}
 
-	var unmanaged []Change
-	for _, c := range s.Connectors {
-		if mentioned[c.ID] {
-			continue
-		}
-		ch := Change{ConnectorID: c.ID, MachineName: c.MachineName, ConnectorStatus: c.Status, FromGroupID: c.GroupID, Action: ActionUnmanaged}
-		if g := ix.groupByID[strings.ToLower(c.GroupID)]; g != nil {
-			ch.FromGroupName = g.Name
-		}
-		unmanaged = append(unmanaged, ch)
+	conns, dests = p.addUnlisted(s, ix, mentioned, conns, dests)
+	if moves := p.Summary().Move; opts.MaxChanges > 0 && moves > opts.MaxChanges {
+		p.Refusals = append(p.Refusals, Refusal{
+			Guard:   GuardMaxChanges,
+			Message: fmt.Sprintf("plan has %d moves, more than --max-changes %d: raise --max-changes or split the mapping", moves, opts.MaxChanges),
+		})
 	}
-	sort.SliceStable(unmanaged, func(i, j int) bool {
-		return strings.ToLower(unmanaged[i].MachineName) < strings.ToLower(unmanaged[j].MachineName)
-	})
-	p.Changes = append(p.Changes, unmanaged...)
+	p.schedule(s, ix, conns, dests)
 	return p
+}
+
+// addUnlisted adds the connectors no mapping row identified, by machine
+// name, as Options.Unlisted says: unmanaged (report), moves to the default
+// group (default), or nothing (ignore).
+func (p *Plan) addUnlisted(s *State, ix *index, mentioned []bool, conns, dests []int32) ([]int32, []int32) {
+	mode := p.Options.Unlisted
+	if mode == UnlistedIgnore {
+		return conns, dests
+	}
+	type unlisted struct {
+		key string // lower-cased machine name, computed once for the sort
+		i   int32
+	}
+	var todo []unlisted
+	for i := range s.Connectors {
+		if !mentioned[i] {
+			todo = append(todo, unlisted{strings.ToLower(s.Connectors[i].MachineName), int32(i)})
+		}
+	}
+	sort.SliceStable(todo, func(a, b int) bool { return todo[a].key < todo[b].key })
+	def := ix.defaultGroup
+	if mode == UnlistedDefault && def < 0 && len(todo) > 0 {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("--unlisted default: the tenant has no single default connector group, so the %d connectors not in the mapping are left where they are", len(todo)))
+	}
+	for _, u := range todo {
+		c := &s.Connectors[u.i]
+		ch := Change{ConnectorID: c.ID, MachineName: c.MachineName, ConnectorStatus: c.Status, FromGroupID: c.GroupID, Action: ActionUnmanaged}
+		if g := ix.connGroup[u.i]; g >= 0 {
+			ch.FromGroupName = s.Groups[g].Name
+		}
+		to := int32(-1)
+		if mode == UnlistedDefault && def >= 0 {
+			to = def
+			ch.ToGroupID, ch.ToGroupName = s.Groups[def].ID, s.Groups[def].Name
+			if ix.connGroup[u.i] == def {
+				ch.Action, ch.Reason = ActionNoop, "not in the mapping: already in the default group (--unlisted default)"
+			} else {
+				ch.Action, ch.Wave = ActionMove, 1
+				ch.Reason = "not in the mapping: idled in the default group (--unlisted default)"
+				ch.Warnings = inactiveWarning(c, nil)
+			}
+		}
+		p.Changes = append(p.Changes, ch)
+		conns, dests = append(conns, u.i), append(dests, to)
+	}
+	return conns, dests
+}
+
+func inactiveWarning(c *Connector, warnings []string) []string {
+	if c.Status == StatusActive {
+		return warnings
+	}
+	return append(warnings, fmt.Sprintf("connector is %s: it is moved, but serves nothing until it is active again", statusWord(c.Status)))
 }
 
 func statusWord(s string) string {
@@ -180,55 +310,60 @@ func statusWord(s string) string {
 	return s
 }
 
-// connector resolves a mapping cell: a GUID by id, otherwise the machine
-// name case-insensitively, falling back to a unique match on the host part
-// before the first dot.
-func (ix *index) connector(v string) (*Connector, string) {
+// connector resolves a mapping cell to a position in s.Connectors: a GUID
+// by id, otherwise the machine name case-insensitively, falling back to a
+// unique match on the host part before the first dot. -1 and the reason
+// when it does not resolve.
+func (ix *index) connector(s *State, v string) (int32, string) {
 	if IsGUID(v) {
-		if c := ix.connByID[NormalizeGUID(v)]; c != nil {
-			return c, ""
+		if i, ok := ix.byID()[NormalizeGUID(v)]; ok {
+			return i, ""
 		}
-		return nil, fmt.Sprintf("no connector with id %s in the tenant", v)
+		return -1, fmt.Sprintf("no connector with id %s in the tenant", v)
 	}
 	key := strings.ToLower(v)
-	cands := ix.connByName[key]
-	if len(cands) == 0 && !strings.Contains(key, ".") {
-		cands = ix.connByShort[key]
+	keys, shared := ix.byName()
+	first, more, ok := lookup(keys, shared, key)
+	if !ok && !strings.Contains(key, ".") {
+		keys, shared = ix.byShort()
+		first, more, ok = lookup(keys, shared, key)
 	}
-	switch len(cands) {
-	case 0:
-		return nil, fmt.Sprintf("no connector named %q in the tenant", v)
-	case 1:
-		return cands[0], ""
+	switch {
+	case !ok:
+		return -1, fmt.Sprintf("no connector named %q in the tenant", v)
+	case len(more) == 0:
+		return first, ""
 	}
-	names := make([]string, len(cands))
-	for i, c := range cands {
-		names[i] = fmt.Sprintf("%s (%s)", c.MachineName, c.ID)
+	names := make([]string, 0, 1+len(more))
+	for _, i := range append([]int32{first}, more...) {
+		c := &s.Connectors[i]
+		names = append(names, fmt.Sprintf("%s (%s)", c.MachineName, c.ID))
 	}
 	sort.Strings(names)
-	return nil, fmt.Sprintf("connector name %q is ambiguous: use one of the ids %s", v, strings.Join(names, ", "))
+	return -1, fmt.Sprintf("connector name %q is ambiguous: use one of the ids %s", v, strings.Join(names, ", "))
 }
 
-// group resolves a mapping cell: a GUID by id, otherwise the group name
-// case-insensitively.
-func (ix *index) group(v string) (*Group, string) {
+// group resolves a mapping cell to a position in s.Groups: a GUID by id,
+// otherwise the group name case-insensitively.
+func (ix *index) group(s *State, v string) (int32, string) {
 	if IsGUID(v) {
-		if g := ix.groupByID[NormalizeGUID(v)]; g != nil {
-			return g, ""
+		if i, ok := ix.groupByID[NormalizeGUID(v)]; ok {
+			return i, ""
 		}
-		return nil, fmt.Sprintf("no connector group with id %s in the tenant", v)
+		return -1, fmt.Sprintf("no connector group with id %s in the tenant", v)
 	}
-	cands := ix.groupByName[strings.ToLower(v)]
-	switch len(cands) {
-	case 0:
-		return nil, fmt.Sprintf("no connector group named %q in the tenant", v)
-	case 1:
-		return cands[0], ""
+	first, more, ok := lookup(ix.groupByName, ix.groupNameMore, strings.ToLower(v))
+	switch {
+	case !ok:
+		return -1, fmt.Sprintf("no connector group named %q in the tenant", v)
+	case len(more) == 0:
+		return first, ""
 	}
-	names := make([]string, len(cands))
-	for i, g := range cands {
-		names[i] = fmt.Sprintf("%s (%s)", g.Name, g.ID)
+	names := make([]string, 0, 1+len(more))
+	for _, i := range append([]int32{first}, more...) {
+		g := &s.Groups[i]
+		names = append(names, fmt.Sprintf("%s (%s)", g.Name, g.ID))
 	}
 	sort.Strings(names)
-	return nil, fmt.Sprintf("connector group name %q is ambiguous: use one of the ids %s", v, strings.Join(names, ", "))
+	return -1, fmt.Sprintf("connector group name %q is ambiguous: use one of the ids %s", v, strings.Join(names, ", "))
 }

@@ -281,7 +281,7 @@ func TestBuild(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := Build(&Mapping{Rows: tt.rows}, s)
+			p := Build(&Mapping{Rows: tt.rows}, s, Options{})
 			if len(p.Changes) < len(tt.want) {
 				t.Fatalf("got %d changes, want at least %d: %+v", len(p.Changes), len(tt.want), p.Changes)
 			}
@@ -355,7 +355,7 @@ func TestBuildOrder(t *testing.T) {
 		{Line: 5, Connector: "app2", Group: "Europe"},
 		{Line: 7, Connector: "app1", Group: "US East"},
 	}}
-	p := Build(m, s)
+	p := Build(m, s, Options{})
 	var got []string
 	for _, c := range p.Changes {
 		got = append(got, fmt.Sprintf("%d %s %s", c.Row, c.Action, c.MachineName))
@@ -448,7 +448,7 @@ func TestBuildDeterministic(t *testing.T) {
 		rng.Shuffle(len(s.Connectors), func(a, b int) { s.Connectors[a], s.Connectors[b] = s.Connectors[b], s.Connectors[a] })
 		rng.Shuffle(len(s.Groups), func(a, b int) { s.Groups[a], s.Groups[b] = s.Groups[b], s.Groups[a] })
 		SortState(s)
-		p := Build(m, s)
+		p := Build(m, s, Options{})
 		if i == 0 {
 			first = p
 			if sum := p.Summary(); sum.Move == 0 || sum.Noop == 0 || sum.Invalid == 0 {

@@ -44,39 +44,119 @@ type State struct {
 	Groups     []Group     `json:"groups"`
 }
 
-// index gives the lookups resolution needs, built once per Build.
+// index gives the lookups resolution and the coverage analysis need, built
+// once per Build. Values are positions in State.Connectors / State.Groups
+// rather than pointers or slices per key: at 100,000 connectors the index is
+// most of the planner's cost, and one int32 per key keeps it small. A name
+// shared by several connectors (or groups) is rare, so the extra candidates
+// live in a side map that is usually empty.
+//
+// The three connector lookups are built on first use: a mapping usually
+// names connectors one way (all ids, or all machine names), and a map of
+// 100,000 keys that is never read costs as much as resolving every row.
 type index struct {
-	connByID    map[string]*Connector
-	connByName  map[string][]*Connector // lower-cased machineName
-	connByShort map[string][]*Connector // lower-cased host part before the first dot
-	groupByID   map[string]*Group
-	groupByName map[string][]*Group // lower-cased name
+	s             *State
+	connByID      map[string]int32   // lower-cased id
+	connByName    map[string]int32   // lower-cased machineName → first connector with it
+	connNameMore  map[string][]int32 // the others with that name
+	connByShort   map[string]int32   // lower-cased host part before the first dot
+	connShortMore map[string][]int32
+	groupByID     map[string]int32 // lower-cased id
+	groupByName   map[string]int32 // lower-cased name → first group with it
+	groupNameMore map[string][]int32
+	connGroup     []int32 // each connector's group; -1 when the snapshot lacks that group
+	defaultGroup  int32   // the one group with isDefault; -1 when there is none or more than one
 }
 
 func newIndex(s *State) *index {
 	ix := &index{
-		connByID:    make(map[string]*Connector, len(s.Connectors)),
-		connByName:  make(map[string][]*Connector, len(s.Connectors)),
-		connByShort: make(map[string][]*Connector, len(s.Connectors)),
-		groupByID:   make(map[string]*Group, len(s.Groups)),
-		groupByName: make(map[string][]*Group, len(s.Groups)),
+		s:             s,
+		groupByID:     make(map[string]int32, len(s.Groups)),
+		groupByName:   make(map[string]int32, len(s.Groups)),
+		groupNameMore: map[string][]int32{},
+		connGroup:     make([]int32, len(s.Connectors)),
+		defaultGroup:  -1,
 	}
-	for i := range s.Connectors {
-		c := &s.Connectors[i]
-		ix.connByID[strings.ToLower(c.ID)] = c
-		name := strings.ToLower(c.MachineName)
-		ix.connByName[name] = append(ix.connByName[name], c)
-		if short, _, ok := strings.Cut(name, "."); ok {
-			ix.connByShort[short] = append(ix.connByShort[short], c)
-		}
-	}
+	defaults := 0
 	for i := range s.Groups {
 		g := &s.Groups[i]
-		ix.groupByID[strings.ToLower(g.ID)] = g
-		name := strings.ToLower(g.Name)
-		ix.groupByName[name] = append(ix.groupByName[name], g)
+		ix.groupByID[strings.ToLower(g.ID)] = int32(i)
+		addName(ix.groupByName, ix.groupNameMore, strings.ToLower(g.Name), int32(i))
+		if g.IsDefault {
+			defaults++
+			ix.defaultGroup = int32(i)
+		}
+	}
+	if defaults != 1 {
+		ix.defaultGroup = -1
+	}
+	var lastID string // connectors of one group often come together: spare the lookup
+	last := int32(-1)
+	for i := range s.Connectors {
+		id := s.Connectors[i].GroupID
+		if id != lastID || i == 0 {
+			g, ok := ix.groupByID[strings.ToLower(id)]
+			if !ok {
+				g = -1
+			}
+			lastID, last = id, g
+		}
+		ix.connGroup[i] = last
 	}
 	return ix
+}
+
+func (ix *index) byID() map[string]int32 {
+	if ix.connByID == nil {
+		ix.connByID = make(map[string]int32, len(ix.s.Connectors))
+		for i := range ix.s.Connectors {
+			ix.connByID[strings.ToLower(ix.s.Connectors[i].ID)] = int32(i)
+		}
+	}
+	return ix.connByID
+}
+
+func (ix *index) byName() (map[string]int32, map[string][]int32) {
+	if ix.connByName == nil {
+		ix.connByName, ix.connNameMore = make(map[string]int32, len(ix.s.Connectors)), map[string][]int32{}
+		for i := range ix.s.Connectors {
+			addName(ix.connByName, ix.connNameMore, strings.ToLower(ix.s.Connectors[i].MachineName), int32(i))
+		}
+	}
+	return ix.connByName, ix.connNameMore
+}
+
+func (ix *index) byShort() (map[string]int32, map[string][]int32) {
+	if ix.connByShort == nil {
+		ix.connByShort, ix.connShortMore = make(map[string]int32, len(ix.s.Connectors)), map[string][]int32{}
+		for i := range ix.s.Connectors {
+			if short, _, ok := strings.Cut(strings.ToLower(ix.s.Connectors[i].MachineName), "."); ok {
+				addName(ix.connByShort, ix.connShortMore, short, int32(i))
+			}
+		}
+	}
+	return ix.connByShort, ix.connShortMore
+}
+
+func addName(first map[string]int32, more map[string][]int32, key string, i int32) {
+	if _, ok := first[key]; ok {
+		more[key] = append(more[key], i)
+		return
+	}
+	first[key] = i
+}
+
+// lookup returns the first position stored under key and the others, if any.
+// It allocates nothing: a name is looked up once per mapping row.
+func lookup(first map[string]int32, more map[string][]int32, key string) (int32, []int32, bool) {
+	i, ok := first[key]
+	if !ok {
+		return -1, nil, false
+	}
+	if len(more) == 0 { // the usual case: no shared names at all
+		return i, nil, true
+	}
+	return i, more[key], true
 }
 
 // SortState puts connectors and groups in a stable order (by name, then

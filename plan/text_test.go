@@ -37,11 +37,11 @@ func lastLine(s string) string {
 // a noop, invalid rows from the file and from resolution, and unmanaged
 // connectors.
 func TestWriteTextGolden(t *testing.T) {
-	m, err := ReadMapping(filepath.Join("testdata", "plan-mapping.csv"))
+	m, err := ReadMapping(filepath.Join("testdata", "plan-mapping.csv"), ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := Build(m, loadState(t, filepath.Join("testdata", "tenant.json")))
+	p := Build(m, loadState(t, filepath.Join("testdata", "tenant.json")), Options{})
 	var buf bytes.Buffer
 	if err := WriteText(&buf, p); err != nil {
 		t.Fatal(err)
@@ -65,6 +65,38 @@ func TestWriteTextGolden(t *testing.T) {
 	}
 }
 
+// TestWriteTextWavesGolden renders a plan that uses everything the
+// planner adds on top of resolution: three waves, connectors idled in the
+// default group (--unlisted default), an inactive connector, a group
+// already short, and both guards refusing.
+func TestWriteTextWavesGolden(t *testing.T) {
+	s := tenant("Default! EU+2 US+ APAC+ Lab", "fra1@Default fra2@EU fra3@EU- sea1@US sea2@US tyo1@APAC- lab1@Lab old1@EU")
+	p := Build(mapping("fra1>EU fra2>US sea1>EU old1>Lab"), s, Options{Unlisted: UnlistedDefault, MaxChanges: 5, MinActive: 2})
+	var buf bytes.Buffer
+	if err := WriteText(&buf, p); err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "plan-waves.golden")
+	if *update {
+		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./plan/ -run TestWriteTextWavesGolden -update to create it)", err)
+	}
+	if got := buf.String(); got != string(want) {
+		t.Errorf("WriteText differs from %s (rerun with -update if the change is intended):\n--- got\n%s--- want\n%s", golden, got, want)
+	}
+	if got, want := lastLine(buf.String()), "Plan: 8 to move, 0 unchanged, 0 invalid, 0 unmanaged."; got != want {
+		t.Errorf("last line = %q, want %q", got, want)
+	}
+	if got := p.WaveCount(); got != 3 {
+		t.Errorf("%d waves, want 3", got)
+	}
+}
+
 func TestWriteText(t *testing.T) {
 	move := func(row int, name, toID, toName string) Change {
 		return Change{Row: row, ConnectorID: "id-" + name, MachineName: name, FromGroupName: "Default", ToGroupID: toID, ToGroupName: toName, Action: ActionMove, Wave: 1}
@@ -72,6 +104,7 @@ func TestWriteText(t *testing.T) {
 	tests := []struct {
 		name     string
 		changes  []Change
+		plan     *Plan // instead of changes
 		last     string
 		contains []string // in this order
 		absent   []string
@@ -118,6 +151,49 @@ func TestWriteText(t *testing.T) {
 			},
 		},
 		{
+			// One wave: no wave column and no waves line.
+			name:    "single wave says nothing about waves",
+			changes: []Change{move(2, "app1", "g-eu", "Europe"), move(3, "app2", "g-eu", "Europe")},
+			last:    "Plan: 2 to move, 0 unchanged, 0 invalid, 0 unmanaged.",
+			absent:  []string{"wave", "Refused", "Warnings"},
+		},
+		{
+			name: "several waves: a line, and each move's wave, in apply order",
+			changes: []Change{
+				func() Change { c := move(2, "app1", "g-eu", "Europe"); c.Wave = 2; return c }(),
+				move(3, "app2", "g-eu", "Europe"),
+				func() Change { c := move(0, "app3", "g-def", "Default"); c.Wave = 3; return c }(),
+			},
+			last: "Plan: 3 to move, 0 unchanged, 0 invalid, 0 unmanaged.",
+			contains: []string{
+				"Moves run in 3 waves, each after the one before has finished",
+				`Into "Default" (1):`, "~ app3", "not in the mapping", "wave 3",
+				`Into "Europe" (2):`, "~ app2", "row 3", "wave 1", "~ app1", "row 2", "wave 2",
+			},
+		},
+		{
+			name: "warnings and refusals before the total",
+			plan: &Plan{
+				Changes:  []Change{move(2, "app1", "g-eu", "Europe")},
+				Warnings: []string{"connector group \"Asia\" has 0 active connectors before this plan"},
+				Refusals: []Refusal{
+					{Guard: GuardMaxChanges, Message: "plan has 1 moves, more than --max-changes 0"},
+					{Guard: GuardCoverage, Message: "after this plan, 1 connector group …", Groups: []RefusedGroup{
+						{ID: "g-us", Name: "US", Applications: []string{"Payroll", "Wiki"}, ActiveBefore: 1, ActiveAfter: 0, MinActiveDuring: 0},
+					}},
+				},
+			},
+			last: "Plan: 1 to move, 0 unchanged, 0 invalid, 0 unmanaged.",
+			contains: []string{
+				`Into "Europe" (1):`,
+				"Warnings (1):", `- connector group "Asia" has 0 active connectors`,
+				"Refused (2), nothing will be applied:",
+				"x --max-changes: plan has 1 moves",
+				"x coverage (--min-active): after this plan",
+				`group "US" (g-us): applications Payroll, Wiki; active connectors 1 before, 0 after, 0 at the lowest during the apply`,
+			},
+		},
+		{
 			name: "warnings on their move's line",
 			changes: []Change{
 				func() Change {
@@ -134,7 +210,11 @@ func TestWriteText(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := WriteText(&buf, &Plan{Changes: tt.changes}); err != nil {
+			p := tt.plan
+			if p == nil {
+				p = &Plan{Changes: tt.changes}
+			}
+			if err := WriteText(&buf, p); err != nil {
 				t.Fatal(err)
 			}
 			out := buf.String()

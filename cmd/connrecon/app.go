@@ -129,13 +129,13 @@ func commands(s *session) []*command {
 		so simOptions
 	)
 	return []*command{
-		{name: "plan", args: "-m FILE [--report-dir DIR] [--detailed-exitcode]", summary: "read the tenant and show the moves the mapping needs",
+		{name: "plan", args: "-m FILE [--sheet NAME] [-o PLAN.json] [--report-dir DIR] [--detailed-exitcode] [guard options]", summary: "read the tenant and show the moves the mapping needs",
 			flags: po.AddFlags, check: po.validate, run: func(ctx context.Context, s *session) error { return runPlan(ctx, s, po) },
-			lockDir: func() string { return reportRoot(po.ReportDir) }},
-		{name: "apply", args: "-m FILE [--concurrency N] [--yes] [--report-dir DIR]", summary: "make the moves, then write the audit report",
+			lockDir: func() string { return reportRoot(po.Report.Dir) }},
+		{name: "apply", args: "(-m FILE [--sheet NAME] | --plan PLAN.json) [--concurrency N] [--yes] [--report-dir DIR] [guard options]", summary: "make the moves, then write the audit report",
 			flags: ao.AddFlags, check: ao.validate, run: func(ctx context.Context, s *session) error { return runApply(ctx, s, ao) },
-			lockDir: func() string { return reportRoot(ao.ReportDir) }},
-		{name: "validate", args: "-m FILE", summary: "check the mapping file offline", offline: true,
+			lockDir: func() string { return reportRoot(ao.Report.Dir) }},
+		{name: "validate", args: "-m FILE [--sheet NAME]", summary: "check the mapping file offline", offline: true,
 			flags: vo.AddFlags, check: vo.validate, run: func(ctx context.Context, s *session) error { return runValidate(s, vo) }},
 		{name: "demo", args: "[--report-dir DIR]", summary: "the whole job against the built-in simulated tenant", offline: true,
 			flags: do.AddFlags, check: func() error { return nil }, run: func(ctx context.Context, s *session) error { return runDemo(ctx, s, do) }},

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
 	"connrecon/executor"
 	"connrecon/internal/pacer"
+	"connrecon/plan"
 )
 
 // progressPeriod is how often a plain progress line is logged when there
@@ -18,33 +20,38 @@ import (
 var progressPeriod = 10 * time.Second
 
 type applyOptions struct {
-	Mapping     string
-	ReportDir   string
+	planningOptions
+	Report      reportOptions
+	Plan        string
 	Concurrency int
 	Yes         bool
 }
 
 func (o *applyOptions) AddFlags(fs *flag.FlagSet) {
-	fs.StringVar(&o.Mapping, "m", "", "mapping file (CSV)")
-	fs.StringVar(&o.Mapping, "mapping", "", "same as -m")
-	fs.StringVar(&o.ReportDir, "report-dir", "", reportDirHelp)
-	fs.IntVar(&o.Concurrency, "concurrency", 8, "moves in flight at once")
+	o.planningOptions.AddFlags(fs)
+	o.Report.AddFlags(fs)
+	fs.StringVar(&o.Plan, "plan", "", "apply a plan saved with plan -o, exactly as saved (instead of -m)")
+	fs.IntVar(&o.Concurrency, "concurrency", 8, "moves in flight at once (1-64)")
 	fs.BoolVar(&o.Yes, "yes", false, "apply without asking (required without a terminal)")
 }
 
 func (o *applyOptions) validate() error {
-	if o.Mapping == "" {
-		return usageErrorf("apply: -m FILE is required")
+	switch {
+	case o.Plan != "" && (o.Mapping != "" || o.Sheet != ""):
+		return usageErrorf("apply: give either -m FILE or --plan PLAN.json, not both")
+	case o.Plan == "":
+		if err := o.planningOptions.validate("apply"); err != nil {
+			return err
+		}
 	}
 	if o.Concurrency < 1 || o.Concurrency > 64 {
 		return usageErrorf("apply: --concurrency %d: want 1 to 64", o.Concurrency)
 	}
-	return nil
+	return o.Report.validate()
 }
 
 func runApply(ctx context.Context, s *session, o applyOptions) error {
-	r := &runState{mode: "apply", started: time.Now(), graphURL: s.g.graphURL()}
-	r.reportDir = reportDir(o.ReportDir, r.mode, r.started)
+	r := newRunState(s, "apply", o.Report)
 	// One pacer for the whole run, reads and writes: a throttle seen by
 	// any call pauses them all.
 	pc := pacer.New(pacer.Options{}, uint64(r.started.UnixNano()))
@@ -52,15 +59,20 @@ func runApply(ctx context.Context, s *session, o applyOptions) error {
 	if err != nil {
 		return err
 	}
-	r.graphURL = c.GraphURL()
-	if err := r.load(ctx, s, o.Mapping, c); err != nil {
+	r.client, r.graphURL = c, c.GraphURL()
+	if o.Plan != "" {
+		err = r.loadSaved(ctx, s, o.Plan)
+	} else {
+		err = r.load(ctx, s, o.planningOptions)
+	}
+	if err != nil {
 		return r.finish(s, err)
 	}
 	printPlan(s.stdout, r.plan)
-	sum := r.plan.Summary()
-	if sum.Invalid > 0 {
-		return r.finish(s, withCode(exitInvalid, fmt.Errorf("%d invalid mapping row(s): nothing was applied; fix them (see the report) and run again", sum.Invalid)))
+	if err := verdict(r.plan); err != nil {
+		return r.finish(s, err)
 	}
+	sum := r.plan.Summary()
 	if sum.Move == 0 {
 		fmt.Fprintln(s.stdout, "No changes: the tenant already matches the mapping.")
 		return r.finish(s, nil)
@@ -70,7 +82,7 @@ func runApply(ctx context.Context, s *session, o applyOptions) error {
 			return r.finish(s, err)
 		}
 	}
-	s.log.Info("applying", "moves", sum.Move, "concurrency", o.Concurrency)
+	s.log.Info("applying", "moves", sum.Move, "waves", r.plan.WaveCount(), "concurrency", o.Concurrency)
 	prog := newProgress(sum.Move, s, progressPeriod)
 	r.results, err = executor.Run(ctx, r.plan, c, executor.Options{Concurrency: o.Concurrency, Pacer: pc, OnResult: prog.result})
 	prog.finish()
@@ -89,6 +101,42 @@ func runApply(ctx context.Context, s *session, o applyOptions) error {
 		err = withCode(exitFailure, fmt.Errorf("%d move(s) failed: see the report for each error and its request-id", counts[executor.Failed]))
 	}
 	return r.finish(s, err)
+}
+
+// loadSaved reads a plan file and checks it still fits the tenant: the
+// same Graph URL, an unaltered file, and the same state for everything the
+// plan touches. It applies exactly the saved moves, nothing re-resolved.
+func (r *runState) loadSaved(ctx context.Context, s *session, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return withCode(exitUsage, fmt.Errorf("apply --plan: %w", err))
+	}
+	sv, err := plan.LoadSaved(f, path)
+	f.Close()
+	if err != nil {
+		return planFileError(err)
+	}
+	r.mapping = &plan.Mapping{Path: sv.Mapping.Path, SHA256: sv.Mapping.SHA256}
+	state, err := r.snapshot(ctx, s)
+	if err != nil {
+		return err
+	}
+	if err := sv.Check(state, r.graphURL); err != nil {
+		return planFileError(err)
+	}
+	r.plan = sv.Plan()
+	s.log.Info("saved plan still fits the tenant", "file", path, "created", sv.CreatedAt.Format(time.RFC3339), "moves", len(sv.Changes))
+	return nil
+}
+
+// planFileError: a stale or altered plan is a guard's refusal (3); a file
+// that is not a plan at all is a usage error.
+func planFileError(err error) error {
+	var stale *plan.StaleError
+	if errors.As(err, &stale) {
+		return withCode(exitRefused, err)
+	}
+	return withCode(exitUsage, fmt.Errorf("apply --plan: %w", err))
 }
 
 // confirm asks on a terminal; without one, apply needs --yes.

@@ -56,18 +56,19 @@ func runDemo(ctx context.Context, s *session, o demoOptions) error {
 
 	say := func(format string, a ...any) { fmt.Fprintf(s.stdout, "\n== "+format+"\n\n", a...) }
 	say("Simulated tenant at %s (%d connectors, %d groups); mapping %s", demo.g.GraphURL, len(t.Connectors), len(t.Groups), mapping)
+	planning := planningOptions{Mapping: mapping, Unlisted: "report", MaxChanges: 50, MinActive: 1}
 	say("connrecon plan -m %s", mapping)
-	if err := runPlan(ctx, &demo, planOptions{Mapping: mapping, ReportDir: filepath.Join(o.ReportDir, "plan")}); err != nil {
+	if err := runPlan(ctx, &demo, planOptions{planningOptions: planning, Report: reportOptions{Dir: filepath.Join(o.ReportDir, "plan")}}); err != nil {
 		return err
 	}
 	say("connrecon apply -m %s --yes", mapping)
-	if err := runApply(ctx, &demo, applyOptions{Mapping: mapping, ReportDir: filepath.Join(o.ReportDir, "apply"), Concurrency: 4, Yes: true}); err != nil {
+	if err := runApply(ctx, &demo, applyOptions{planningOptions: planning, Report: reportOptions{Dir: filepath.Join(o.ReportDir, "apply")}, Concurrency: 4, Yes: true}); err != nil {
 		return err
 	}
 	say("connrecon plan -m %s --detailed-exitcode   (after apply)", mapping)
-	if err := runPlan(ctx, &demo, planOptions{Mapping: mapping, ReportDir: filepath.Join(o.ReportDir, "replan"), DetailedExitcode: true}); err != nil {
+	if err := runPlan(ctx, &demo, planOptions{planningOptions: planning, Report: reportOptions{Dir: filepath.Join(o.ReportDir, "replan")}, DetailedExitcode: true}); err != nil {
 		return fmt.Errorf("demo: the tenant does not match the mapping after apply: %w", err)
 	}
-	say("Done. Reports: %s/{plan,apply,replan}/report.{json,csv}", o.ReportDir)
+	say("Done. Reports: %s/{plan,apply,replan}/report.{json,csv,xlsx,md}", o.ReportDir)
 	return nil
 }

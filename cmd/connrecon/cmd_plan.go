@@ -4,49 +4,85 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"connrecon/internal/pacer"
+	"connrecon/plan"
 )
 
 type planOptions struct {
-	Mapping          string
-	ReportDir        string
+	planningOptions
+	Report           reportOptions
+	Out              string
 	DetailedExitcode bool
 }
 
 func (o *planOptions) AddFlags(fs *flag.FlagSet) {
-	fs.StringVar(&o.Mapping, "m", "", "mapping file (CSV)")
-	fs.StringVar(&o.Mapping, "mapping", "", "same as -m")
-	fs.StringVar(&o.ReportDir, "report-dir", "", reportDirHelp)
+	o.planningOptions.AddFlags(fs)
+	o.Report.AddFlags(fs)
+	fs.StringVar(&o.Out, "o", "", "save the plan to this file, for apply --plan")
 	fs.BoolVar(&o.DetailedExitcode, "detailed-exitcode", false, "exit 0 with no changes pending, 2 with changes, 3 refused, 4 invalid")
 }
 
 func (o *planOptions) validate() error {
-	if o.Mapping == "" {
-		return usageErrorf("plan: -m FILE is required")
+	if err := o.planningOptions.validate("plan"); err != nil {
+		return err
 	}
-	return nil
+	return o.Report.validate()
 }
 
 func runPlan(ctx context.Context, s *session, o planOptions) error {
-	r := &runState{mode: "plan", started: time.Now(), graphURL: s.g.graphURL()}
-	r.reportDir = reportDir(o.ReportDir, r.mode, r.started)
+	r := newRunState(s, "plan", o.Report)
 	c, err := s.newClient(pacer.New(pacer.Options{}, uint64(r.started.UnixNano())))
 	if err != nil {
 		return err
 	}
-	r.graphURL = c.GraphURL()
-	if err := r.load(ctx, s, o.Mapping, c); err != nil {
+	r.client, r.graphURL = c, c.GraphURL()
+	if err := r.load(ctx, s, o.planningOptions); err != nil {
 		return r.finish(s, err)
 	}
 	printPlan(s.stdout, r.plan)
-	sum := r.plan.Summary()
-	switch {
-	case sum.Invalid > 0:
-		err = withCode(exitInvalid, fmt.Errorf("%d invalid mapping row(s): fix them and plan again", sum.Invalid))
-	case o.DetailedExitcode && sum.Move > 0:
-		err = withCode(exitChanges, fmt.Errorf("%d move(s) pending", sum.Move))
+	err = verdict(r.plan)
+	if o.Out != "" {
+		if err != nil {
+			s.log.Warn("plan not saved: it cannot be applied", "file", o.Out)
+		} else if serr := r.save(o.Out); serr != nil {
+			return r.finish(s, serr)
+		} else {
+			fmt.Fprintf(s.stdout, "\nSaved the plan to %s. Apply exactly these moves with:\n  connrecon apply --plan %s\n", o.Out, o.Out)
+		}
+	}
+	if err == nil && o.DetailedExitcode && r.plan.Summary().Move > 0 {
+		err = withCode(exitChanges, fmt.Errorf("%d move(s) pending", r.plan.Summary().Move))
 	}
 	return r.finish(s, err)
+}
+
+// save writes the plan file atomically: apply --plan must never read half
+// a plan.
+func (r *runState) save(path string) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("save the plan: %w", err)
+	}
+	defer os.Remove(f.Name())
+	err = plan.Save(f, r.plan, plan.SaveMeta{
+		GraphURL: r.graphURL, MappingPath: r.mapping.Path, MappingSHA256: r.mapping.SHA256, MappingRows: len(r.mapping.Rows),
+		Version: version(), CreatedAt: time.Now().UTC(),
+	})
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("save the plan to %s: %w", path, err)
+	}
+	return nil
 }

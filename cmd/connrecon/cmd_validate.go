@@ -9,11 +9,13 @@ import (
 
 type validateOptions struct {
 	Mapping string
+	Sheet   string
 }
 
 func (o *validateOptions) AddFlags(fs *flag.FlagSet) {
-	fs.StringVar(&o.Mapping, "m", "", "mapping file (CSV)")
+	fs.StringVar(&o.Mapping, "m", "", "mapping file (CSV or XLSX)")
 	fs.StringVar(&o.Mapping, "mapping", "", "same as -m")
+	fs.StringVar(&o.Sheet, "sheet", "", "XLSX: the sheet to read (default: the first)")
 }
 
 func (o *validateOptions) validate() error {
@@ -26,7 +28,7 @@ func (o *validateOptions) validate() error {
 // runValidate checks the file without Graph: every problem on its own
 // line as file:row:column: message, then a summary.
 func runValidate(s *session, o validateOptions) error {
-	m, err := plan.ReadMapping(o.Mapping)
+	m, err := plan.ReadMapping(o.Mapping, plan.ReadOptions{Sheet: o.Sheet})
 	if err != nil {
 		return err
 	}

@@ -356,7 +356,7 @@ func TestValidate(t *testing.T) {
 	if code := h.run("validate", "-m", noHeader); code != exitInvalid {
 		t.Errorf("no header: exit %d, want 4", code)
 	}
-	if !strings.Contains(h.stderr.String(), `found "host", "where"`) {
+	if !strings.Contains(h.stderr.String(), `found "host" (A), "where" (B)`) {
 		t.Errorf("no-header message: %s", &h.stderr)
 	}
 }

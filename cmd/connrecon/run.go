@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"connrecon/executor"
@@ -29,9 +31,68 @@ func version() string {
 	return "dev"
 }
 
-// reportDirFlag is --report-dir's help; the default keeps every run's
+// reportDirHelp is --report-dir's help; the default keeps every run's
 // report (cron runs would otherwise overwrite the last audit trail).
-const reportDirHelp = "directory for report.json and report.csv (default connrecon-reports/UTC-TIMESTAMP-MODE)"
+const reportDirHelp = "directory for the reports (default connrecon-reports/UTC-TIMESTAMP-MODE)"
+
+// reportOptions are the report flags of plan and apply.
+type reportOptions struct {
+	Dir     string
+	Formats string
+	formats []report.Format // parsed by validate
+}
+
+func (o *reportOptions) AddFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.Dir, "report-dir", "", reportDirHelp)
+	fs.StringVar(&o.Formats, "report-format", "all", "report formats to write: all, or a comma list of json, csv, xlsx, md")
+}
+
+func (o *reportOptions) validate() error {
+	f, err := report.ParseFormats(o.Formats)
+	if err != nil {
+		return usageErrorf("--report-format: %v", err)
+	}
+	o.formats = f
+	return nil
+}
+
+// planningOptions are the flags that turn a mapping into a plan, shared by
+// plan and apply -m so that plan shows what apply would do.
+type planningOptions struct {
+	Mapping          string
+	Sheet            string
+	Unlisted         string
+	MaxChanges       int
+	MinActive        int
+	AllowCoverageGap bool
+}
+
+func (o *planningOptions) AddFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.Mapping, "m", "", "mapping file (CSV or XLSX)")
+	fs.StringVar(&o.Mapping, "mapping", "", "same as -m")
+	fs.StringVar(&o.Sheet, "sheet", "", "XLSX: the sheet to read (default: the first)")
+	fs.StringVar(&o.Unlisted, "unlisted", plan.UnlistedReport, "connectors in the tenant but not in the mapping: ignore, report (list them as unmanaged) or default (move them to the default group)")
+	fs.IntVar(&o.MaxChanges, "max-changes", 50, "refuse a plan with more moves than this (0: no limit)")
+	fs.IntVar(&o.MinActive, "min-active", 1, "refuse a plan that leaves a group with applications below this many active connectors, even for a moment")
+	fs.BoolVar(&o.AllowCoverageGap, "allow-coverage-gap", false, "apply even when some group with applications would fall below --min-active")
+}
+
+func (o *planningOptions) options() plan.Options {
+	return plan.Options{Unlisted: o.Unlisted, MaxChanges: o.MaxChanges, MinActive: o.MinActive, AllowCoverageGap: o.AllowCoverageGap}
+}
+
+func (o *planningOptions) validate(cmd string) error {
+	if o.Mapping == "" {
+		return usageErrorf("%s: -m FILE is required", cmd)
+	}
+	if o.MaxChanges < 0 || o.MinActive < 0 {
+		return usageErrorf("%s: --max-changes and --min-active must not be negative", cmd)
+	}
+	if err := o.options().Validate(); err != nil {
+		return usageErrorf("%s: %v", cmd, err)
+	}
+	return nil
+}
 
 const defaultReportRoot = "connrecon-reports"
 
@@ -58,9 +119,19 @@ type runState struct {
 	started   time.Time
 	graphURL  string
 	reportDir string
+	formats   []report.Format
+	client    *graph.Client
 	mapping   *plan.Mapping
 	plan      *plan.Plan
 	results   []executor.Result
+	journal   string
+	verified  map[int]bool
+}
+
+func newRunState(s *session, mode string, ro reportOptions) *runState {
+	r := &runState{mode: mode, started: time.Now(), graphURL: s.g.graphURL(), formats: ro.formats}
+	r.reportDir = reportDir(ro.Dir, mode, r.started)
+	return r
 }
 
 // finish writes the report for whatever the run reached, and returns err
@@ -71,18 +142,50 @@ func (r *runState) finish(s *session, err error) error {
 	if err != nil {
 		msg = redact(err.Error(), s.token)
 	}
-	rep := report.Build(report.Run{
+	run := report.Run{
 		Version: version(), Mode: r.mode, GraphURL: r.graphURL,
 		StartedAt: r.started, FinishedAt: time.Now(), ExitCode: code, Outcome: outcome, Message: msg,
-	}, r.mapping, r.plan, r.results)
-	if werr := report.Write(r.reportDir, rep); werr != nil {
+		Journal: r.journal, Verified: r.verified,
+	}
+	if r.client != nil {
+		run.Operator = r.client.Operator()
+	}
+	if r.mapping != nil {
+		run.MappingSheet = r.mapping.Sheet
+	}
+	if r.plan != nil {
+		for _, f := range r.plan.Refusals {
+			rf := report.Refusal{Guard: f.Guard, Message: f.Message}
+			for _, g := range f.Groups {
+				rf.Groups = append(rf.Groups, g.Name)
+			}
+			run.Refusals = append(run.Refusals, rf)
+		}
+		for _, g := range r.plan.Groups {
+			run.Groups = append(run.Groups, report.Group{
+				ID: g.ID, Name: g.Name, IsDefault: g.IsDefault, Applications: g.Applications,
+				ConnectorsBefore: g.ConnectorsBefore, ConnectorsAfter: g.ConnectorsAfter,
+				ActiveBefore: g.ActiveBefore, ActiveAfter: g.ActiveAfter, Coverage: g.Coverage,
+			})
+		}
+	}
+	rep := report.Build(run, r.mapping, r.plan, r.results)
+	if werr := report.Write(r.reportDir, rep, r.formats); werr != nil {
 		s.log.Error("could not write the report", "dir", r.reportDir, "err", werr)
 		if err == nil {
 			return withCode(exitFailure, werr)
 		}
 		return err
 	}
-	s.log.Info("report written", "dir", r.reportDir, "files", report.Files)
+	formats := r.formats
+	if len(formats) == 0 {
+		formats = report.AllFormats
+	}
+	files := make([]string, len(formats))
+	for i, f := range formats {
+		files[i] = f.File()
+	}
+	s.log.Info("report written", "dir", r.reportDir, "files", strings.Join(files, ","))
 	return err
 }
 
@@ -119,22 +222,47 @@ func (s *session) newClient(p *pacer.Pacer) (*graph.Client, error) {
 
 // load reads the mapping and the tenant and builds the plan, filling r as
 // it goes so a failure still leaves what was reached for the report.
-func (r *runState) load(ctx context.Context, s *session, mappingPath string, c *graph.Client) error {
-	m, err := plan.ReadMapping(mappingPath)
+func (r *runState) load(ctx context.Context, s *session, o planningOptions) error {
+	m, err := plan.ReadMapping(o.Mapping, plan.ReadOptions{Sheet: o.Sheet})
 	if err != nil {
 		return err
 	}
 	r.mapping = m
+	state, err := r.snapshot(ctx, s)
+	if err != nil {
+		return err
+	}
+	r.plan = plan.Build(m, state, o.options())
+	return nil
+}
+
+func (r *runState) snapshot(ctx context.Context, s *session) (*plan.State, error) {
 	s.log.Info("reading the tenant", "graph", r.graphURL)
-	state, err := c.Snapshot(ctx)
+	state, err := r.client.Snapshot(ctx)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
-			return err
+			return nil, err
 		}
-		return fmt.Errorf("reading the tenant: %w", err)
+		return nil, fmt.Errorf("reading the tenant: %w", err)
 	}
 	s.log.Info("tenant read", "connectors", len(state.Connectors), "groups", len(state.Groups))
-	r.plan = plan.Build(m, state)
+	return state, nil
+}
+
+// verdict is the exit error a plan earns before anything is applied:
+// invalid rows (4) first, then a guard's refusal (3).
+func verdict(p *plan.Plan) error {
+	sum := p.Summary()
+	if sum.Invalid > 0 {
+		return withCode(exitInvalid, fmt.Errorf("%d invalid mapping row(s): nothing is applied; fix them (see the report) and run again", sum.Invalid))
+	}
+	if p.Refused() {
+		msgs := make([]string, len(p.Refusals))
+		for i, f := range p.Refusals {
+			msgs[i] = f.Message
+		}
+		return withCode(exitRefused, fmt.Errorf("refused: %s", strings.Join(msgs, "; ")))
+	}
 	return nil
 }
 

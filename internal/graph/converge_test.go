@@ -57,7 +57,7 @@ func TestApplyConvergesUnderFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := plan.Build(m, state)
+	p := plan.Build(m, state, plan.Options{})
 	if got := p.Summary().Move; got != n {
 		t.Fatalf("plan has %d moves, want %d", got, n)
 	}
@@ -139,7 +139,7 @@ func TestLostAnswerCountsAsSuccess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := plan.Build(m, state)
+	p := plan.Build(m, state, plan.Options{})
 	sim.SetFaults(graphsim.Faults{ResetRate: 1, ResetAfterApply: true})
 	n := 0
 	mover := moverFunc(func(ctx context.Context, cid, gid string) (apierr.Call, error) {

@@ -1,0 +1,492 @@
+package plan
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// ParseCSV reads a CSV mapping from r; name is used in messages.
+//
+// The text may be UTF-8 with or without a byte order mark, or UTF-16 with
+// one (Excel's "Unicode text"); lines end in CRLF or LF; the delimiter is
+// ',', ';' or tab, whichever the header line uses (a first line "sep=;", as
+// Excel writes and reads it, also sets it). Quoting is strict (RFC 4180): a
+// malformed record is an error at its line and reading goes on after it.
+func ParseCSV(name string, r io.Reader) (*Mapping, error) {
+	return parseCSV(name, r, 0)
+}
+
+// parseCSV is ParseCSV with the input's size when known, so the rows and
+// the duplicate index can be sized once instead of grown.
+func parseCSV(name string, r io.Reader, size int64) (*Mapping, error) {
+	h := sha256.New()
+	m, err := readCSV(name, io.TeeReader(r, h), size)
+	if err != nil {
+		return nil, err
+	}
+	// Hash whatever the reader did not consume (after an unterminated
+	// quote, say), so the digest covers the file.
+	if _, err := io.Copy(h, r); err != nil {
+		return nil, &FileError{Path: name, Msg: "cannot read mapping", Err: err}
+	}
+	m.SHA256 = hex.EncodeToString(h.Sum(nil))
+	return m, nil
+}
+
+const csvBufSize = 64 << 10
+
+var (
+	utf8BOM    = []byte{0xEF, 0xBB, 0xBF}
+	utf16LEBOM = []byte{0xFF, 0xFE}
+	utf16BEBOM = []byte{0xFE, 0xFF}
+)
+
+func readCSV(path string, r io.Reader, size int64) (*Mapping, error) {
+	br := bufio.NewReaderSize(r, csvBufSize)
+	switch b, _ := br.Peek(3); {
+	case bytes.HasPrefix(b, utf8BOM):
+		br.Discard(3)
+	case bytes.HasPrefix(b, utf16LEBOM), bytes.HasPrefix(b, utf16BEBOM):
+		br.Discard(2)
+		br = bufio.NewReaderSize(&utf16Reader{r: br, bigEndian: b[0] == 0xFE}, csvBufSize)
+	}
+	// Peek returns what it has with an error when the file is shorter than
+	// the buffer; only a failed read matters here.
+	first, err := br.Peek(csvBufSize)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return nil, &FileError{Path: path, Msg: "cannot read mapping", Err: err}
+	}
+	s := &csvScanner{br: br}
+	if c, ok := sepLine(first); ok {
+		s.comma = c
+		if _, err := s.readLine(); err != nil {
+			return nil, &FileError{Path: path, Msg: "cannot read mapping", Err: err}
+		}
+	} else {
+		s.comma = byte(detectDelimiter(first))
+	}
+	if bytes.IndexByte(headerLine(first), 0) >= 0 {
+		return nil, &FileError{Path: path, Line: 1, Msg: "the header line contains NUL bytes: this is not UTF-8 text " +
+			"(UTF-16 without a byte order mark, or not a text file at all); save the mapping as CSV UTF-8 or as .xlsx"}
+	}
+	if len(first) > 0 && first[0] == '<' {
+		return nil, &FileError{Path: path, Line: 1, Msg: "this looks like an HTML or XML document, not CSV " +
+			"(some tools export web pages named .xls): open it in Excel and save it as .xlsx or CSV UTF-8"}
+	}
+	b := newRowBuilder(path, estimateRows(first, size))
+	for {
+		ok, err := s.next()
+		if err != nil {
+			return nil, &FileError{Path: path, Msg: "cannot read mapping", Err: err}
+		}
+		if !ok {
+			break
+		}
+		if s.fault.err != nil {
+			if b.ci < 0 {
+				// The header itself is malformed: nothing can be read.
+				return nil, &FileError{Path: path, Line: s.fault.line, Column: ColumnName(s.fault.field), Msg: "malformed CSV in the header row", Cause: s.fault.err}
+			}
+			b.invalid(s.fault.line, s.fault.field, s.faultMessage())
+			continue
+		}
+		if s.blank() {
+			continue
+		}
+		if b.ci < 0 {
+			if err := b.header(s.start, s.strings()); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		b.row(s.start, s.field(b.ci), s.field(b.gi))
+	}
+	if b.ci < 0 {
+		return nil, &FileError{Path: path, Line: 1, Msg: "the file is empty: expected a header row naming a connector column and a group column"}
+	}
+	return b.done(), nil
+}
+
+// estimateRows guesses the number of rows from the file size and the
+// lines in the first buffer; zero when the size is unknown.
+func estimateRows(first []byte, size int64) int {
+	lines := bytes.Count(first, []byte{'\n'})
+	if size <= 0 || lines == 0 {
+		return 0
+	}
+	return int(size / int64(len(first)/lines+1))
+}
+
+// csvScanner reads CSV records with strict quoting, keeping only the
+// current record. On a quoting error it records the fault and reads the
+// rest of the record as Excel would (a quote closes the quoted part of a
+// cell; the text after it, up to the delimiter, is taken as it is), which
+// finds where the record ends, so reading resumes on the next record
+// without misreading it.
+type csvScanner struct {
+	br    *bufio.Reader
+	comma byte
+	line  int    // physical lines read so far
+	start int    // the line the current record starts on
+	buf   []byte // the current record's fields, unescaped, back to back
+	ends  []int  // where each field ends in buf
+	long  []byte // a line longer than the bufio buffer
+	fault csvFault
+}
+
+// csvFault is the first quoting error in the current record.
+type csvFault struct {
+	err          error // csv.ErrBareQuote or csv.ErrQuote
+	line         int   // the physical line of the error
+	field        int   // 0-based field index
+	unterminated bool  // a quoted field that never closes: it ran to the end of the file
+}
+
+func (s *csvScanner) setFault(err error, field int) {
+	if s.fault.err == nil {
+		s.fault = csvFault{err: err, line: s.line, field: field}
+	}
+}
+
+func (s *csvScanner) faultMessage() string {
+	f := s.fault
+	switch {
+	case f.unterminated:
+		return fmt.Sprintf("malformed CSV: %v: the quote that opens this cell is never closed, so everything after it (lines %d to %d) would be one cell; nothing after this line was read", f.err, f.line, s.line)
+	case errors.Is(f.err, csv.ErrBareQuote):
+		return fmt.Sprintf(`malformed CSV: %v: a cell that contains a quote must be quoted as a whole with the quote doubled, as in "app""1"`, f.err)
+	default:
+		return fmt.Sprintf(`malformed CSV: %v: text follows the closing quote of this cell; a quote inside a quoted cell is written twice ("")`, f.err)
+	}
+}
+
+// readLine returns the next physical line with its line ending, or io.EOF.
+// The slice is only valid until the next call.
+func (s *csvScanner) readLine() ([]byte, error) {
+	line, err := s.br.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		s.long = append(s.long[:0], line...)
+		for errors.Is(err, bufio.ErrBufferFull) {
+			line, err = s.br.ReadSlice('\n')
+			s.long = append(s.long, line...)
+		}
+		line = s.long
+	}
+	if len(line) > 0 {
+		s.line++
+		if errors.Is(err, io.EOF) {
+			err = nil // a last line without a line ending
+		}
+	}
+	return line, err
+}
+
+// next reads one record; false at the end of the input.
+func (s *csvScanner) next() (bool, error) {
+	s.buf, s.ends, s.fault = s.buf[:0], s.ends[:0], csvFault{}
+	line, err := s.readLine()
+	if errors.Is(err, io.EOF) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	s.start = s.line
+	if bytes.IndexByte(line, '"') < 0 {
+		// Fast path: no quotes, so the line is the record.
+		line = trimEOL(line)
+		for {
+			i := bytes.IndexByte(line, s.comma)
+			if i < 0 {
+				s.buf = append(s.buf, line...)
+				s.ends = append(s.ends, len(s.buf))
+				return true, nil
+			}
+			s.buf = append(s.buf, line[:i]...)
+			s.ends = append(s.ends, len(s.buf))
+			line = line[i+1:]
+		}
+	}
+fields:
+	for {
+		field := len(s.ends)
+		if len(line) == 0 || line[0] != '"' {
+			// An unquoted field: up to the delimiter or the line end.
+			i := bytes.IndexByte(line, s.comma)
+			text := line
+			if i >= 0 {
+				text = line[:i]
+			} else {
+				text = trimEOL(line)
+			}
+			if bytes.IndexByte(text, '"') >= 0 {
+				s.setFault(csv.ErrBareQuote, field)
+			}
+			s.buf = append(s.buf, text...)
+			s.ends = append(s.ends, len(s.buf))
+			if i < 0 {
+				return true, nil
+			}
+			line = line[i+1:]
+			continue
+		}
+		// A quoted field, perhaps over several lines.
+		line = line[1:]
+		open := s.line
+		for {
+			i := bytes.IndexByte(line, '"')
+			if i < 0 {
+				if len(line) > 0 {
+					// A line break inside quotes is part of the cell.
+					s.buf = append(s.buf, line...)
+					if n := len(s.buf); n >= 2 && s.buf[n-2] == '\r' && s.buf[n-1] == '\n' {
+						s.buf[n-2], s.buf = '\n', s.buf[:n-1]
+					}
+				}
+				next, err := s.readLine()
+				if errors.Is(err, io.EOF) {
+					// The quote never closes: it took the rest of the file.
+					// That outweighs any earlier fault in the record, and
+					// is reported where the quote opens.
+					s.fault = csvFault{err: csv.ErrQuote, line: open, field: field, unterminated: true}
+					s.ends = append(s.ends, len(s.buf))
+					return true, nil
+				}
+				if err != nil {
+					return false, err
+				}
+				line = next
+				continue
+			}
+			s.buf = append(s.buf, line[:i]...)
+			line = line[i+1:]
+			switch {
+			case len(line) > 0 && line[0] == '"': // "" is one quote
+				s.buf = append(s.buf, '"')
+				line = line[1:]
+			case len(line) > 0 && line[0] == s.comma:
+				s.ends = append(s.ends, len(s.buf))
+				line = line[1:]
+				continue fields
+			case len(trimEOL(line)) == 0:
+				s.ends = append(s.ends, len(s.buf))
+				return true, nil
+			default:
+				// Text after the closing quote: strict CSV forbids it;
+				// Excel keeps it, up to the delimiter.
+				s.setFault(csv.ErrQuote, field)
+				k := bytes.IndexByte(line, s.comma)
+				if k < 0 {
+					s.buf = append(s.buf, trimEOL(line)...)
+					s.ends = append(s.ends, len(s.buf))
+					return true, nil
+				}
+				s.buf = append(s.buf, line[:k]...)
+				s.ends = append(s.ends, len(s.buf))
+				line = line[k+1:]
+				continue fields
+			}
+		}
+	}
+}
+
+func (s *csvScanner) fieldStart(i int) int {
+	if i == 0 || i > len(s.ends) {
+		return 0
+	}
+	return s.ends[i-1]
+}
+
+// field returns field i of the current record as a string; "" when the
+// record is shorter.
+func (s *csvScanner) field(i int) string {
+	if i < 0 || i >= len(s.ends) {
+		return ""
+	}
+	return string(bytes.TrimSpace(s.buf[s.fieldStart(i):s.ends[i]]))
+}
+
+func (s *csvScanner) strings() []string {
+	out := make([]string, len(s.ends))
+	for i := range s.ends {
+		out[i] = string(s.buf[s.fieldStart(i):s.ends[i]])
+	}
+	return out
+}
+
+// blank reports whether every field of the record is white space.
+func (s *csvScanner) blank() bool {
+	if len(bytes.TrimSpace(s.buf)) == 0 {
+		return true // the common blank line, without looking at fields
+	}
+	for i := range s.ends {
+		f := bytes.TrimSpace(s.buf[s.fieldStart(i):s.ends[i]])
+		if len(f) > 0 && len(bytes.TrimFunc(f, isCellSpace)) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// trimEOL removes a line ending: LF, CRLF, or a lone CR at the end of the
+// file.
+func trimEOL(line []byte) []byte {
+	n := len(line)
+	if n > 0 && line[n-1] == '\n' {
+		n--
+	}
+	if n > 0 && line[n-1] == '\r' {
+		n--
+	}
+	return line[:n]
+}
+
+// headerLine is the first line with anything but white space on it, up to
+// its end (outside quotes).
+func headerLine(b []byte) []byte {
+	for len(b) > 0 {
+		end := lineEnd(b)
+		line := b[:end]
+		if len(bytes.TrimSpace(line)) > 0 {
+			return line
+		}
+		if end == len(b) {
+			break
+		}
+		b = b[end+1:]
+	}
+	return nil
+}
+
+// lineEnd is the index of the first line feed outside quotes, or len(b).
+func lineEnd(b []byte) int {
+	inQuote := false
+	for i, c := range b {
+		switch {
+		case c == '"':
+			inQuote = !inQuote
+		case c == '\n' && !inQuote:
+			return i
+		}
+	}
+	return len(b)
+}
+
+// detectDelimiter picks , ; or tab: whichever occurs most in the header
+// line outside quotes (European Excel exports use ;). Leading blank lines
+// are not the header.
+func detectDelimiter(b []byte) rune {
+	var counts [3]int // , ; tab
+	inQuote := false
+	for _, c := range headerLine(b) {
+		switch {
+		case c == '"':
+			inQuote = !inQuote
+		case inQuote:
+		case c == ',':
+			counts[0]++
+		case c == ';':
+			counts[1]++
+		case c == '\t':
+			counts[2]++
+		}
+	}
+	best, delims := 0, [3]rune{',', ';', '\t'}
+	for i := 1; i < 3; i++ {
+		if counts[i] > counts[best] {
+			best = i
+		}
+	}
+	return delims[best]
+}
+
+// sepLine recognises Excel's "sep=;" first line, which names the delimiter.
+func sepLine(b []byte) (byte, bool) {
+	line := trimEOL(b[:min(len(b), bytes.IndexByte(b, '\n')+1)])
+	if len(line) == 5 && bytes.EqualFold(line[:4], []byte("sep=")) {
+		switch line[4] {
+		case ',', ';', '\t':
+			return line[4], true
+		}
+	}
+	return 0, false
+}
+
+// utf16Reader decodes UTF-16 (after its byte order mark) to UTF-8 as it is
+// read, so a UTF-16 file is never held in memory as a whole. Unpaired
+// surrogates and a trailing odd byte become U+FFFD, as in utf16.Decode.
+type utf16Reader struct {
+	r         io.Reader
+	bigEndian bool
+	in        [16 << 10]byte
+	odd       []byte // a byte left over from the previous read (0 or 1)
+	high      rune   // a high surrogate waiting for its pair, or 0
+	out       []byte // decoded, not yet returned
+	err       error
+}
+
+func (u *utf16Reader) Read(p []byte) (int, error) {
+	for len(u.out) == 0 {
+		if u.err != nil {
+			return 0, u.err
+		}
+		u.fill()
+	}
+	n := copy(p, u.out)
+	u.out = u.out[n:]
+	return n, nil
+}
+
+func (u *utf16Reader) fill() {
+	copy(u.in[:], u.odd)
+	n, err := u.r.Read(u.in[len(u.odd):])
+	n += len(u.odd)
+	u.odd = nil
+	buf := u.in[:n]
+	out := make([]byte, 0, n*3/2+4)
+	for len(buf) >= 2 {
+		var c rune
+		if u.bigEndian {
+			c = rune(buf[0])<<8 | rune(buf[1])
+		} else {
+			c = rune(buf[1])<<8 | rune(buf[0])
+		}
+		buf = buf[2:]
+		if u.high != 0 {
+			h := u.high
+			u.high = 0
+			if r := utf16.DecodeRune(h, c); r != utf8.RuneError {
+				out = utf8.AppendRune(out, r)
+				continue
+			}
+			out = utf8.AppendRune(out, utf8.RuneError)
+		}
+		switch {
+		case utf16.IsSurrogate(c) && c < 0xDC00:
+			u.high = c
+		case utf16.IsSurrogate(c):
+			out = utf8.AppendRune(out, utf8.RuneError)
+		default:
+			out = utf8.AppendRune(out, c)
+		}
+	}
+	if len(buf) == 1 {
+		u.odd = []byte{buf[0]}
+	}
+	if err != nil {
+		if u.high != 0 || len(u.odd) > 0 {
+			out = utf8.AppendRune(out, utf8.RuneError)
+			u.high, u.odd = 0, nil
+		}
+		u.err = err
+	}
+	u.out = out
+}

@@ -1,0 +1,501 @@
+package plan
+
+import (
+	"archive/zip"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// The corpus in testdata/mapping: files shaped like the ones administrators
+// export. Each fixture's name says what wrote it (see testdata/gen):
+// "libreoffice-*" were written by LibreOffice 7.4, "*-lookalike*" imitate
+// an Excel export without being one, the other workbooks were written by
+// excelize (go run ./plan/testdata/gen), the other text files by hand.
+
+func fixture(name string) string { return filepath.Join("testdata", "mapping", name) }
+
+// Guards: the tests mean nothing if an editor or git changed the bytes a
+// fixture is about.
+func hasPrefix(p string) func([]byte) bool {
+	return func(b []byte) bool { return bytes.HasPrefix(b, []byte(p)) }
+}
+
+func hasAll(subs ...string) func([]byte) bool {
+	return func(b []byte) bool {
+		for _, s := range subs {
+			if !bytes.Contains(b, []byte(s)) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// writtenBy checks a workbook's docProps/app.xml names the application.
+func writtenBy(app string) func([]byte) bool {
+	return func(b []byte) bool {
+		zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			return false
+		}
+		data, err := readZipPart(zr, "docProps/app.xml", 1<<20)
+		return err == nil && bytes.Contains(data, []byte("<Application>"+app))
+	}
+}
+
+func TestReadMappingCorpus(t *testing.T) {
+	const utf16LE, utf16BE = "\xff\xfe", "\xfe\xff"
+	tests := []struct {
+		name, file, sheet string
+		guard             func([]byte) bool
+		wantSheet         string
+		connHeader        string
+		grpHeader         string
+		connCol, grpCol   string
+		rows              []Row // Problem compared by the fragments in problems
+		problems          []wantProblem
+	}{
+		{
+			name: "plain CSV", file: "plain.csv",
+			connHeader: "connector", grpHeader: "group", connCol: "A", grpCol: "B",
+			rows: []Row{{Line: 2, Connector: "app1.contoso.com", Group: "Europe"}, {Line: 3, Connector: "app2.contoso.com", Group: "US East"}},
+		},
+		{
+			// Excel's "CSV UTF-8" in a European locale: BOM, ';', CRLF.
+			name: "Excel CSV with BOM and semicolons (lookalike)", file: "excel-semicolon.csv", guard: hasPrefix(bom), // and CRLF below
+			connHeader: "Machine Name", grpHeader: "Connector Group", connCol: "A", grpCol: "B",
+			rows: []Row{{Line: 2, Connector: "app1.contoso.com", Group: "Europe"}, {Line: 4, Connector: "app2.contoso.com", Group: "US East"}},
+		},
+		{
+			name: "tab-separated, columns in another order", file: "export.tsv", guard: hasAll("\t"),
+			connHeader: "Connector Id", grpHeader: "Connector Group Id", connCol: "C", grpCol: "B",
+			rows: []Row{
+				{Line: 2, Connector: "{C0000000-0000-4000-8000-000000000001}", Group: "9a000000-0000-4000-8000-000000000002"},
+				{Line: 4, Connector: "app2", Group: "US East"},
+			},
+		},
+		{
+			name: "UTF-8 without BOM", file: "utf8-no-bom.csv", guard: func(b []byte) bool { return !bytes.HasPrefix(b, []byte(bom)) && bytes.Contains(b, []byte("ü")) },
+			connHeader: "connector", grpHeader: "group", connCol: "A", grpCol: "B",
+			rows: []Row{{Line: 2, Connector: "fra-appproxy-01.contoso.com", Group: "EU - Zürich"}, {Line: 3, Connector: "tyo-appproxy-01.contoso.com", Group: "APAC - 東京"}},
+		},
+		{
+			// Excel's "Unicode text": UTF-16LE with BOM, tabs, CRLF, a
+			// quoted cell holding a tab.
+			name: "Excel Unicode text (lookalike)", file: "excel-unicode-text-lookalike.txt", guard: hasPrefix(utf16LE),
+			connHeader: "Machine Name", grpHeader: "Connector Group", connCol: "A", grpCol: "B",
+			rows: []Row{{Line: 2, Connector: "fra-appproxy-01.contoso.com", Group: "EU - Zürich"}, {Line: 3, Connector: "tyo-appproxy-01.contoso.com", Group: "APAC - 東京"}},
+		},
+		{
+			// LibreOffice's UTF-16 text export of libreoffice.xlsx's first
+			// sheet: every text cell quoted, LF.
+			name: "LibreOffice UTF-16 text export", file: "libreoffice-unicode-text.txt", guard: hasPrefix(utf16LE),
+			connHeader: "Machine Name", grpHeader: "Connector Group", connCol: "A", grpCol: "C",
+			rows: []Row{
+				{Line: 2, Connector: "fra-appproxy-01.contoso.com", Group: "EU - Frankfurt"},
+				{Line: 3, Connector: "fra-appproxy-02.contoso.com", Group: "EU - Frankfurt"},
+				{Line: 4, Connector: "sea-appproxy-01.contoso.com", Group: "US - Seattle"},
+			},
+		},
+		{
+			name: "UTF-16BE with BOM", file: "utf16be.csv", guard: hasPrefix(utf16BE),
+			connHeader: "connector", grpHeader: "group", connCol: "A", grpCol: "B",
+			rows: []Row{{Line: 2, Connector: "fra-appproxy-01.contoso.com", Group: "EU - Zürich"}},
+		},
+		{
+			name: "sep= line", file: "sep-line.csv", guard: hasPrefix("sep=;\r\n"),
+			connHeader: "Machine Name", grpHeader: "Connector Group", connCol: "A", grpCol: "B",
+			rows: []Row{{Line: 3, Connector: "app1.contoso.com", Group: "Europe, West"}},
+		},
+		{
+			// Excel's "CSV (Comma delimited)" on Western Windows: ANSI.
+			name: "Windows-1252 CSV (lookalike)", file: "windows-1252-lookalike.csv", guard: hasAll("Z\xfcrich"),
+			connHeader: "connector", grpHeader: "group", connCol: "A", grpCol: "B",
+			rows:     []Row{{Line: 2, Connector: "fra-appproxy-01.contoso.com", Group: "EU - Z\xfcrich"}, {Line: 3, Connector: "sea-appproxy-01.contoso.com", Group: "US - Seattle"}},
+			problems: []wantProblem{{2, "B", SeverityError, []string{"not UTF-8", "save the file as CSV UTF-8"}}},
+		},
+		{
+			name: "malformed line", file: "malformed.csv",
+			connHeader: "connector", grpHeader: "group", connCol: "A", grpCol: "B",
+			rows:     []Row{{Line: 2, Connector: "app1.contoso.com", Group: "Europe"}, {Line: 3}, {Line: 4, Connector: "app3.contoso.com", Group: "Europe"}},
+			problems: []wantProblem{{3, "B", SeverityError, []string{"malformed CSV"}}},
+		},
+		{
+			// Every malformed line, and the rows between them; a quoted
+			// note over two lines keeps its record together.
+			name: "several malformed lines", file: "malformed-many.csv",
+			connHeader: "connector", grpHeader: "group", connCol: "A", grpCol: "B",
+			rows: []Row{
+				{Line: 2, Connector: "app1.contoso.com", Group: "Europe"},
+				{Line: 3}, {Line: 4},
+				{Line: 5, Connector: "app4.contoso.com", Group: "Europe"},
+				{Line: 7},
+				{Line: 9, Connector: "app6.contoso.com", Group: "Asia"},
+			},
+			problems: []wantProblem{
+				{3, "A", SeverityError, []string{"bare \""}},
+				{4, "B", SeverityError, []string{"text follows the closing quote"}},
+				{7, "B", SeverityError, []string{"text follows the closing quote"}},
+			},
+		},
+		{
+			name: "unterminated quote", file: "unterminated.csv",
+			connHeader: "connector", grpHeader: "group", connCol: "A", grpCol: "B",
+			rows:     []Row{{Line: 2, Connector: "app1.contoso.com", Group: "Europe"}, {Line: 3}},
+			problems: []wantProblem{{3, "B", SeverityError, []string{"never closed", "lines 3 to 5"}}},
+		},
+		{
+			name: "several sheets: the first", file: "several-sheets.xlsx",
+			wantSheet: "Mapping", connHeader: "Machine Name", grpHeader: "Connector Group", connCol: "A", grpCol: "B",
+			rows: []Row{
+				{Line: 2, Connector: "fra-appproxy-01.contoso.com", Group: "EU - Frankfurt"},
+				{Line: 3, Connector: "sea-appproxy-01.contoso.com", Group: "US - Seattle"},
+				{Line: 4, Connector: "tyo-appproxy-01.contoso.com", Group: "APAC - Tokyo"},
+			},
+		},
+		{
+			name: "several sheets: --sheet", file: "several-sheets.xlsx", sheet: "Retired",
+			wantSheet: "Retired", connHeader: "connector", grpHeader: "group", connCol: "A", grpCol: "B",
+			rows: []Row{{Line: 2, Connector: "old-appproxy-01.contoso.com", Group: "Default"}, {Line: 3, Connector: "old-appproxy-02.contoso.com", Group: "Default"}},
+		},
+		{
+			name: "several sheets: --sheet in another case", file: "several-sheets.xlsx", sheet: "RETIRED",
+			wantSheet: "Retired", connHeader: "connector", grpHeader: "group", connCol: "A", grpCol: "B",
+			rows: []Row{{Line: 2, Connector: "old-appproxy-01.contoso.com", Group: "Default"}, {Line: 3, Connector: "old-appproxy-02.contoso.com", Group: "Default"}},
+		},
+		{
+			// The hidden Draft sheet comes first in the file; the first
+			// visible sheet is read.
+			name: "hidden first sheet skipped", file: "hidden-first-sheet.xlsx",
+			wantSheet: "Mapping", connHeader: "connector", grpHeader: "group", connCol: "A", grpCol: "B",
+			rows: []Row{{Line: 2, Connector: "fra-appproxy-01.contoso.com", Group: "EU - Frankfurt"}},
+		},
+		{
+			name: "hidden sheet by name", file: "hidden-first-sheet.xlsx", sheet: "Draft",
+			wantSheet: "Draft", connHeader: "connector", grpHeader: "group", connCol: "A", grpCol: "B",
+			rows: []Row{{Line: 2, Connector: "draft-appproxy-01.contoso.com", Group: "Staging"}},
+		},
+		{
+			// The table starts at C3; row 5 is hidden and read; row 6 is
+			// blank; F:H are styled but empty; rows 8-11 have problems.
+			name: "leading blank rows and columns, hidden row, problems", file: "layout.xlsx",
+			wantSheet: "Connectors", connHeader: "Connector Id", grpHeader: "Connector Group", connCol: "D", grpCol: "E",
+			rows: []Row{
+				{Line: 4, Connector: "fra-appproxy-01.contoso.com", Group: "EU - Frankfurt"},
+				{Line: 5, Connector: "fra-appproxy-02.contoso.com", Group: "EU - Frankfurt"},
+				{Line: 7, Connector: "sea-appproxy-01.contoso.com", Group: "US - Seattle"},
+				{Line: 8, Group: "US - Seattle"},
+				{Line: 9, Connector: "1234-5678-9abc-def0", Group: "US - Seattle"},
+				{Line: 10, Connector: "fra-appproxy-01.contoso.com", Group: "US - Seattle"},
+				{Line: 11, Connector: "SEA-APPPROXY-01.contoso.com", Group: "us - seattle", Duplicate: true},
+			},
+			problems: []wantProblem{
+				{4, "E", SeverityError, []string{"also mapped on row 10"}},
+				{8, "D", SeverityError, []string{"the connector cell is empty"}},
+				{9, "D", SeverityError, []string{"not a valid GUID"}},
+				{10, "E", SeverityError, []string{"also mapped on row 4"}},
+				{11, "D", SeverityWarning, []string{"repeats row 7"}},
+			},
+		},
+		{
+			// Rows 1-2 are the header (A1:A2 and B1:B2 merged); B4:B5 is
+			// merged too, so B5 reads empty and says why.
+			name: "merged header cells", file: "merged-header.xlsx",
+			wantSheet: "Mapping", connHeader: "Machine Name", grpHeader: "Connector Group", connCol: "A", grpCol: "B",
+			rows: []Row{
+				{Line: 3, Connector: "fra-appproxy-01.contoso.com", Group: "EU - Frankfurt"},
+				{Line: 4, Connector: "sea-appproxy-01.contoso.com", Group: "US - Seattle"},
+				{Line: 5, Connector: "sea-appproxy-02.contoso.com"},
+			},
+			problems: []wantProblem{{5, "B", SeverityError, []string{"the group cell is empty", "merged cells B4:B5", "unmerge"}}},
+		},
+		{
+			// Connector merged across A1:B1: its column is A, where the
+			// value is.
+			name: "header merged across", file: "merged-header.xlsx", sheet: "Across",
+			wantSheet: "Across", connHeader: "Connector", grpHeader: "Group", connCol: "A", grpCol: "C",
+			rows: []Row{{Line: 2, Connector: "tyo-appproxy-01.contoso.com", Group: "APAC - Tokyo"}},
+		},
+		{
+			name: "formulas without saved results", file: "formulas.xlsx",
+			wantSheet: "Mapping", connHeader: "Machine Name", grpHeader: "Connector Group", connCol: "A", grpCol: "C",
+			rows: []Row{
+				{Line: 2, Connector: "fra-appproxy-01.contoso.com"},
+				{Line: 3, Connector: "sea-appproxy-01.contoso.com", Group: "US - Seattle"},
+				{Line: 4, Connector: "tyo-appproxy-01.contoso.com", Group: "#N/A"},
+			},
+			problems: []wantProblem{
+				{2, "C", SeverityError, []string{"group cell holds the formula =VLOOKUP(B2,Sites!A:B,2,FALSE) with no saved result", "save it"}},
+				{4, "C", SeverityError, []string{"spreadsheet error #N/A"}},
+			},
+		},
+		{
+			// LibreOffice calculated the VLOOKUPs and saved the results;
+			// row 3 is hidden.
+			name: "LibreOffice workbook with formulas", file: "libreoffice.xlsx", guard: writtenBy("LibreOffice"),
+			wantSheet: "Mapping", connHeader: "Machine Name", grpHeader: "Connector Group", connCol: "A", grpCol: "C",
+			rows: []Row{
+				{Line: 2, Connector: "fra-appproxy-01.contoso.com", Group: "EU - Frankfurt"},
+				{Line: 3, Connector: "fra-appproxy-02.contoso.com", Group: "EU - Frankfurt"},
+				{Line: 4, Connector: "sea-appproxy-01.contoso.com", Group: "US - Seattle"},
+			},
+		},
+		{
+			// Raw values: 12345 is shown "12,345" and 123456789012 as a
+			// date, but the stored number is what is read.
+			name: "numeric cells", file: "numeric.xlsx",
+			wantSheet: "Mapping", connHeader: "connector", grpHeader: "group", connCol: "A", grpCol: "B",
+			rows: []Row{
+				{Line: 2, Connector: "fra-appproxy-01.contoso.com", Group: "2024"},
+				{Line: 3, Connector: "sea-appproxy-01.contoso.com", Group: "12345"},
+				{Line: 4, Connector: "c0000000-0000-4000-8000-000000000001", Group: "123456789012"},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := fixture(tt.file)
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.guard != nil && !tt.guard(data) {
+				t.Fatalf("fixture %s is not what the test is about any more (BOM, encoding, line endings or writer changed)", path)
+			}
+			m, err := ReadMapping(path, ReadOptions{Sheet: tt.sheet})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Path != path || m.Sheet != tt.wantSheet {
+				t.Errorf("Path, Sheet = %q, %q; want %q, %q", m.Path, m.Sheet, path, tt.wantSheet)
+			}
+			if m.ConnectorHeader != tt.connHeader || m.GroupHeader != tt.grpHeader || m.ConnectorColumn != tt.connCol || m.GroupColumn != tt.grpCol {
+				t.Errorf("header %q %s / %q %s, want %q %s / %q %s", m.ConnectorHeader, m.ConnectorColumn, m.GroupHeader, m.GroupColumn,
+					tt.connHeader, tt.connCol, tt.grpHeader, tt.grpCol)
+			}
+			got := make([]Row, len(m.Rows))
+			invalid := map[int]bool{}
+			for i, r := range m.Rows {
+				if r.Problem != "" {
+					invalid[r.Line] = true
+				}
+				r.Problem = ""
+				got[i] = r
+			}
+			if !reflect.DeepEqual(got, tt.rows) {
+				t.Errorf("rows:\n got %+v\nwant %+v", got, tt.rows)
+			}
+			checkProblems(t, m.Problems, tt.problems)
+			// A row is invalid exactly when it has an error.
+			wantInvalid := map[int]bool{}
+			for _, p := range tt.problems {
+				if p.Severity == SeverityError {
+					wantInvalid[p.Line] = true
+				}
+			}
+			if !reflect.DeepEqual(invalid, wantInvalid) {
+				t.Errorf("invalid rows %v, want %v", invalid, wantInvalid)
+			}
+			sum := sha256.Sum256(data)
+			if m.SHA256 != hex.EncodeToString(sum[:]) {
+				t.Errorf("SHA256 = %s, want the file's digest", m.SHA256)
+			}
+		})
+	}
+	if data, _ := os.ReadFile(fixture("excel-semicolon.csv")); !bytes.Contains(data, []byte("\r\n")) {
+		t.Errorf("excel-semicolon.csv lost its CRLF line endings")
+	}
+}
+
+// TestReadMappingFileErrors: files that cannot be used at all, each with
+// a message that says what to do.
+func TestReadMappingFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	// copyAs puts a fixture under another name, to show the content, not
+	// the extension, decides.
+	copyAs := func(from, name string) string {
+		data, err := os.ReadFile(fixture(from))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return writeTemp(t, dir, name, data)
+	}
+	half := func(from, name string) string {
+		data, err := os.ReadFile(fixture(from))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return writeTemp(t, dir, name, data[:len(data)/2])
+	}
+	var notWorkbook bytes.Buffer
+	zw := zip.NewWriter(&notWorkbook)
+	if w, err := zw.Create("readme.txt"); err == nil {
+		io.WriteString(w, "connector,group\n")
+	}
+	zw.Close()
+
+	tests := []struct {
+		name, path, sheet string
+		line              int
+		contains          []string
+		ioErr             error // set for a failure to read, which is FileError.Err
+	}{
+		{name: "CSV without a connector column", path: fixture("no-connector-column.csv"), line: 1,
+			contains: []string{"no-connector-column.csv:1: no connector column", `found "Host" (A), "Connector Group" (B)`, "machineName"}},
+		{name: "XLSX without a group column", path: fixture("no-group-column.xlsx"), line: 2,
+			contains: []string{`no-group-column.xlsx:2: no group column in the header row of sheet "Sheet1"`, `found "Machine Name" (B), "Target" (C)`, "connectorGroupName"}},
+		{name: "empty sheet", path: fixture("empty-sheet.xlsx"),
+			contains: []string{`sheet "Sheet1" is empty`, "header row"}},
+		{name: "empty sheet by name", path: fixture("several-sheets.xlsx"), sheet: "Empty",
+			contains: []string{`sheet "Empty" is empty`, `"Mapping", "Retired", "Lookup" (hidden), "Empty"`}},
+		{name: "unknown sheet", path: fixture("several-sheets.xlsx"), sheet: "Nope",
+			contains: []string{`no sheet "Nope" in the workbook`, `its sheets are "Mapping", "Retired", "Lookup" (hidden), "Empty"`}},
+		{name: "sheet without the columns", path: fixture("several-sheets.xlsx"), sheet: "Lookup", line: 1,
+			contains: []string{`no connector column in the header row of sheet "Lookup"`, `"Group" (A), "Id" (B)`}},
+		{name: "--sheet on a CSV", path: fixture("plain.csv"), sheet: "Mapping",
+			contains: []string{`--sheet "Mapping" applies only to XLSX workbooks`}},
+		{name: "password-protected workbook", path: fixture("encrypted.xlsx"),
+			contains: []string{"password-protected", "remove the password", "File > Info > Protect Workbook", "CSV UTF-8"}},
+		{name: "password-protected workbook named .xls", path: copyAs("encrypted.xlsx", "protected.xls"),
+			contains: []string{"password-protected"}},
+		{name: "macro workbook", path: fixture("macro.xlsm"),
+			contains: []string{"macro-enabled workbook (.xlsm)", "save a copy as .xlsx"}},
+		{name: "macro workbook named .xlsx", path: copyAs("macro.xlsm", "renamed.xlsx"),
+			contains: []string{"macro-enabled workbook (.xlsm)"}},
+		{name: "Excel 97-2003 workbook", path: fixture("libreoffice.xls"),
+			contains: []string{"Excel 97-2003 workbook (.xls)", "save it as .xlsx (Excel Workbook) or CSV UTF-8"}},
+		{name: "Excel 97-2003 workbook named .xlsx", path: copyAs("libreoffice.xls", "old.xlsx"),
+			contains: []string{"Excel 97-2003 workbook (.xls)"}},
+		{name: "OpenDocument spreadsheet", path: fixture("libreoffice.ods"),
+			contains: []string{"OpenDocument spreadsheet (.ods)", "save it as .xlsx"}},
+		{name: "HTML named .xls", path: fixture("html-export.xls"), line: 1,
+			contains: []string{"HTML", "save it as .xlsx or CSV UTF-8"}},
+		{name: "zip magic only", path: writeTemp(t, dir, "mapping.xlsx", []byte("PK\x03\x04")),
+			contains: []string{"mapping.xlsx: the workbook cannot be read", "not a valid zip file"}},
+		{name: "truncated workbook", path: half("several-sheets.xlsx", "truncated.xlsx"),
+			contains: []string{"the workbook cannot be read", "save it again"}},
+		{name: "a zip that is not a workbook", path: writeTemp(t, dir, "archive.xlsx", notWorkbook.Bytes()),
+			contains: []string{"not an Excel workbook"}},
+		{name: "empty file named .xlsx", path: writeTemp(t, dir, "empty.xlsx", nil), line: 1,
+			contains: []string{"the file is empty"}},
+		{name: "directory", path: dir, contains: []string{"is a directory"}},
+		{name: "missing file", path: filepath.Join(dir, "nope.csv"), ioErr: os.ErrNotExist,
+			contains: []string{"nope.csv: cannot open mapping"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := ReadMapping(tt.path, ReadOptions{Sheet: tt.sheet})
+			if err == nil {
+				t.Fatalf("no error; mapping %+v", m)
+			}
+			var fe *FileError
+			if !errors.As(err, &fe) {
+				t.Fatalf("error %T %v is not a *FileError", err, err)
+			}
+			if fe.Path != tt.path || fe.Line != tt.line {
+				t.Errorf("FileError at %s:%d, want %s:%d", fe.Path, fe.Line, tt.path, tt.line)
+			}
+			if !strings.HasPrefix(err.Error(), tt.path+":") {
+				t.Errorf("error %q does not start with the path", err)
+			}
+			for _, frag := range tt.contains {
+				if !strings.Contains(err.Error(), frag) {
+					t.Errorf("error %q does not contain %q", err, frag)
+				}
+			}
+			// Err is for failures to read (cmd: exit 1); a file that reads
+			// but cannot be used leaves it nil (cmd: exit 4).
+			if tt.ioErr != nil {
+				if !errors.Is(fe.Err, tt.ioErr) {
+					t.Errorf("FileError.Err = %v, want %v", fe.Err, tt.ioErr)
+				}
+			} else if fe.Err != nil {
+				t.Errorf("FileError.Err = %v, want nil for unusable content", fe.Err)
+			}
+		})
+	}
+}
+
+func writeTemp(t *testing.T, dir, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestSampleMappingXLSX: samples/mapping.xlsx holds exactly what
+// samples/mapping.csv does, so the demo can use either.
+func TestSampleMappingXLSX(t *testing.T) {
+	fromCSV, err := ReadMapping(filepath.Join("..", "samples", "mapping.csv"), ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromXLSX, err := ReadMapping(filepath.Join("..", "samples", "mapping.xlsx"), ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fromCSV.Rows) == 0 || !reflect.DeepEqual(fromXLSX.Rows, fromCSV.Rows) {
+		t.Errorf("rows differ:\n xlsx %+v\n  csv %+v", fromXLSX.Rows, fromCSV.Rows)
+	}
+	if len(fromXLSX.Problems) != 0 || len(fromCSV.Problems) != 0 {
+		t.Errorf("problems: xlsx %v, csv %v", fromXLSX.Problems, fromCSV.Problems)
+	}
+	type header struct{ ch, gh, cc, gc string }
+	hx := header{fromXLSX.ConnectorHeader, fromXLSX.GroupHeader, fromXLSX.ConnectorColumn, fromXLSX.GroupColumn}
+	hc := header{fromCSV.ConnectorHeader, fromCSV.GroupHeader, fromCSV.ConnectorColumn, fromCSV.GroupColumn}
+	if hx != hc {
+		t.Errorf("headers differ: xlsx %+v, csv %+v", hx, hc)
+	}
+	if fromXLSX.Sheet != "Mapping" || fromCSV.Sheet != "" {
+		t.Errorf("Sheet = %q (xlsx), %q (csv)", fromXLSX.Sheet, fromCSV.Sheet)
+	}
+}
+
+// TestReadMappingPipe: -m <(command) hands over a pipe, which cannot be
+// read at an offset; CSV and XLSX both still read.
+func TestReadMappingPipe(t *testing.T) {
+	for _, file := range []string{"plain.csv", "several-sheets.xlsx"} {
+		t.Run(file, func(t *testing.T) {
+			data, err := os.ReadFile(fixture(file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := ReadMapping(fixture(file), ReadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			path := fmt.Sprintf("/proc/self/fd/%d", r.Fd())
+			if _, err := os.Stat(path); err != nil {
+				w.Close()
+				t.Skipf("no /proc/self/fd here: %v", err)
+			}
+			go func() {
+				w.Write(data)
+				w.Close()
+			}()
+			got, err := ReadMapping(path, ReadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got.Rows, want.Rows) || got.SHA256 != want.SHA256 || got.Sheet != want.Sheet {
+				t.Errorf("through a pipe: %+v (sheet %q, %s); from the file: %+v (sheet %q, %s)", got.Rows, got.Sheet, got.SHA256, want.Rows, want.Sheet, want.SHA256)
+			}
+		})
+	}
+}

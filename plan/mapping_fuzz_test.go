@@ -1,0 +1,193 @@
+package plan
+
+import (
+	"archive/zip"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// checkMapping holds for any input that reads: problems are located,
+// rows come in file order, and a row is invalid exactly when an error is
+// reported on its line.
+func checkMapping(t *testing.T, m *Mapping) {
+	t.Helper()
+	last := 0
+	invalidLines := map[int]bool{}
+	for _, r := range m.Rows {
+		if r.Line <= last {
+			t.Fatalf("row line %d after %d: rows must keep increasing", r.Line, last)
+		}
+		last = r.Line
+		if r.Connector != trimCell(r.Connector) || r.Group != trimCell(r.Group) {
+			t.Fatalf("row %d not trimmed: %q, %q", r.Line, r.Connector, r.Group)
+		}
+		if r.Problem == "" && (r.Connector == "" || r.Group == "") {
+			t.Fatalf("row %d is usable with an empty cell: %+v", r.Line, r)
+		}
+		if r.Problem != "" {
+			invalidLines[r.Line] = true
+		}
+	}
+	errorLines := map[int]bool{}
+	for _, p := range m.Problems {
+		if p.Line < 1 {
+			t.Fatalf("problem without a line: %+v", p)
+		}
+		if p.Severity == SeverityError {
+			errorLines[p.Line] = true
+		}
+	}
+	for l := range errorLines {
+		if !invalidLines[l] {
+			t.Fatalf("an error on line %d but no invalid row there", l)
+		}
+	}
+	for l := range invalidLines {
+		if !errorLines[l] {
+			t.Fatalf("row %d is invalid but no error names its line", l)
+		}
+	}
+}
+
+// checkFileError: an error is always a located *FileError.
+func checkFileError(t *testing.T, name string, err error) {
+	t.Helper()
+	var fe *FileError
+	if !errors.As(err, &fe) {
+		t.Fatalf("error %T %v is not a *FileError", err, err)
+	}
+	if fe.Path != name || !strings.HasPrefix(err.Error(), name+":") {
+		t.Fatalf("error %q does not name %s", err, name)
+	}
+}
+
+func addFileSeeds(f *testing.F, patterns ...string) {
+	for _, pat := range patterns {
+		files, err := filepath.Glob(pat)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, file := range files {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(data)
+		}
+	}
+}
+
+// FuzzParseCSV: any bytes either read as a mapping or give a *FileError;
+// never a panic.
+func FuzzParseCSV(f *testing.F) {
+	addFileSeeds(f, fixture("*.csv"), fixture("*.tsv"), fixture("*.txt"), fixture("*.xls"), filepath.Join("..", "samples", "mapping.csv"))
+	for _, s := range []string{
+		"",
+		"connector,group\n",
+		"sep=;\nconnector;group\napp1;Europe\n",
+		"connector,group\napp1,\"Eu\nrope\"\r\napp\"2,x\napp3,\"a\"b\napp4,\"open\n",
+		"connector\tgroup\n{C0000000-0000-4000-8000-000000000001}\t#N/A\n",
+		utf16Text("connector,group\napp1,lab 🚀\n", false),
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := ParseCSV("fuzz.csv", bytes.NewReader(data))
+		if err != nil {
+			checkFileError(t, "fuzz.csv", err)
+			return
+		}
+		checkMapping(t, m)
+		if sum := sha256.Sum256(data); m.SHA256 != hex.EncodeToString(sum[:]) {
+			t.Fatalf("SHA256 %s does not cover the input", m.SHA256)
+		}
+	})
+}
+
+// FuzzReadXLSX reads a workbook from memory. With sheetXML false, data is
+// the whole file (any bytes, starting from the fixtures); with it true,
+// data replaces the first worksheet of a valid workbook, so the mutations
+// reach the sheet parsers instead of failing the zip checksums.
+func FuzzReadXLSX(f *testing.F) {
+	base, err := os.ReadFile(fixture("layout.xlsx"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, pat := range []string{fixture("*.xlsx"), fixture("*.xlsm"), fixture("*.xls"), fixture("*.ods"), filepath.Join("..", "samples", "mapping.xlsx")} {
+		files, _ := filepath.Glob(pat)
+		for _, file := range files {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(data, false)
+			if sheet, err := zipEntry(data, "xl/worksheets/sheet1.xml"); err == nil {
+				f.Add(sheet, true)
+			}
+		}
+	}
+	f.Add([]byte(`<worksheet><sheetData><row r="1048576"><c r="A1048576" t="s"><v>99</v></c></row></sheetData><mergeCells><mergeCell ref="A1:XFD1048576"/></mergeCells></worksheet>`), true)
+	f.Add([]byte(`<worksheet><sheetData><row><c t="s"><v>0</v></c><c t="s"><v>1</v></c></row><row><c/><c><f>1+</f></c></row></sheetData></worksheet>`), true)
+	f.Fuzz(func(t *testing.T, data []byte, sheetXML bool) {
+		if sheetXML {
+			var err error
+			if data, err = replaceEntry(base, "xl/worksheets/sheet1.xml", data); err != nil {
+				t.Skip(err)
+			}
+		}
+		r := bytes.NewReader(data)
+		m, err := readMapping("fuzz.xlsx", r, r.Size(), ReadOptions{}, openReaderWorkbook(r, r.Size()))
+		if err != nil {
+			checkFileError(t, "fuzz.xlsx", err)
+			return
+		}
+		checkMapping(t, m)
+	})
+}
+
+func zipEntry(data []byte, name string) ([]byte, error) {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil, err
+	}
+	return readZipPart(zr, name, 1<<20)
+}
+
+// replaceEntry rewrites a zip with one entry's content replaced.
+func replaceEntry(data []byte, name string, content []byte) ([]byte, error) {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	for _, zf := range zr.File {
+		w, err := zw.Create(zf.Name)
+		if err != nil {
+			return nil, err
+		}
+		if zf.Name == name {
+			_, err = w.Write(content)
+		} else {
+			var rc io.ReadCloser
+			if rc, err = zf.Open(); err == nil {
+				_, err = io.Copy(w, rc)
+				rc.Close()
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
