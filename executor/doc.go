@@ -2,5 +2,12 @@
 // wave with bounded concurrency (errgroup with SetLimit), every call paced
 // by the run's shared pacer, and every move ends as exactly one Result.
 //
-// It depends on Graph only through the small Mover interface declared here.
+// A run stops sending on an interrupt or a fatal error but lets requests in
+// flight finish within a grace period; each finished move is appended to
+// an optional journal as it finishes, synced, so a killed run leaves a
+// record of all but the requests in flight. Verify re-reads the target
+// groups afterwards, polling to ride out replication delay.
+//
+// It depends on Graph only through the small Mover and Reader interfaces
+// declared here.
 package executor

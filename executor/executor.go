@@ -2,6 +2,9 @@ package executor
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -22,45 +25,86 @@ type Mover interface {
 type Outcome string
 
 const (
-	Succeeded    Outcome = "succeeded"
-	Failed       Outcome = "failed"
-	NotAttempted Outcome = "notAttempted" // the run stopped before this move was sent
+	Succeeded Outcome = "succeeded" // Graph accepted the move, or said it was already in place
+	Failed    Outcome = "failed"    // Graph refused it, retries ran out, or the run stopped before a retry
+	// NotAttempted: the run stopped before this move's first request was
+	// sent. Nothing about the connector changed.
+	NotAttempted Outcome = "notAttempted"
+	// Unknown: a request for this move was still in flight when the grace
+	// period after an interrupt (or a fatal error) ran out and was cut off.
+	// It may or may not have reached Graph: check the connector (a rerun
+	// reads the live state and converges either way). Kept apart from
+	// Failed because "failed" tells the operator nothing changed, which
+	// here may be false.
+	Unknown Outcome = "unknown"
 )
 
 // Result is what happened to one move.
 type Result struct {
 	Change     int         // index into plan.Plan.Changes
-	Outcome    Outcome     // succeeded, failed or notAttempted
+	Outcome    Outcome     // succeeded, failed, notAttempted or unknown
 	Call       apierr.Call // the last attempt's status and trace ids
 	Attempts   int
 	Error      string // why it failed; empty on success
 	Note       string // e.g. "already in place"
 	StartedAt  time.Time
 	FinishedAt time.Time
+	// Verified is set by Verify for succeeded moves: whether the connector
+	// was seen in its target group. nil: not verified (not a success,
+	// verification off, or it did not finish).
+	Verified *bool
 }
+
+// DefaultGrace is how long requests in flight may take to finish after the
+// run is told to stop.
+const DefaultGrace = 10 * time.Second
 
 // Options for Run.
 type Options struct {
 	Concurrency int          // concurrent requests per wave (default 8)
 	Pacer       *pacer.Pacer // shared retry policy; nil means one attempt per move
+	// Grace bounds how long requests already in flight may take to finish
+	// once the run stops (ctx cancelled, or a fatal error); then they are
+	// cut off and their moves are Unknown. Default DefaultGrace.
+	Grace time.Duration
+	// Journal, if set, receives one JSON line (a JournalEntry) per finished
+	// move, as it finishes. When it has a Sync method (an *os.File) the
+	// line is synced before the worker takes its next move, so a kill -9
+	// loses at most the moves in flight. Writes are serialised; a failed
+	// write or sync stops the run with a *FatalError.
+	Journal io.Writer
 	// OnResult, if set, is called once per finished move (from worker
-	// goroutines, serialised by Run).
+	// goroutines, serialised by Run). Moves never sent get no call: the
+	// total to expect is len(p.Moves()), whatever happens.
 	OnResult func(Result)
 }
 
-// FatalError stops a run: nothing more is sent (401/403).
+// FatalError stops a run: nothing more is sent. Err is the 401/403 that
+// Graph answered, or the journal write that failed.
 type FatalError struct{ Err error }
 
 func (e *FatalError) Error() string { return e.Err.Error() }
 func (e *FatalError) Unwrap() error { return e.Err }
 
+// errGraceOver is the cause given to requests cut off by the grace deadline.
+var errGraceOver = errors.New("the grace period after the stop ran out")
+
 // Run applies the plan's moves and returns one Result per move, in apply
-// order. The error is non-nil only when the run stopped early: a
-// *FatalError (auth) or the context's error (interrupted). Failed moves are
-// results, not errors.
+// order. Waves run in order; within a wave at most Concurrency moves are in
+// flight.
+//
+// Stopping: when ctx is cancelled, or a move meets a fatal error, no new
+// move starts (those are NotAttempted) and no retry is sent, but requests
+// already in flight run on a context of their own, cancelled only Grace
+// later; their answers are recorded as usual. The error is non-nil only
+// when the run stopped early: a *FatalError (auth, journal), else ctx's
+// error (interrupted). Failed moves are results, not errors.
 func Run(ctx context.Context, p *plan.Plan, m Mover, opts Options) ([]Result, error) {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 8
+	}
+	if opts.Grace <= 0 {
+		opts.Grace = DefaultGrace
 	}
 	moves := p.Moves()
 	results := make([]Result, len(moves))
@@ -68,12 +112,31 @@ func Run(ctx context.Context, p *plan.Plan, m Mover, opts Options) ([]Result, er
 		results[i] = Result{Change: ci, Outcome: NotAttempted}
 	}
 
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	var (
-		mu    sync.Mutex
-		fatal error
-	)
+	// sendCtx says whether to send: it ends on the caller's cancel or on a
+	// fatal error. reqCtx carries the requests themselves (and ctx's values)
+	// and ends only Grace after sendCtx, or when Run returns.
+	sendCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	reqCtx, cutOff := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cutOff(nil)
+	returned := make(chan struct{})
+	defer close(returned)
+	go func() {
+		select {
+		case <-sendCtx.Done():
+		case <-returned:
+			return
+		}
+		t := time.NewTimer(opts.Grace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cutOff(errGraceOver)
+		case <-returned:
+		}
+	}()
+
+	rec := &recorder{p: p, results: results, onResult: opts.OnResult, journal: newJournal(opts.Journal)}
 	for start := 0; start < len(moves); {
 		wave := p.Changes[moves[start]].Wave
 		end := start
@@ -83,58 +146,116 @@ func Run(ctx context.Context, p *plan.Plan, m Mover, opts Options) ([]Result, er
 		var g errgroup.Group
 		g.SetLimit(opts.Concurrency)
 		for i := start; i < end; i++ {
-			if runCtx.Err() != nil {
+			if sendCtx.Err() != nil {
 				break
 			}
 			g.Go(func() error {
-				if runCtx.Err() != nil {
+				if sendCtx.Err() != nil {
 					return nil // stopped while waiting for a slot
 				}
-				r, err := apply(runCtx, p.Changes[moves[i]], m, opts.Pacer)
+				r, err := apply(sendCtx, reqCtx, p.Changes[moves[i]], m, opts.Pacer)
 				if r.Outcome == NotAttempted {
-					return nil // interrupted before the request went out
+					return nil // stopped before the request went out
 				}
 				r.Change = moves[i]
-				mu.Lock()
-				defer mu.Unlock()
-				results[i] = r
-				if apierr.ClassOf(err) == apierr.Auth && fatal == nil {
-					fatal = &FatalError{Err: err}
-					stop()
-				}
-				if opts.OnResult != nil {
-					opts.OnResult(r)
+				if fatal := rec.record(i, r, err); fatal != nil {
+					stop(fatal)
 				}
 				return nil
 			})
 		}
-		g.Wait()
-		if runCtx.Err() != nil {
+		_ = g.Wait() // workers never return errors: a failed move is a result
+		if sendCtx.Err() != nil {
 			break
 		}
 		start = end
 	}
-	if fatal != nil {
+	if fatal := rec.fatalErr(); fatal != nil {
 		return results, fatal
 	}
 	return results, ctx.Err()
 }
 
-// apply makes one move, with the pacer's retries. A move answered "already
+// recorder keeps the results and the journal; it serialises OnResult.
+type recorder struct {
+	p        *plan.Plan
+	results  []Result
+	onResult func(Result)
+	journal  *journal // nil without a journal
+
+	mu    sync.Mutex
+	fatal *FatalError
+}
+
+// record stores the result of move i, journals it and reports it. It
+// returns a *FatalError when this result stops the run (the first fatal
+// only).
+func (rc *recorder) record(i int, r Result, err error) *FatalError {
+	rc.mu.Lock()
+	rc.results[i] = r
+	var fatal *FatalError
+	if apierr.ClassOf(err) == apierr.Auth && rc.fatal == nil {
+		fatal = &FatalError{Err: err}
+		rc.fatal = fatal
+	}
+	var seq int64
+	var jerr error
+	if rc.journal != nil {
+		seq, jerr = rc.journal.write(entryFor(rc.p.Changes[r.Change], r))
+	}
+	if rc.onResult != nil {
+		rc.onResult(r)
+	}
+	rc.mu.Unlock()
+
+	// Sync outside the lock: workers finishing together share one sync
+	// (group commit) instead of queueing for one each.
+	if jerr == nil && rc.journal != nil {
+		jerr = rc.journal.sync(seq)
+	}
+	if jerr != nil {
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		if rc.fatal == nil {
+			// An audit trail that cannot be written is a reason to stop.
+			fatal = &FatalError{Err: fmt.Errorf("journal: %w", jerr)}
+			rc.fatal = fatal
+		}
+	}
+	return fatal
+}
+
+func (rc *recorder) fatalErr() error {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if rc.fatal == nil {
+		return nil // not a typed nil in an interface
+	}
+	return rc.fatal
+}
+
+// apply makes one move, with the pacer's retries: sendCtx decides whether
+// an attempt starts, reqCtx carries the attempt. A move answered "already
 // in place" succeeded: the tenant is as the plan wants it.
-func apply(ctx context.Context, c plan.Change, m Mover, pc *pacer.Pacer) (Result, error) {
+func apply(sendCtx, reqCtx context.Context, c plan.Change, m Mover, pc *pacer.Pacer) (Result, error) {
 	r := Result{StartedAt: time.Now().UTC()}
-	var last apierr.Call
-	attempt := func(ctx context.Context) error {
-		call, err := m.MoveConnector(ctx, c.ConnectorID, c.ToGroupID)
+	var (
+		last   apierr.Call
+		cutOff bool // the last attempt was still in flight when reqCtx ended
+	)
+	attempt := func(context.Context) error {
+		call, err := m.MoveConnector(reqCtx, c.ConnectorID, c.ToGroupID)
 		last = call
+		// No answer (status 0) and the grace deadline passed: the request
+		// was cut off, not refused. An answer that raced the deadline counts.
+		cutOff = err != nil && call.Status == 0 && reqCtx.Err() != nil
 		return err
 	}
 	var err error
 	if pc != nil {
-		r.Attempts, err = pc.Call(ctx, attempt)
-	} else if err = ctx.Err(); err == nil {
-		r.Attempts, err = 1, attempt(ctx)
+		r.Attempts, err = pc.Call(sendCtx, attempt)
+	} else if err = sendCtx.Err(); err == nil {
+		r.Attempts, err = 1, attempt(sendCtx)
 	}
 	r.FinishedAt = time.Now().UTC()
 	r.Call = last
@@ -143,6 +264,10 @@ func apply(ctx context.Context, c plan.Change, m Mover, pc *pacer.Pacer) (Result
 		r.Outcome = NotAttempted
 	case err == nil:
 		r.Outcome = Succeeded
+	case cutOff:
+		r.Outcome = Unknown
+		r.Error = fmt.Sprintf("the request was cut off when %v: it may or may not have reached Graph; check the connector's group (a rerun converges): %v",
+			context.Cause(reqCtx), err)
 	case apierr.ClassOf(err) == apierr.AlreadyInPlace:
 		r.Outcome, r.Note, err = Succeeded, "already in place", nil
 	default:

@@ -110,6 +110,8 @@ func guardWord(g string) string {
 		return "--max-changes"
 	case GuardCoverage:
 		return "coverage (--min-active)"
+	case GuardStalePlan:
+		return "stale plan"
 	}
 	return g
 }

@@ -9,6 +9,7 @@ import (
 // Guards that can refuse a plan (Refusal.Guard).
 const (
 	GuardMaxChanges = "maxChanges" // more moves than --max-changes
+	GuardStalePlan  = "stalePlan"  // apply --plan: the tenant, the Graph URL or the file changed
 	GuardCoverage   = "coverage"   // a group with applications would run short of active connectors
 )
 

@@ -154,7 +154,9 @@ func commands(s *session) []*command {
 // exit code.
 func Main(ctx context.Context, args []string, env Env) int {
 	s := &session{env: env, g: defaultGlobals(env), stdout: env.Stdout, token: env.Getenv("CONNRECON_TOKEN"), runID: newRunID()}
-	s.log = newLogger(env.Stderr, "text").With("run", s.runID)
+	// The environment's log format applies from the first line, usage
+	// errors included; --log-format takes over once parsed.
+	s.log = newLogger(env.Stderr, s.g.LogFormat).With("run", s.runID)
 	err := dispatch(ctx, s, args)
 	code := exitCode(err)
 	switch {

@@ -21,6 +21,7 @@ var progressPeriod = 10 * time.Second
 
 type applyOptions struct {
 	planningOptions
+	fs          *flag.FlagSet // to tell flags given from defaults
 	Report      reportOptions
 	Plan        string
 	Concurrency int
@@ -28,6 +29,7 @@ type applyOptions struct {
 }
 
 func (o *applyOptions) AddFlags(fs *flag.FlagSet) {
+	o.fs = fs
 	o.planningOptions.AddFlags(fs)
 	o.Report.AddFlags(fs)
 	fs.StringVar(&o.Plan, "plan", "", "apply a plan saved with plan -o, exactly as saved (instead of -m)")
@@ -39,6 +41,19 @@ func (o *applyOptions) validate() error {
 	switch {
 	case o.Plan != "" && (o.Mapping != "" || o.Sheet != ""):
 		return usageErrorf("apply: give either -m FILE or --plan PLAN.json, not both")
+	case o.Plan != "" && o.fs != nil:
+		// A saved plan was checked with the options it was made with; a
+		// guard given now would silently do nothing, so refuse it.
+		var given []string
+		o.fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "unlisted", "max-changes", "min-active", "allow-coverage-gap":
+				given = append(given, "--"+f.Name)
+			}
+		})
+		if len(given) > 0 {
+			return usageErrorf("apply --plan: %s cannot change a saved plan: make the plan again with them (plan -o)", strings.Join(given, ", "))
+		}
 	case o.Plan == "":
 		if err := o.planningOptions.validate("apply"); err != nil {
 			return err
@@ -57,7 +72,7 @@ func runApply(ctx context.Context, s *session, o applyOptions) error {
 	pc := pacer.New(pacer.Options{}, uint64(r.started.UnixNano()))
 	c, err := s.newClient(pc)
 	if err != nil {
-		return err
+		return r.finish(s, err)
 	}
 	r.client, r.graphURL = c, c.GraphURL()
 	if o.Plan != "" {
@@ -114,17 +129,26 @@ func (r *runState) loadSaved(ctx context.Context, s *session, path string) error
 	sv, err := plan.LoadSaved(f, path)
 	f.Close()
 	if err != nil {
+		var stale *plan.StaleError
+		if errors.As(err, &stale) { // an altered file: the report says why
+			r.plan = &plan.Plan{Refusals: []plan.Refusal{{Guard: plan.GuardStalePlan, Message: err.Error()}}}
+		}
 		return planFileError(err)
 	}
-	r.mapping = &plan.Mapping{Path: sv.Mapping.Path, SHA256: sv.Mapping.SHA256}
+	// The saved plan keeps the mapping's identity and row count, not its
+	// rows: the report shows what the plan was made from.
+	r.mapping = &plan.Mapping{Path: sv.Mapping.Path, SHA256: sv.Mapping.SHA256, Rows: make([]plan.Row, sv.Mapping.Rows)}
+	r.plan = sv.Plan()
+	fmt.Fprintf(s.stdout, "Saved plan %s, made %s from %s (%s).\n\n", path, sv.CreatedAt.Format(time.RFC3339), sv.Mapping.Path, sv.Summary.Line())
 	state, err := r.snapshot(ctx, s)
 	if err != nil {
 		return err
 	}
 	if err := sv.Check(state, r.graphURL); err != nil {
+		// The report lists the saved moves (not attempted) and why.
+		r.plan.Refusals = append(r.plan.Refusals, plan.Refusal{Guard: plan.GuardStalePlan, Message: err.Error()})
 		return planFileError(err)
 	}
-	r.plan = sv.Plan()
 	s.log.Info("saved plan still fits the tenant", "file", path, "created", sv.CreatedAt.Format(time.RFC3339), "moves", len(sv.Changes))
 	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -37,17 +38,20 @@ func runPlan(ctx context.Context, s *session, o planOptions) error {
 	r := newRunState(s, "plan", o.Report)
 	c, err := s.newClient(pacer.New(pacer.Options{}, uint64(r.started.UnixNano())))
 	if err != nil {
-		return err
+		return r.finish(s, err)
 	}
 	r.client, r.graphURL = c, c.GraphURL()
 	if err := r.load(ctx, s, o.planningOptions); err != nil {
+		if o.Out != "" {
+			r.discardSaved(s, o.Out)
+		}
 		return r.finish(s, err)
 	}
 	printPlan(s.stdout, r.plan)
 	err = verdict(r.plan)
 	if o.Out != "" {
 		if err != nil {
-			s.log.Warn("plan not saved: it cannot be applied", "file", o.Out)
+			r.discardSaved(s, o.Out)
 		} else if serr := r.save(o.Out); serr != nil {
 			return r.finish(s, serr)
 		} else {
@@ -85,4 +89,19 @@ func (r *runState) save(path string) error {
 		return fmt.Errorf("save the plan to %s: %w", path, err)
 	}
 	return nil
+}
+
+// discardSaved removes an earlier plan file at path when this run cannot
+// replace it: a cron job's apply --plan must not apply yesterday's plan
+// because tonight's could not be made.
+func (r *runState) discardSaved(s *session, path string) {
+	err := os.Remove(path)
+	switch {
+	case err == nil:
+		s.log.Warn("plan not saved, and the earlier plan file removed: this plan cannot be applied", "file", path)
+	case errors.Is(err, os.ErrNotExist):
+		s.log.Warn("plan not saved: it cannot be applied", "file", path)
+	default:
+		s.log.Error("plan not saved, and the earlier plan file could not be removed: do not apply it", "file", path, "err", err)
+	}
 }

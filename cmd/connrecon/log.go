@@ -28,6 +28,8 @@ type textHandler struct {
 	attrs []slog.Attr
 }
 
+var oneLine = strings.NewReplacer("\r\n", " | ", "\n", " | ", "\r", " | ", "\t", " ")
+
 func (h *textHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
 
 func (h *textHandler) Handle(_ context.Context, r slog.Record) error {
@@ -36,10 +38,12 @@ func (h *textHandler) Handle(_ context.Context, r slog.Record) error {
 	b.WriteString(" ")
 	b.WriteString(r.Level.String())
 	b.WriteString(" ")
-	b.WriteString(r.Message)
+	// One record, one line: a multi-line error (azidentity's list of
+	// credentials tried) must not break a log pipeline's framing.
+	b.WriteString(oneLine.Replace(r.Message))
 	write := func(a slog.Attr) bool {
 		v := a.Value.Resolve().String()
-		if v == "" || strings.ContainsAny(v, " \t\"=") {
+		if v == "" || strings.ContainsAny(v, " \t\"=\r\n") {
 			v = strconv.Quote(v)
 		}
 		fmt.Fprintf(&b, " %s=%s", a.Key, v)

@@ -160,8 +160,14 @@ func TestSavedPlan(t *testing.T) {
 			if n := len(h.posts()); n != 0 {
 				t.Errorf("%d POSTs from a stale plan", n)
 			}
-			if rep := readReport(t, dir); rep.Outcome != "refused" {
-				t.Errorf("report outcome %s", rep.Outcome)
+			rep := readReport(t, dir)
+			if rep.Outcome != "refused" || len(rep.Refusals) != 1 || rep.Refusals[0].Guard != "stalePlan" || !strings.Contains(rep.Refusals[0].Message, tc.want) {
+				t.Errorf("report outcome %s refusals %+v", rep.Outcome, rep.Refusals)
+			}
+			// The saved moves are listed, not attempted (an altered file
+			// cannot be trusted to list them).
+			if tc.name != "edited file" && (rep.Summary.Move != 5 || rep.Summary.NotAttempted != 5) {
+				t.Errorf("report summary %+v, want the 5 saved moves not attempted", rep.Summary)
 			}
 		})
 	}
@@ -171,9 +177,35 @@ func TestSavedPlan(t *testing.T) {
 		if code := h.run("apply", "--plan", "x.json", "-m", sampleMapping, "--yes"); code != exitUsage {
 			t.Errorf("--plan with -m: exit %d, want 64", code)
 		}
+		for _, guard := range [][]string{{"--max-changes", "1"}, {"--min-active", "3"}, {"--unlisted", "default"}, {"--allow-coverage-gap"}} {
+			args := append([]string{"apply", "--plan", "x.json", "--yes"}, guard...)
+			if code := h.run(args...); code != exitUsage || !strings.Contains(h.stderr.String(), guard[0]+" cannot change a saved plan") {
+				t.Errorf("--plan with %s: exit %d, want 64\n%s", guard[0], code, &h.stderr)
+			}
+		}
 		notPlan := writeFile(t, "notplan.json", `{"hello": "world"}`)
 		if code := h.run("apply", "--plan", notPlan, "--yes", "--report-dir", t.TempDir()); code != exitUsage {
 			t.Errorf("a file that is not a plan: exit %d, want 64\n%s", code, &h.stderr)
 		}
 	})
+}
+
+// A plan that cannot be saved removes the earlier plan file: a cron job's
+// apply --plan must never pick up yesterday's plan.
+func TestPlanOutRemovesStalePlanFile(t *testing.T) {
+	h := newHarness(t, graphsim.Options{})
+	file := filepath.Join(t.TempDir(), "plan.json")
+	if code := h.run("plan", "-m", sampleMapping, "--report-dir", t.TempDir(), "-o", file); code != exitOK {
+		t.Fatalf("plan -o: exit %d", code)
+	}
+	bad := writeFile(t, "bad.csv", "connector,group\nno-such-host,EU - Frankfurt\n")
+	if code := h.run("plan", "-m", bad, "--report-dir", t.TempDir(), "-o", file); code != exitInvalid {
+		t.Fatalf("plan -o with an invalid row: exit %d, want 4", code)
+	}
+	if _, err := os.Stat(file); !os.IsNotExist(err) {
+		t.Errorf("the earlier plan file is still there (%v)", err)
+	}
+	if !strings.Contains(h.stderr.String(), "earlier plan file removed") {
+		t.Errorf("stderr does not say the old plan was removed:\n%s", &h.stderr)
+	}
 }

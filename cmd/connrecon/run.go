@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
@@ -96,11 +97,13 @@ func (o *planningOptions) validate(cmd string) error {
 
 const defaultReportRoot = "connrecon-reports"
 
-func reportDir(dir, mode string, started time.Time) string {
+// reportDir is --report-dir, or a directory of the run's own: the time
+// alone would let two runs in the same second share one.
+func reportDir(dir, mode string, started time.Time, runID string) string {
 	if dir != "" {
 		return dir
 	}
-	return filepath.Join(defaultReportRoot, started.UTC().Format("20060102T150405Z")+"-"+mode)
+	return filepath.Join(defaultReportRoot, started.UTC().Format("20060102T150405Z")+"-"+mode+"-"+runID)
 }
 
 // reportRoot is where a run's default lock lives: the report directory
@@ -130,7 +133,7 @@ type runState struct {
 
 func newRunState(s *session, mode string, ro reportOptions) *runState {
 	r := &runState{mode: mode, started: time.Now(), graphURL: s.g.graphURL(), formats: ro.formats}
-	r.reportDir = reportDir(ro.Dir, mode, r.started)
+	r.reportDir = reportDir(ro.Dir, mode, r.started, s.runID)
 	return r
 }
 
@@ -172,10 +175,13 @@ func (r *runState) finish(s *session, err error) error {
 	rep := report.Build(run, r.mapping, r.plan, r.results)
 	if werr := report.Write(r.reportDir, rep, r.formats); werr != nil {
 		s.log.Error("could not write the report", "dir", r.reportDir, "err", werr)
-		if err == nil {
-			return withCode(exitFailure, werr)
+		switch code {
+		case exitRefused, exitInvalid, exitInterrupted, exitUsage, exitFailure:
+			return err // already says nothing was (fully) done
 		}
-		return err
+		// A success or "changes pending" without its audit trail is a
+		// failure: a scheduler must not read it as all well.
+		return withCode(exitFailure, fmt.Errorf("could not write the report in %s: %w", r.reportDir, werr))
 	}
 	formats := r.formats
 	if len(formats) == 0 {
@@ -206,8 +212,16 @@ func outcomeOf(code int) string {
 	}
 }
 
-// newClient builds the Graph client for the session's options.
+// newClient builds the Graph client for the session's options. A bad
+// Graph URL or a missing token is a usage error (64); a sign-in that cannot
+// even be set up is a runtime failure (1).
 func (s *session) newClient(p *pacer.Pacer) (*graph.Client, error) {
+	if u, err := url.Parse(s.g.graphURL()); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, usageErrorf("--graph-url %q: want an absolute http(s) URL such as %s", s.g.graphURL(), graph.DefaultURL)
+	}
+	if s.g.Auth == graph.AuthToken && strings.TrimSpace(s.token) == "" {
+		return nil, usageErrorf("--auth token: CONNRECON_TOKEN is empty or not set")
+	}
 	c, err := graph.New(graph.Config{
 		GraphURL:  s.g.graphURL(),
 		Auth:      graph.Auth{Mode: s.g.Auth, Token: s.token, ClientID: s.g.ClientID, Cloud: graph.Clouds[s.g.Cloud].Authority, Prompt: s.env.Stderr},
@@ -215,7 +229,7 @@ func (s *session) newClient(p *pacer.Pacer) (*graph.Client, error) {
 		UserAgent: "connrecon/" + version(),
 	})
 	if err != nil {
-		return nil, withCode(exitUsage, err)
+		return nil, err
 	}
 	return c, nil
 }

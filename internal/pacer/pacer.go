@@ -11,17 +11,46 @@ import (
 	"connrecon/internal/apierr"
 )
 
-// Options bound the retries of one call.
+// Options bound the retries of one call and the pace of all of them.
 type Options struct {
-	MaxAttempts  int           // attempts per call, first included (default 6)
-	MaxRetryTime time.Duration // total time a call may spend waiting to retry (default 2m)
+	// MaxAttempts per call, the first included (default 8). Eight rather
+	// than six: against a tenant answering a quarter of requests 429/503,
+	// six tries in a row fail about once in 3,000 moves (0.26^6), which a
+	// nightly job of 2,000 moves would hit every other night; eight make it
+	// once in 50,000. MaxRetryTime still bounds how long that can take.
+	MaxAttempts int
+	// MaxRetryTime is the total time a call may spend waiting to retry:
+	// backoff and Retry-After pauses (default 2m). Waiting for the rate
+	// limit (RPS) is not counted: that is the pace the operator chose, not
+	// a failure.
+	MaxRetryTime time.Duration
 	BaseDelay    time.Duration // first backoff when the service gave no Retry-After (default 500ms)
 	MaxDelay     time.Duration // cap on one backoff (default 30s)
+	// RPS caps how often attempts start, across every call through this
+	// pacer: reads and writes, first attempts and retries. 0 means no cap.
+	// The bucket holds one token (requests go out evenly spaced, 1/RPS
+	// apart): a larger burst buys no throughput, since the long-run rate is
+	// RPS either way, and after a shared pause it would release a volley of
+	// requests into a tenant that has just throttled us.
+	RPS float64
+	// OnThrottle, if set, is told when a Retry-After pauses every caller: d
+	// is how long the pause lasts from now. It is called once when a pause
+	// begins, and again only when a later Retry-After pushes the pause's end
+	// out by at least ReportExtension (the throttle got longer), never once
+	// per worker: the answers of requests already in flight when the pause
+	// began extend it by milliseconds and stay silent. It runs on the
+	// goroutine that got the answer, without the pacer's lock held; calls
+	// are serialised. It must not block.
+	OnThrottle func(d time.Duration)
 }
+
+// ReportExtension is how far a Retry-After must push an active pause's end
+// out for OnThrottle to be called again.
+const ReportExtension = time.Second
 
 func (o *Options) defaults() {
 	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = 6
+		o.MaxAttempts = 8
 	}
 	if o.MaxRetryTime <= 0 {
 		o.MaxRetryTime = 2 * time.Minute
@@ -32,29 +61,64 @@ func (o *Options) defaults() {
 	if o.MaxDelay <= 0 {
 		o.MaxDelay = 30 * time.Second
 	}
+	if o.RPS < 0 {
+		o.RPS = 0
+	}
 }
 
-// Pacer retries transient failures with backoff and a shared pause.
+// Stats count what a pacer did; see Pacer.Stats.
+type Stats struct {
+	Attempts   int // attempts started, retries included
+	Retries    int // attempts that were retries
+	RetryAfter int // failures that carried a Retry-After (429, some 503s)
+	// Pauses counts throttle windows: a Retry-After that paused every
+	// caller while no pause was in force.
+	Pauses int
+	// Extensions counts Retry-Afters that pushed an active pause's end
+	// further out: typically the answers of requests that were already in
+	// flight when the pause began.
+	Extensions int
+	RateWait   time.Duration // total time callers waited for the rate limit
+}
+
+// Pacer retries transient failures with backoff and a shared pause, and
+// spaces attempts out to a rate limit.
 type Pacer struct {
-	opts Options
+	opts     Options
+	interval time.Duration // 1/RPS; 0 without a rate limit
 
 	mu         sync.Mutex
 	pauseUntil time.Time
+	nextSlot   time.Time // earliest start of the next attempt under RPS
 	rng        *rand.Rand
-	pauses     int // times a Retry-After extended the shared pause
+	stats      Stats
+
+	notifyMu sync.Mutex // serialises OnThrottle
 }
 
 // New returns a Pacer; seed makes the jitter repeatable in tests.
 func New(opts Options, seed uint64) *Pacer {
 	opts.defaults()
-	return &Pacer{opts: opts, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+	p := &Pacer{opts: opts, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+	if opts.RPS > 0 {
+		p.interval = time.Duration(float64(time.Second) / opts.RPS)
+	}
+	return p
 }
 
-// Pauses reports how many times a Retry-After paused every caller.
+// Pauses reports how many throttle windows began: times a Retry-After
+// paused every caller while no pause was in force.
 func (p *Pacer) Pauses() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.pauses
+	return p.stats.Pauses
+}
+
+// Stats returns a snapshot of the counters.
+func (p *Pacer) Stats() Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stats
 }
 
 // GaveUpError wraps the last failure when the retry budget ran out.
@@ -69,13 +133,43 @@ func (e *GaveUpError) Error() string {
 
 func (e *GaveUpError) Unwrap() error { return e.Err }
 
+// InterruptedError: the context ended while a call was waiting to retry
+// (or its attempt failed transiently after the context ended), so the
+// retry was never sent. Both the context's error and the last attempt's
+// failure are in the chain: errors.Is finds context.Canceled,
+// apierr.CallOf finds the last attempt's trace ids.
+type InterruptedError struct {
+	Attempts int   // attempts made, at least 1
+	Last     error // the last attempt's failure
+	// CtxErr is ctx.Err(), deliberately not context.Cause: a cause set by
+	// the caller (another worker's 403) would otherwise be found in this
+	// call's chain by errors.As and taken for this call's own failure.
+	CtxErr error
+}
+
+func (e *InterruptedError) Error() string {
+	return fmt.Sprintf("interrupted while waiting to retry after %v", e.Last)
+}
+
+func (e *InterruptedError) Unwrap() []error { return []error{e.CtxErr, e.Last} }
+
 // Call runs fn until it succeeds, fails in a way retrying cannot help, the
 // retry budget runs out, or ctx ends. It returns the number of attempts made.
+//
+// When ctx ends before the first attempt Call returns 0 and ctx's error.
+// When it ends later, no further attempt is made: an attempt's own failure
+// is returned as is unless it was transient (a retry would have followed),
+// in which case Call returns an *InterruptedError. ctx is handed to fn; a
+// caller that wants attempts in flight to outlive ctx (a grace period)
+// gives fn a context of its own.
 func (p *Pacer) Call(ctx context.Context, fn func(context.Context) error) (int, error) {
 	var (
 		waited time.Duration
 		last   error
 	)
+	interrupted := func(attempts int) error {
+		return &InterruptedError{Attempts: attempts, Last: last, CtxErr: ctx.Err()}
+	}
 	for attempt := 1; ; attempt++ {
 		// A first attempt waits out any shared pause however long: the
 		// service asked for it. A retry waits only within what is left of
@@ -85,27 +179,33 @@ func (p *Pacer) Call(ctx context.Context, fn func(context.Context) error) (int, 
 		if attempt > 1 {
 			budget = p.opts.MaxRetryTime - waited
 		}
-		w, err := p.wait(ctx, budget)
+		w, err := p.acquire(ctx, budget)
 		waited += w
-		if errors.Is(err, errOverBudget) {
+		switch {
+		case errors.Is(err, errOverBudget):
 			return attempt - 1, &GaveUpError{Attempts: attempt - 1, Err: last}
+		case err != nil && attempt == 1:
+			return 0, err
+		case err != nil:
+			return attempt - 1, interrupted(attempt - 1)
 		}
-		if err != nil {
-			return attempt - 1, err
-		}
+		p.count(attempt)
 		err = fn(ctx)
 		if err == nil {
 			return attempt, nil
 		}
 		last = err
-		var ae *apierr.Error
-		if apierr.ClassOf(err) != apierr.Transient || ctx.Err() != nil {
+		if apierr.ClassOf(err) != apierr.Transient {
 			return attempt, err
+		}
+		if ctx.Err() != nil {
+			return attempt, interrupted(attempt)
 		}
 		if attempt >= p.opts.MaxAttempts {
 			return attempt, &GaveUpError{Attempts: attempt, Err: err}
 		}
 		delay := p.backoff(attempt)
+		var ae *apierr.Error
 		if errors.As(err, &ae) && ae.RetryAfter > 0 {
 			delay = ae.RetryAfter
 			p.pauseAll(delay)
@@ -114,10 +214,19 @@ func (p *Pacer) Call(ctx context.Context, fn func(context.Context) error) (int, 
 			return attempt, &GaveUpError{Attempts: attempt, Err: err}
 		}
 		waited += delay
-		if err := sleep(ctx, delay); err != nil {
-			return attempt, err
+		if sleep(ctx, delay) != nil {
+			return attempt, interrupted(attempt)
 		}
 	}
+}
+
+func (p *Pacer) count(attempt int) {
+	p.mu.Lock()
+	p.stats.Attempts++
+	if attempt > 1 {
+		p.stats.Retries++
+	}
+	p.mu.Unlock()
 }
 
 // backoff is exponential with full jitter in its upper half.
@@ -132,23 +241,82 @@ func (p *Pacer) backoff(attempt int) time.Duration {
 	return d/2 + time.Duration(j*float64(d/2))
 }
 
+// pauseAll makes every caller wait d from now, unless a pause already in
+// force lasts longer.
 func (p *Pacer) pauseAll(d time.Duration) {
-	until := time.Now().Add(d)
+	now := time.Now()
+	until := now.Add(d)
+	report := false
 	p.mu.Lock()
-	if until.After(p.pauseUntil) {
+	p.stats.RetryAfter++
+	switch {
+	case !p.pauseUntil.After(now): // no pause in force: a new window
+		p.stats.Pauses++
 		p.pauseUntil = until
-		p.pauses++
+		report = true
+	case until.After(p.pauseUntil):
+		p.stats.Extensions++
+		report = until.Sub(p.pauseUntil) >= ReportExtension
+		p.pauseUntil = until
+	}
+	// Rate-limit slots reserved inside the pause are abandoned (their
+	// holders see the pause and wait again); the next free slot is its end.
+	if p.interval > 0 && p.nextSlot.Before(p.pauseUntil) {
+		p.nextSlot = p.pauseUntil
 	}
 	p.mu.Unlock()
+	if report && p.opts.OnThrottle != nil {
+		p.notifyMu.Lock()
+		p.opts.OnThrottle(d)
+		p.notifyMu.Unlock()
+	}
 }
 
 // errOverBudget: a shared pause outlasts what is left of a retry's budget.
 var errOverBudget = errors.New("pacer: shared pause exceeds the retry budget")
 
+// acquire blocks until an attempt may start: no shared pause in force and,
+// under RPS, this caller's slot reached. It reports how long it waited on
+// pauses (rate-limit waits are not part of the retry budget). With budget
+// >= 0 it returns errOverBudget instead of waiting on pauses longer than
+// budget in all.
+func (p *Pacer) acquire(ctx context.Context, budget time.Duration) (time.Duration, error) {
+	var paused time.Duration
+	for {
+		w, err := p.wait(ctx, budget-paused, budget >= 0)
+		paused += w
+		if err != nil || p.interval == 0 {
+			return paused, err
+		}
+		p.mu.Lock()
+		now := time.Now()
+		slot := p.nextSlot
+		if slot.Before(now) {
+			slot = now
+		}
+		p.nextSlot = slot.Add(p.interval)
+		if d := slot.Sub(now); d > 0 {
+			p.stats.RateWait += d
+		}
+		p.mu.Unlock()
+		if err := sleep(ctx, time.Until(slot)); err != nil {
+			return paused, err
+		}
+		// A pause may have begun while this caller waited for its slot: an
+		// attempt sent now would walk into the throttle. Wait again.
+		p.mu.Lock()
+		inPause := time.Now().Before(p.pauseUntil)
+		p.mu.Unlock()
+		if !inPause {
+			return paused, nil
+		}
+	}
+}
+
 // wait blocks while a shared pause is in force, and reports how long it
-// waited. With budget >= 0 it returns errOverBudget instead of waiting
-// longer than budget in all.
-func (p *Pacer) wait(ctx context.Context, budget time.Duration) (time.Duration, error) {
+// waited. With bounded it returns errOverBudget instead of waiting longer
+// than budget in all.
+func (p *Pacer) wait(ctx context.Context, budget time.Duration, bounded bool) (time.Duration, error) {
 	var waited time.Duration
 	for {
 		p.mu.Lock()
@@ -157,7 +325,7 @@ func (p *Pacer) wait(ctx context.Context, budget time.Duration) (time.Duration, 
 		if d <= 0 {
 			return waited, ctx.Err()
 		}
-		if budget >= 0 && waited+d > budget {
+		if bounded && waited+d > budget {
 			return waited, errOverBudget
 		}
 		if err := sleep(ctx, d); err != nil {
@@ -168,6 +336,9 @@ func (p *Pacer) wait(ctx context.Context, budget time.Duration) (time.Duration, 
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -3,7 +3,10 @@ package pacer
 import (
 	"context"
 	"errors"
+	"fmt"
+	"reflect"
 	"runtime"
+	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -308,6 +311,18 @@ func TestCallContextCancelled(t *testing.T) {
 		if !errors.Is(r.err, context.Canceled) {
 			t.Errorf("err = %v, want context.Canceled", r.err)
 		}
+		// The retry was never sent: the error says so and keeps the last
+		// attempt's trace ids for the report.
+		var ie *InterruptedError
+		if !errors.As(r.err, &ie) || ie.Attempts != 1 {
+			t.Fatalf("err = %v (%T), want *InterruptedError after 1 attempt", r.err, r.err)
+		}
+		if want := "interrupted while waiting to retry after graph: 429 TooManyRequests:  (request-id r1)"; r.err.Error() != want {
+			t.Errorf("Error() = %q, want %q", r.err.Error(), want)
+		}
+		if apierr.CallOf(r.err).RequestID != "r1" {
+			t.Errorf("CallOf = %+v, want r1's call", apierr.CallOf(r.err))
+		}
 		if r.attempts != 1 || f.attempts() != 1 {
 			t.Errorf("attempts = %d (fn %d), want 1", r.attempts, f.attempts())
 		}
@@ -342,20 +357,32 @@ func TestCallContextCancelled(t *testing.T) {
 		f.during = func(int) { cancel() }
 		n, err := New(fast, 1).Call(ctx, f.call)
 		// The attempt's own error is kept; no retry after the interrupt.
-		if n != 1 || apierr.CallOf(err).RequestID != "r1" {
-			t.Errorf("Call = %d, %v; want 1 attempt returning r1's error", n, err)
+		var ie *InterruptedError
+		if n != 1 || f.attempts() != 1 || apierr.CallOf(err).RequestID != "r1" || !errors.As(err, &ie) {
+			t.Errorf("Call = %d, %v; want 1 attempt, interrupted after r1's error", n, err)
+		}
+	})
+	t.Run("during an attempt that fails for good", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		nf := &apierr.Error{Call: apierr.Call{Status: 404, RequestID: "r1"}, Class: apierr.NotFound}
+		f := &fakeFn{errs: []error{nf}}
+		f.during = func(int) { cancel() }
+		n, err := New(fast, 1).Call(ctx, f.call)
+		// No retry would have followed: the answer is the answer.
+		if n != 1 || err != nf {
+			t.Errorf("Call = %d, %v; want 1 attempt returning the 404 itself", n, err)
 		}
 	})
 }
 
-func TestPausesCountsExtensions(t *testing.T) {
+func TestPausesCountsWindowsNotExtensions(t *testing.T) {
 	for _, tc := range []struct {
-		name       string
-		second     time.Duration // Retry-After of a 429 seen during a 1h pause
-		wantPauses int
+		name           string
+		second         time.Duration // Retry-After of a 429 seen during a 1h pause
+		wantExtensions int
 	}{
-		{"shorter Retry-After does not extend", time.Minute, 1},
-		{"longer Retry-After extends", 2 * time.Hour, 2},
+		{"shorter Retry-After does not extend", time.Minute, 0},
+		{"longer Retry-After extends", 2 * time.Hour, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// Every Retry-After here exceeds MaxRetryTime, so each call pauses
@@ -380,10 +407,172 @@ func TestPausesCountsExtensions(t *testing.T) {
 			if _, err := p.Call(context.Background(), second.call); err == nil {
 				t.Fatal("second call succeeded; want it to give up")
 			}
-			if p.Pauses() != tc.wantPauses {
-				t.Errorf("Pauses() = %d, want %d", p.Pauses(), tc.wantPauses)
+			// The second 429 belongs to the window the first one opened.
+			st := p.Stats()
+			if st.Pauses != 1 || st.Extensions != tc.wantExtensions || st.RetryAfter != 2 {
+				t.Errorf("stats %+v, want 1 pause, %d extensions, 2 Retry-Afters", st, tc.wantExtensions)
 			}
 		})
+	}
+}
+
+// OnThrottle is the operator's "pausing all workers" line: once per window,
+// not once per worker whose request was in flight, and again only when the
+// service asks for a markedly longer pause.
+func TestOnThrottleOncePerWindow(t *testing.T) {
+	var mu sync.Mutex
+	var told []time.Duration
+	opts := fast
+	opts.MaxRetryTime = time.Millisecond // every call gives up at once: nobody waits
+	opts.OnThrottle = func(d time.Duration) {
+		mu.Lock()
+		told = append(told, d)
+		mu.Unlock()
+	}
+	p := New(opts, 1)
+	// Nested so that each call is in flight when the inner one's 429
+	// arrives, as concurrent workers' requests are.
+	opener := &fakeFn{errs: []error{transient("opener", time.Hour)}}
+	straggler := &fakeFn{errs: []error{transient("straggler", time.Hour+time.Millisecond)}}
+	longer := &fakeFn{errs: []error{transient("longer", 3*time.Hour)}}
+	straggler.during = func(int) { _, _ = p.Call(context.Background(), opener.call) }
+	longer.during = func(int) { _, _ = p.Call(context.Background(), straggler.call) }
+	if _, err := p.Call(context.Background(), longer.call); err == nil {
+		t.Fatal("call succeeded; want it to give up")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []time.Duration{time.Hour, 3 * time.Hour}; !reflect.DeepEqual(told, want) {
+		t.Errorf("OnThrottle told %v, want %v (the window, then its extension by hours; not the straggler's millisecond)", told, want)
+	}
+	if st := p.Stats(); st.Pauses != 1 || st.Extensions != 2 {
+		t.Errorf("stats %+v, want 1 pause and 2 extensions", st)
+	}
+}
+
+// Every attempt through the pacer, whoever makes it, takes a slot: the k-th
+// attempt to start does so no earlier than k intervals after the first
+// slot. Only lower bounds are checked: timers never fire early, so this
+// holds on any machine.
+func TestRPSSpacesAttemptsAcrossCallers(t *testing.T) {
+	const (
+		rps      = 500 // 2ms apart
+		callers  = 4
+		perCall  = 3 // two transient failures, then success
+		interval = time.Second / rps
+	)
+	opts := fast
+	opts.RPS = rps
+	p := New(opts, 1)
+	var mu sync.Mutex
+	var starts []time.Time
+	before := time.Now()
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n := 0
+			_, err := p.Call(context.Background(), func(context.Context) error {
+				mu.Lock()
+				starts = append(starts, time.Now())
+				mu.Unlock()
+				if n++; n < perCall {
+					return transient(fmt.Sprintf("c%d-%d", i, n), 0)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Errorf("caller %d: %v", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(starts) != callers*perCall {
+		t.Fatalf("%d attempts, want %d", len(starts), callers*perCall)
+	}
+	sort.Slice(starts, func(a, b int) bool { return starts[a].Before(starts[b]) })
+	for k, s := range starts {
+		if least := time.Duration(k) * interval; s.Sub(before) < least {
+			t.Errorf("attempt %d started %v after the first call, want at least %v", k, s.Sub(before), least)
+		}
+	}
+	if st := p.Stats(); st.Attempts != callers*perCall || st.Retries != callers*(perCall-1) || st.RateWait <= 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestRPSWaitHonoursContext(t *testing.T) {
+	opts := fast
+	opts.RPS = 0.001 // one attempt per 1000s
+	p := New(opts, 1)
+	if _, err := p.Call(context.Background(), (&fakeFn{}).call); err != nil {
+		t.Fatalf("first call: %v", err) // takes the only slot for 1000s
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	f := &fakeFn{}
+	done := callAsync(ctx, p, f.call)
+	deadline := time.Now().Add(watchdog)
+	for p.Stats().RateWait == 0 { // the second call holds a slot 1000s away
+		if time.Now().After(deadline) {
+			t.Fatal("second call never reserved a slot")
+		}
+		runtime.Gosched()
+	}
+	cancel()
+	r := await(t, done)
+	if !errors.Is(r.err, context.Canceled) || r.attempts != 0 || f.attempts() != 0 {
+		t.Errorf("Call = %d, %v (fn %d); want 0 attempts, context.Canceled", r.attempts, r.err, f.attempts())
+	}
+}
+
+// A caller already holding a rate-limit slot when a throttle window opens
+// must not send at its slot: it waits for the window to end.
+func TestRPSSlotInsidePauseWaitsForPause(t *testing.T) {
+	const ra = 300 * time.Millisecond
+	opts := fast
+	opts.RPS = 5 // slots 200ms apart
+	p := New(opts, 1)
+	b := &fakeFn{}
+	var bDone <-chan result
+	a := &fakeFn{errs: []error{transient("a1", ra)}}
+	a.during = func(attempt int) {
+		if attempt != 1 {
+			return
+		}
+		// B reserves the next slot (200ms from now) and sleeps on it; then
+		// A's 429 opens a 300ms window that covers B's slot.
+		bDone = callAsync(context.Background(), p, b.call)
+		deadline := time.Now().Add(watchdog)
+		for p.Stats().RateWait == 0 {
+			if time.Now().After(deadline) {
+				t.Error("B never reserved a slot")
+				return
+			}
+			runtime.Gosched()
+		}
+	}
+	if r := await(t, callAsync(context.Background(), p, a.call)); r.err != nil {
+		t.Fatalf("A: %v", r.err)
+	}
+	if r := await(t, bDone); r.err != nil || r.attempts != 1 {
+		t.Fatalf("B: %d attempts, %v", r.attempts, r.err)
+	}
+	if a.end(0).Sub(a.start(0)) >= time.Second/5 {
+		t.Skip("A's 429 came back after B's slot: machine too slow for this check")
+	}
+	if pauseEnd := a.end(0).Add(ra); b.start(0).Before(pauseEnd) {
+		t.Errorf("B sent %v before the throttle window ended", pauseEnd.Sub(b.start(0)))
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	p := New(Options{}, 1)
+	if p.opts.MaxAttempts != 8 || p.opts.MaxRetryTime != 2*time.Minute || p.interval != 0 {
+		t.Errorf("defaults %+v, interval %v", p.opts, p.interval)
+	}
+	if New(Options{RPS: 4}, 1).interval != 250*time.Millisecond {
+		t.Error("RPS 4 is not a 250ms interval")
 	}
 }
 

@@ -1,0 +1,188 @@
+package executor
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"connrecon/plan"
+)
+
+// JournalEntry is one line of the journal (journal.jsonl): one finished
+// move, written as it finishes. The field names are those of the report's
+// actions.
+type JournalEntry struct {
+	Row             int       `json:"row,omitempty"` // mapping file row
+	Wave            int       `json:"wave"`
+	ConnectorID     string    `json:"connectorId"`
+	MachineName     string    `json:"machineName,omitempty"`
+	FromGroupID     string    `json:"fromGroupId"`
+	ToGroupID       string    `json:"toGroupId"`
+	Outcome         Outcome   `json:"outcome"`
+	HTTPStatus      int       `json:"httpStatus"`
+	RequestID       string    `json:"requestId,omitempty"`
+	ClientRequestID string    `json:"clientRequestId,omitempty"`
+	Attempts        int       `json:"attempts"`
+	Error           string    `json:"error,omitempty"`
+	Note            string    `json:"note,omitempty"`
+	StartedAt       time.Time `json:"startedAt"`
+	FinishedAt      time.Time `json:"finishedAt"`
+}
+
+func entryFor(c plan.Change, r Result) JournalEntry {
+	return JournalEntry{
+		Row: c.Row, Wave: c.Wave, ConnectorID: c.ConnectorID, MachineName: c.MachineName,
+		FromGroupID: c.FromGroupID, ToGroupID: c.ToGroupID,
+		Outcome: r.Outcome, HTTPStatus: r.Call.Status, RequestID: r.Call.RequestID, ClientRequestID: r.Call.ClientRequestID,
+		Attempts: r.Attempts, Error: r.Error, Note: r.Note,
+		StartedAt: r.StartedAt.UTC(), FinishedAt: r.FinishedAt.UTC(),
+	}
+}
+
+// OpenJournal opens path for appending (created with mode 0600 if
+// missing). When a previous run was killed in the middle of a line, the
+// torn line is ended first, so that this run's lines each stand on their
+// own and ReadJournal reports only the torn one.
+func OpenJournal(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open journal: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open journal: %w", err)
+	}
+	if st.Size() == 0 {
+		// A new file: make its directory entry durable too, or a crash
+		// could lose the whole journal however often its lines are synced.
+		if d, err := os.Open(filepath.Dir(path)); err == nil {
+			_ = d.Sync() // best effort: some systems cannot sync a directory
+			d.Close()
+		}
+		return f, nil
+	}
+	last := make([]byte, 1)
+	if _, err := f.ReadAt(last, st.Size()-1); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open journal: %w", err)
+	}
+	if last[0] != '\n' {
+		if _, err := f.Write([]byte{'\n'}); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("open journal: end torn line: %w", err)
+		}
+	}
+	return f, nil
+}
+
+// TornLinesError reports journal lines that are not complete entries: what
+// a kill -9 in the middle of a write leaves (at the end of the file, or in
+// the middle once a later run appended after it). The moves they were
+// about are the ones whose fate the journal cannot tell.
+type TornLinesError struct {
+	Lines []int // 1-based line numbers
+}
+
+func (e *TornLinesError) Error() string {
+	return fmt.Sprintf("journal: %d incomplete line(s) (a write cut off by a kill), line(s) %v", len(e.Lines), e.Lines)
+}
+
+// ReadJournal reads every complete entry. Lines that are not a complete
+// JSON entry are skipped and reported in a *TornLinesError returned with
+// the entries; a caller may treat it as a warning. Any other error is a
+// failure to read.
+func ReadJournal(r io.Reader) ([]JournalEntry, error) {
+	br := bufio.NewReader(r)
+	var (
+		entries []JournalEntry
+		torn    []int
+	)
+	for n := 1; ; n++ {
+		line, err := br.ReadBytes('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return entries, fmt.Errorf("read journal: line %d: %w", n, err)
+		}
+		if t := bytes.TrimSpace(line); len(t) > 0 {
+			var e JournalEntry
+			if json.Unmarshal(t, &e) == nil && e.ConnectorID != "" {
+				entries = append(entries, e)
+			} else {
+				torn = append(torn, n)
+			}
+		}
+		if err != nil { // io.EOF
+			break
+		}
+	}
+	if len(torn) > 0 {
+		return entries, &TornLinesError{Lines: torn}
+	}
+	return entries, nil
+}
+
+// journal appends entries to a writer; writes are serialised by the
+// caller (recorder.mu), syncs are grouped: a worker whose line was covered
+// by another worker's sync does not sync again.
+type journal struct {
+	w       io.Writer
+	syncer  interface{ Sync() error } // nil when w cannot sync
+	written atomic.Int64              // lines written
+	failed  error                     // the first write error; nothing is written after it
+
+	syncMu sync.Mutex
+	synced int64 // lines known durable
+}
+
+func newJournal(w io.Writer) *journal {
+	if w == nil {
+		return nil
+	}
+	j := &journal{w: w}
+	j.syncer, _ = w.(interface{ Sync() error })
+	return j
+}
+
+// write appends one line and returns its sequence number. One Write call
+// per line, so a kill tears at most the line being written.
+func (j *journal) write(e JournalEntry) (int64, error) {
+	if j.failed != nil {
+		return 0, j.failed
+	}
+	line, err := json.Marshal(e)
+	if err != nil {
+		j.failed = err
+		return 0, err
+	}
+	if _, err := j.w.Write(append(line, '\n')); err != nil {
+		j.failed = err
+		return 0, err
+	}
+	return j.written.Add(1), nil
+}
+
+// sync returns once line seq is durable.
+func (j *journal) sync(seq int64) error {
+	if j.syncer == nil {
+		return nil
+	}
+	j.syncMu.Lock()
+	defer j.syncMu.Unlock()
+	if j.synced >= seq {
+		return nil // a sync that started after this line was written covered it
+	}
+	upTo := j.written.Load() // every line written so far goes out with this sync
+	if err := j.syncer.Sync(); err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	j.synced = upTo
+	return nil
+}
