@@ -137,6 +137,11 @@ func Run(ctx context.Context, p *plan.Plan, m Mover, opts Options) ([]Result, er
 	}()
 
 	rec := &recorder{p: p, results: results, onResult: opts.OnResult, journal: newJournal(opts.Journal)}
+	// short holds groups whose planned inflow in an earlier wave did not
+	// succeed, with why: later waves' moves out of them are held back,
+	// since the waves were ordered for coverage on the assumption that
+	// every earlier move lands.
+	short := map[string]string{}
 	for start := 0; start < len(moves); {
 		wave := p.Changes[moves[start]].Wave
 		end := start
@@ -148,6 +153,16 @@ func Run(ctx context.Context, p *plan.Plan, m Mover, opts Options) ([]Result, er
 		for i := start; i < end; i++ {
 			if sendCtx.Err() != nil {
 				break
+			}
+			c := p.Changes[moves[i]]
+			if why, ok := short[c.FromGroupID]; ok {
+				// The planner put this move after a move into its group;
+				// that one did not happen, so this one could leave the
+				// group without connectors. Hold it back, and with it
+				// whatever was waiting on it in turn.
+				results[i].Error = "not sent: " + why
+				short[c.ToGroupID] = fmt.Sprintf("the move of %s into %s that it depended on was not sent", c.MachineName, groupLabel(c.ToGroupName, c.ToGroupID))
+				continue
 			}
 			g.Go(func() error {
 				if sendCtx.Err() != nil {
@@ -167,6 +182,14 @@ func Run(ctx context.Context, p *plan.Plan, m Mover, opts Options) ([]Result, er
 		_ = g.Wait() // workers never return errors: a failed move is a result
 		if sendCtx.Err() != nil {
 			break
+		}
+		for i := start; i < end; i++ {
+			if r := results[i]; r.Outcome != Succeeded {
+				c := p.Changes[moves[i]]
+				if _, ok := short[c.ToGroupID]; !ok {
+					short[c.ToGroupID] = fmt.Sprintf("the move of %s into %s, planned before it, ended %s", c.MachineName, groupLabel(c.ToGroupName, c.ToGroupID), r.Outcome)
+				}
+			}
 		}
 		start = end
 	}
@@ -274,4 +297,11 @@ func apply(sendCtx, reqCtx context.Context, c plan.Change, m Mover, pc *pacer.Pa
 		r.Outcome, r.Error = Failed, err.Error()
 	}
 	return r, err
+}
+
+func groupLabel(name, id string) string {
+	if name != "" {
+		return fmt.Sprintf("%q", name)
+	}
+	return id
 }

@@ -368,3 +368,53 @@ func TestRunFatalInterruptsRetryWait(t *testing.T) {
 		t.Errorf("c3 %s after %d calls, want not attempted after 2", results[2].Outcome, f.totalCalls())
 	}
 }
+
+// A later wave's move out of a group is held back when the earlier move
+// into that group failed: the waves were ordered so the group never runs
+// dry, and that order no longer holds.
+func TestLaterWaveHeldBackWhenInflowFailed(t *testing.T) {
+	p := &plan.Plan{Changes: []plan.Change{
+		{Action: plan.ActionMove, ConnectorID: "y", MachineName: "y", FromGroupID: "A", ToGroupID: "G", ToGroupName: "G", Wave: 1},
+		{Action: plan.ActionMove, ConnectorID: "z", MachineName: "z", FromGroupID: "A", ToGroupID: "H", ToGroupName: "H", Wave: 1},
+		{Action: plan.ActionMove, ConnectorID: "x", MachineName: "x", FromGroupID: "G", ToGroupID: "K", ToGroupName: "K", Wave: 2},
+		{Action: plan.ActionMove, ConnectorID: "w", MachineName: "w", FromGroupID: "K", ToGroupID: "L", ToGroupName: "L", Wave: 3},
+		{Action: plan.ActionMove, ConnectorID: "v", MachineName: "v", FromGroupID: "H", ToGroupID: "L", ToGroupName: "L", Wave: 2},
+	}}
+	var mu sync.Mutex
+	var sent []string
+	m := moverFunc(func(_ context.Context, cid, _ string) (apierr.Call, error) {
+		mu.Lock()
+		sent = append(sent, cid)
+		mu.Unlock()
+		if cid == "y" {
+			return apierr.Call{Status: 400}, &apierr.Error{Call: apierr.Call{Status: 400}, Class: apierr.Other, Message: "region rule"}
+		}
+		return apierr.Call{Status: 204}, nil
+	})
+	results, err := Run(context.Background(), p, m, Options{Concurrency: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byConn := map[string]Result{}
+	for _, r := range results {
+		byConn[p.Changes[r.Change].ConnectorID] = r
+	}
+	if byConn["y"].Outcome != Failed || byConn["z"].Outcome != Succeeded || byConn["v"].Outcome != Succeeded {
+		t.Errorf("y %s, z %s, v %s", byConn["y"].Outcome, byConn["z"].Outcome, byConn["v"].Outcome)
+	}
+	// x leaves G, whose inflow y failed; w leaves K, whose inflow x was held.
+	for _, c := range []string{"x", "w"} {
+		if r := byConn[c]; r.Outcome != NotAttempted || !strings.Contains(r.Error, "not sent") {
+			t.Errorf("%s: %s %q, want held back", c, r.Outcome, r.Error)
+		}
+	}
+	if len(sent) != 3 {
+		t.Errorf("sent %v, want y, z and v only", sent)
+	}
+}
+
+type moverFunc func(ctx context.Context, cid, gid string) (apierr.Call, error)
+
+func (f moverFunc) MoveConnector(ctx context.Context, cid, gid string) (apierr.Call, error) {
+	return f(ctx, cid, gid)
+}

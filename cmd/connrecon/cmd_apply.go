@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -23,9 +24,14 @@ type applyOptions struct {
 	planningOptions
 	fs          *flag.FlagSet // to tell flags given from defaults
 	Report      reportOptions
-	Plan        string
-	Concurrency int
-	Yes         bool
+	Plan          string
+	Concurrency   int
+	Yes           bool
+	RPS           float64
+	MaxAttempts   int
+	MaxRetryTime  time.Duration
+	NoVerify      bool
+	VerifyTimeout time.Duration
 }
 
 func (o *applyOptions) AddFlags(fs *flag.FlagSet) {
@@ -35,6 +41,11 @@ func (o *applyOptions) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Plan, "plan", "", "apply a plan saved with plan -o, exactly as saved (instead of -m)")
 	fs.IntVar(&o.Concurrency, "concurrency", 8, "moves in flight at once (1-64)")
 	fs.BoolVar(&o.Yes, "yes", false, "apply without asking (required without a terminal)")
+	fs.Float64Var(&o.RPS, "rps", 0, "at most this many Graph requests per second, reads and writes together (0: no cap)")
+	fs.IntVar(&o.MaxAttempts, "max-attempts", 8, "requests per call at most, retries included, when Graph throttles or fails transiently")
+	fs.DurationVar(&o.MaxRetryTime, "max-retry-time", 2*time.Minute, "time one call may spend waiting to retry (backoff and Retry-After)")
+	fs.BoolVar(&o.NoVerify, "no-verify", false, "do not re-read the groups after the last wave")
+	fs.DurationVar(&o.VerifyTimeout, "verify-timeout", 60*time.Second, "how long verification polls for moves Graph has not yet replicated")
 }
 
 func (o *applyOptions) validate() error {
@@ -59,8 +70,15 @@ func (o *applyOptions) validate() error {
 			return err
 		}
 	}
-	if o.Concurrency < 1 || o.Concurrency > 64 {
+	switch {
+	case o.Concurrency < 1 || o.Concurrency > 64:
 		return usageErrorf("apply: --concurrency %d: want 1 to 64", o.Concurrency)
+	case o.RPS < 0:
+		return usageErrorf("apply: --rps must not be negative")
+	case o.MaxAttempts < 1:
+		return usageErrorf("apply: --max-attempts must be at least 1")
+	case o.MaxRetryTime <= 0 || o.VerifyTimeout <= 0:
+		return usageErrorf("apply: --max-retry-time and --verify-timeout must be positive")
 	}
 	return o.Report.validate()
 }
@@ -69,7 +87,12 @@ func runApply(ctx context.Context, s *session, o applyOptions) error {
 	r := newRunState(s, "apply", o.Report)
 	// One pacer for the whole run, reads and writes: a throttle seen by
 	// any call pauses them all.
-	pc := pacer.New(pacer.Options{}, uint64(r.started.UnixNano()))
+	pc := pacer.New(pacer.Options{
+		RPS: o.RPS, MaxAttempts: o.MaxAttempts, MaxRetryTime: o.MaxRetryTime,
+		OnThrottle: func(d time.Duration) {
+			s.log.Warn("Graph is throttling: every request waits", "for", d.Round(time.Millisecond).String())
+		},
+	}, uint64(r.started.UnixNano()))
 	c, err := s.newClient(pc)
 	if err != nil {
 		return r.finish(s, err)
@@ -97,25 +120,86 @@ func runApply(ctx context.Context, s *session, o applyOptions) error {
 			return r.finish(s, err)
 		}
 	}
-	s.log.Info("applying", "moves", sum.Move, "waves", r.plan.WaveCount(), "concurrency", o.Concurrency)
+	err = r.execute(ctx, s, o, pc)
+	return r.finish(s, err)
+}
+
+// execute applies the plan with a journal, verifies, and turns the
+// outcome into the run's exit error.
+func (r *runState) execute(ctx context.Context, s *session, o applyOptions, pc *pacer.Pacer) error {
+	if err := os.MkdirAll(r.reportDir, 0o700); err != nil {
+		return fmt.Errorf("report directory: %w", err)
+	}
+	r.journal = filepath.Join(r.reportDir, "journal.jsonl")
+	jf, err := executor.OpenJournal(r.journal)
+	if err != nil {
+		r.journal = ""
+		return fmt.Errorf("journal: %w", err)
+	}
+	sum := r.plan.Summary()
+	s.log.Info("applying", "moves", sum.Move, "waves", r.plan.WaveCount(), "concurrency", o.Concurrency, "journal", r.journal)
 	prog := newProgress(sum.Move, s, progressPeriod)
-	r.results, err = executor.Run(ctx, r.plan, c, executor.Options{Concurrency: o.Concurrency, Pacer: pc, OnResult: prog.result})
+	r.results, err = executor.Run(ctx, r.plan, r.client, executor.Options{Concurrency: o.Concurrency, Pacer: pc, Journal: jf, OnResult: prog.result})
 	prog.finish()
+	if cerr := jf.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("journal: %w", cerr)
+	}
 	counts := map[executor.Outcome]int{}
 	for _, res := range r.results {
 		counts[res.Outcome]++
 	}
-	fmt.Fprintf(s.stdout, "Apply: %d succeeded, %d failed, %d not attempted.\n",
-		counts[executor.Succeeded], counts[executor.Failed], counts[executor.NotAttempted])
+	fmt.Fprintf(s.stdout, "Apply: %d succeeded, %d failed, %d unknown, %d not attempted.\n",
+		counts[executor.Succeeded], counts[executor.Failed], counts[executor.Unknown], counts[executor.NotAttempted])
+	unknown := ""
+	if n := counts[executor.Unknown]; n > 0 {
+		unknown = fmt.Sprintf("; %d move(s) were in flight when it stopped: check those connectors (a rerun converges)", n)
+	}
 	switch {
 	case errors.Is(err, context.Canceled):
-		err = withCode(exitInterrupted, fmt.Errorf("interrupted: %d move(s) not attempted", counts[executor.NotAttempted]))
+		return withCode(exitInterrupted, fmt.Errorf("interrupted: %d move(s) not attempted%s", counts[executor.NotAttempted], unknown))
 	case err != nil:
-		err = fmt.Errorf("apply stopped: %w", err)
-	case counts[executor.Failed] > 0:
-		err = withCode(exitFailure, fmt.Errorf("%d move(s) failed: see the report for each error and its request-id", counts[executor.Failed]))
+		return fmt.Errorf("apply stopped: %w%s", err, unknown)
 	}
-	return r.finish(s, err)
+	verr := r.verify(ctx, s, o)
+	switch {
+	case counts[executor.Failed] > 0 || counts[executor.NotAttempted] > 0:
+		return withCode(exitFailure, fmt.Errorf("%d move(s) failed and %d were held back: see the report for each error and its request-id", counts[executor.Failed], counts[executor.NotAttempted]))
+	case verr != nil:
+		return verr
+	}
+	return nil
+}
+
+// verify re-reads the target groups until every succeeded move shows
+// (Graph replicates writes with a delay), unless --no-verify.
+func (r *runState) verify(ctx context.Context, s *session, o applyOptions) error {
+	if o.NoVerify {
+		return nil
+	}
+	s.log.Info("verifying", "timeout", o.VerifyTimeout.String())
+	err := executor.Verify(ctx, r.plan, r.results, r.client, executor.VerifyOptions{
+		Timeout: o.VerifyTimeout,
+		OnWait: func(n int, d time.Duration) {
+			s.log.Info("waiting for Graph to show the moves", "unverified", n, "next", d.String())
+		},
+	})
+	r.verified = map[int]bool{}
+	for _, res := range r.results {
+		if res.Verified != nil {
+			r.verified[res.Change] = *res.Verified
+		}
+	}
+	var uv *executor.UnverifiedError
+	switch {
+	case err == nil:
+		fmt.Fprintf(s.stdout, "Verified: every move shows in its target group.\n")
+		return nil
+	case errors.As(err, &uv):
+		return withCode(exitFailure, fmt.Errorf("verification: %w (see verified=false in the report; check those connectors)", err))
+	case errors.Is(err, context.Canceled):
+		return withCode(exitInterrupted, errors.New("interrupted during verification: the moves were made, some not yet verified"))
+	}
+	return fmt.Errorf("verification: %w", err)
 }
 
 // loadSaved reads a plan file and checks it still fits the tenant: the

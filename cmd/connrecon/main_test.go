@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"connrecon/executor"
 	"connrecon/internal/graphsim"
 	"connrecon/report"
 	"connrecon/samples"
@@ -136,7 +137,7 @@ func TestEndToEnd(t *testing.T) {
 	if code := h.run("apply", "-m", sampleMapping, "--report-dir", filepath.Join(dir, "apply"), "--yes"); code != exitOK {
 		t.Fatalf("apply exit %d; stderr:\n%s", code, &h.stderr)
 	}
-	if !strings.Contains(h.stdout.String(), "Apply: 5 succeeded, 0 failed, 0 not attempted.") {
+	if !strings.Contains(h.stdout.String(), "Apply: 5 succeeded, 0 failed, 0 unknown, 0 not attempted.") || !strings.Contains(h.stdout.String(), "Verified: every move shows") {
 		t.Errorf("apply output:\n%s", &h.stdout)
 	}
 	rep := readReport(t, filepath.Join(dir, "apply"))
@@ -171,12 +172,26 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("row %d: request-id %q not sent", a.Row, a.RequestID)
 			continue
 		}
+		if a.Verified == nil || !*a.Verified {
+			t.Errorf("row %d: verified %v, want true", a.Row, a.Verified)
+		}
 		if a.Result != "succeeded" || a.HTTPStatus != 204 || a.Attempts != 1 || a.ClientRequestID != p.ClientRequestID {
 			t.Errorf("row %d: %+v", a.Row, a)
 		}
 		if !strings.Contains(p.Path, a.ToGroupID) || !strings.Contains(p.Body, a.ConnectorID) {
 			t.Errorf("row %d: report says %s → %s, the POST was %s %s", a.Row, a.ConnectorID, a.ToGroupID, p.Path, p.Body)
 		}
+	}
+
+	// The journal has one valid line per move, and the report names it.
+	jf, err := os.Open(rep.Journal)
+	if err != nil {
+		t.Fatalf("journal %q: %v", rep.Journal, err)
+	}
+	entries, err := executor.ReadJournal(jf)
+	jf.Close()
+	if err != nil || len(entries) != 5 {
+		t.Errorf("journal: %d entries, %v", len(entries), err)
 	}
 
 	// A second plan finds nothing to do.

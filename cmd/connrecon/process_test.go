@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -125,5 +126,86 @@ func TestInterruptWritesCompleteReports(t *testing.T) {
 	}
 	if moved != s.Succeeded {
 		t.Errorf("%d connectors moved, report says %d succeeded", moved, s.Succeeded)
+	}
+}
+
+// kill -9 in the middle of an apply: every journal line written is whole
+// JSON, and a rerun reads the live state and converges.
+func TestKilledApplyLeavesJournalAndRerunConverges(t *testing.T) {
+	const n = 40
+	sim, url, mapping := bigSim(t, n, graphsim.Faults{Latency: 40 * time.Millisecond})
+	dir := filepath.Join(t.TempDir(), "reports")
+	cmd, out := child(t, url, "apply", "-m", mapping, "--report-dir", dir, "--yes", "--concurrency", "4")
+	waitForPosts(t, sim, 8)
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	exitStatus(t, cmd)
+	if _, err := os.Stat(filepath.Join(dir, "report.json")); err == nil {
+		t.Fatalf("a killed run wrote a final report?\n%s", out)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "journal.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(lines) == 0 || lines[0] == "" {
+		t.Fatal("empty journal")
+	}
+	for i, l := range lines {
+		if !json.Valid([]byte(l)) {
+			t.Errorf("journal line %d is not JSON: %q", i+1, l)
+		}
+	}
+	moved := 0
+	for _, c := range sim.State().Connectors {
+		if c.Group != "00000000-0000-0000-0000-0000000000d0" {
+			moved++
+		}
+	}
+	// Every move the journal records happened; at most the requests in
+	// flight (4) happened without a line.
+	if moved < len(lines) || moved > len(lines)+4 {
+		t.Errorf("%d journal lines, %d connectors moved", len(lines), moved)
+	}
+
+	// The rerun moves only what is left and converges.
+	dir2 := filepath.Join(t.TempDir(), "rerun")
+	cmd, out = child(t, url, "apply", "-m", mapping, "--report-dir", dir2, "--yes", "--concurrency", "4")
+	if code := exitStatus(t, cmd); code != exitOK {
+		t.Fatalf("rerun: exit %d\n%s", code, out)
+	}
+	rep := readReport(t, dir2)
+	if rep.Summary.Move != n-moved || rep.Summary.Noop != moved || rep.Summary.Succeeded != n-moved {
+		t.Errorf("rerun summary %+v, want %d moves and %d unchanged", rep.Summary, n-moved, moved)
+	}
+	for _, c := range sim.State().Connectors {
+		if c.Group != "00000000-0000-0000-0000-0000000000e0" {
+			t.Errorf("%s still in %s after the rerun", c.MachineName, c.Group)
+		}
+	}
+}
+
+// Graph replicating slower than --verify-timeout: the moves are made but
+// not seen, verified=false, exit 1.
+func TestUnverifiedMovesExitOne(t *testing.T) {
+	h := newHarness(t, graphsim.Options{Faults: graphsim.Faults{StaleFor: time.Minute}})
+	dir := t.TempDir()
+	if code := h.run("apply", "-m", sampleMapping, "--report-dir", dir, "--yes", "--verify-timeout", "300ms"); code != exitFailure {
+		t.Fatalf("exit %d, want 1\n%s", code, &h.stderr)
+	}
+	rep := readReport(t, dir)
+	for _, a := range rep.Actions {
+		if a.Action == "move" && (a.Result != "succeeded" || a.Verified == nil || *a.Verified) {
+			t.Errorf("row %d: %s verified %v, want succeeded and not verified", a.Row, a.Result, a.Verified)
+		}
+	}
+	if !strings.Contains(h.stderr.String(), "verification") {
+		t.Errorf("message: %s", &h.stderr)
+	}
+	// --no-verify skips it.
+	h2 := newHarness(t, graphsim.Options{Faults: graphsim.Faults{StaleFor: time.Minute}})
+	if code := h2.run("apply", "-m", sampleMapping, "--report-dir", t.TempDir(), "--yes", "--no-verify"); code != exitOK {
+		t.Errorf("--no-verify: exit %d\n%s", code, &h2.stderr)
 	}
 }

@@ -506,3 +506,32 @@ func TestUnknownEnumValuesAreKept(t *testing.T) {
 		t.Errorf("status %q, want degraded", status)
 	}
 }
+
+// An endpoint that refuses gzip (415) gets the plain body once.
+func TestUncompressedAfter415(t *testing.T) {
+	tn := sampleTenant(t)
+	sim := graphsim.New(tn, graphsim.Options{})
+	var encodings []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			encodings = append(encodings, r.Header.Get("Content-Encoding"))
+			if r.Header.Get("Content-Encoding") == "gzip" {
+				w.WriteHeader(http.StatusUnsupportedMediaType)
+				return
+			}
+		}
+		sim.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	c, err := New(Config{GraphURL: srv.URL + "/beta", Auth: Auth{Mode: AuthToken, Token: "x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	call, err := c.MoveConnector(context.Background(), connectorByName(tn, "stg-appproxy-01").ID, groupByName(tn, "Staging").ID)
+	if err != nil || call.Status != http.StatusNoContent {
+		t.Fatalf("move after 415: %v, status %d", err, call.Status)
+	}
+	if len(encodings) != 2 || encodings[0] != "gzip" || encodings[1] != "" {
+		t.Errorf("encodings %q, want gzip then plain", encodings)
+	}
+}
