@@ -22,8 +22,8 @@ var progressPeriod = 10 * time.Second
 
 type applyOptions struct {
 	planningOptions
-	fs          *flag.FlagSet // to tell flags given from defaults
-	Report      reportOptions
+	fs            *flag.FlagSet // to tell flags given from defaults
+	Report        reportOptions
 	Plan          string
 	Concurrency   int
 	Yes           bool
