@@ -81,9 +81,16 @@ func (a Auth) String() string {
 
 func (a Auth) provider(graph *url.URL, who *identity) (absauth.AuthenticationProvider, error) {
 	if a.Mode == AuthToken && a.Credential == nil {
-		if a.Token == "" {
+		// An environment file saved with CRLF leaves a \r behind: trim
+		// it, and refuse any other control character (never echoing it).
+		tok := strings.TrimSpace(a.Token)
+		if tok == "" {
 			return nil, fmt.Errorf("--auth token: CONNRECON_TOKEN is empty or not set")
 		}
+		if strings.IndexFunc(tok, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+			return nil, fmt.Errorf("--auth token: CONNRECON_TOKEN contains a control character (line break?): set it to the token alone")
+		}
+		a.Token = tok
 		who.observe(a.Token)
 		return tokenProvider{token: a.Token, host: graph.Host}, nil
 	}

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -204,6 +205,9 @@ func (recorderHandler) Intercept(p khttp.Pipeline, i int, req *http.Request) (*h
 	return resp, err
 }
 
+// errForeignHost: a URL (a nextLink) points away from the Graph host.
+var errForeignHost = errors.New("refusing to send the token to another host")
+
 var errorMapping = abs.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue}
 
 // tokenProvider signs requests with a static bearer token.
@@ -220,7 +224,7 @@ func (t tokenProvider) AuthenticateRequest(_ context.Context, req *abs.RequestIn
 	// Never hand the token to a host other than the Graph URL's (a nextLink
 	// pointing elsewhere), nor over plain HTTP beyond this machine.
 	if !strings.EqualFold(u.Host, t.host) {
-		return fmt.Errorf("refusing to send the token to %s: it is not the Graph host %s", u.Host, t.host)
+		return fmt.Errorf("%w: %s is not the Graph host %s", errForeignHost, u.Host, t.host)
 	}
 	if u.Scheme != "https" && !isLoopback(u.Hostname()) {
 		return fmt.Errorf("refusing to send the token over plain http to %s", u.Host)

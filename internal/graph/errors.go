@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	abs "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-beta-sdk-go/models/odataerrors"
 
@@ -62,9 +64,18 @@ func (c *Client) classify(ctx context.Context, err error, rec *recorder) error {
 		case ctx.Err() != nil:
 			// cancelled or timed out by the caller: Other, and errors.Is
 			// still finds the context error through Err.
+		case errors.Is(err, errForeignHost):
+			// A nextLink pointing away from the Graph host: never follow
+			// it with the token, and do not retry.
+			e.Class = apierr.Auth
+		case call.ClientRequestID == "" && signInTransient(err):
+			// The identity service itself failed (a 5xx, a timeout):
+			// the pacer tries again, as for Graph.
+			e.Class = apierr.Transient
+			e.Message = "sign-in (--auth " + c.cfg.Auth.String() + "): " + e.Message
 		case call.ClientRequestID == "":
 			// The request never entered the HTTP pipeline: signing in
-			// (or attaching the token) failed. Retrying will not help.
+			// was refused or is not set up. Retrying will not help.
 			e.Class = apierr.Auth
 			e.Message = "sign-in (--auth " + c.cfg.Auth.String() + ") failed: " + e.Message
 		case e.Status == 0 && isTransportError(err):
@@ -92,12 +103,30 @@ func (c *Client) classify(ctx context.Context, err error, rec *recorder) error {
 
 // isTransportError: the request may not have reached the service, or its
 // answer was lost (reset, timeout, EOF). Retrying a move is safe: the
-// service answers "already exist" if the first one landed.
+// service answers "already exist" if the first one landed. Not every
+// net.Error qualifies: *url.Error wraps every client failure, including
+// permanent ones (a malformed header, a certificate that does not verify).
 func isTransportError(err error) bool {
 	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
-		errors.Is(err, syscall.EPIPE) || strings.Contains(err.Error(), "EOF") || errors.Is(err, context.DeadlineExceeded)
+	var op *net.OpError
+	return (errors.As(err, &ne) && ne.Timeout()) || errors.As(err, &op) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.DeadlineExceeded)
 }
+
+// signInTransient: the token endpoint (Entra ID, the managed identity
+// endpoint) failed in a way that passes: a 5xx or 429, or the network.
+func signInTransient(err error) bool {
+	var re *azcore.ResponseError
+	if errors.As(err, &re) {
+		return re.StatusCode >= 500 || re.StatusCode == http.StatusTooManyRequests
+	}
+	return isTransportError(err)
+}
+
+// maxRetryAfter caps what a Retry-After can ask for: an absurd value (or a
+// far-future date) would otherwise hold every worker for hours.
+const maxRetryAfter = 5 * time.Minute
 
 // parseRetryAfter reads seconds or an HTTP date.
 func parseRetryAfter(v string, now time.Time) time.Duration {
@@ -105,15 +134,18 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
 		return 0
 	}
-	if s, err := strconv.Atoi(v); err == nil {
-		if s < 0 {
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if s <= 0 {
 			return 0
+		}
+		if s > int64(maxRetryAfter/time.Second) {
+			return maxRetryAfter
 		}
 		return time.Duration(s) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := t.Sub(now); d > 0 {
-			return d
+			return min(d, maxRetryAfter)
 		}
 	}
 	return 0

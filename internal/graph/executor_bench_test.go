@@ -97,7 +97,7 @@ func BenchmarkApplyLatency(b *testing.B) {
 	// machine the first is not reached (see README, "Apply performance"),
 	// so say so loudly without failing `make bench`.
 	if rate16 < 0.9*ideal || rate16 < 14*rate1 {
-		b.Logf("BELOW TARGET: "concurrency 16: %.0f moves/s (%.0f%% of the ideal %.0f), %.1fx concurrency 1 (%.1f moves/s), %.0f µs CPU per move; want at least 90%% and 14x",
+		b.Logf("BELOW TARGET: concurrency 16: %.0f moves/s (%.0f%% of the ideal %.0f), %.1fx concurrency 1 (%.1f moves/s), %.0f µs CPU per move; want at least 90%% and 14x",
 			rate16, 100*rate16/ideal, ideal, rate16/rate1, rate1, cpuPerMove)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/google/uuid"
 
 	"connrecon/internal/apierr"
@@ -375,6 +377,9 @@ func TestParseRetryAfter(t *testing.T) {
 		{"", 0}, {"0", 0}, {"7", 7 * time.Second}, {"-3", 0}, {"soon", 0},
 		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
 		{now.Add(-time.Minute).Format(http.TimeFormat), 0},
+		// Absurd answers are capped, not obeyed for hours (or overflowed).
+		{"86400", maxRetryAfter}, {"99999999999999999", maxRetryAfter},
+		{now.Add(48 * time.Hour).Format(http.TimeFormat), maxRetryAfter},
 	}
 	for _, tc := range cases {
 		if got := parseRetryAfter(tc.in, now); got != tc.want {
@@ -433,6 +438,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{GraphURL: "ftp://graph.microsoft.com/beta", Auth: Auth{Mode: AuthToken, Token: "x"}},
 		{GraphURL: DefaultURL, Auth: Auth{Mode: AuthToken}},
 		{GraphURL: DefaultURL, Auth: Auth{Mode: "password"}},
+		{GraphURL: DefaultURL, Auth: Auth{Mode: AuthToken, Token: "abc\x00def"}},
 	}
 	for _, cfg := range cases {
 		if _, err := New(cfg); err == nil {
@@ -533,5 +539,38 @@ func TestUncompressedAfter415(t *testing.T) {
 	}
 	if len(encodings) != 2 || encodings[0] != "gzip" || encodings[1] != "" {
 		t.Errorf("encodings %q, want gzip then plain", encodings)
+	}
+}
+
+// A CRLF-saved environment file leaves "token\r": trimmed, it works.
+func TestTokenWithTrailingCRIsTrimmed(t *testing.T) {
+	f := newFixture(t, sampleTenant(t), graphsim.Options{Token: "tok"}, Config{Auth: Auth{Mode: AuthToken, Token: "tok\r\n"}})
+	if _, err := f.client.Snapshot(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// failingCredential stands in for a token endpoint that answers status.
+type failingCredential struct{ status int }
+
+func (f failingCredential) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	return azcore.AccessToken{}, &azcore.ResponseError{StatusCode: f.status, ErrorCode: "x"}
+}
+
+// The identity service failing for a moment is retried like Graph; a
+// refusal is fatal at once.
+func TestSignInFailuresAreClassed(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		class  apierr.Class
+	}{{503, apierr.Transient}, {429, apierr.Transient}, {401, apierr.Auth}, {400, apierr.Auth}} {
+		f := newFixture(t, sampleTenant(t), graphsim.Options{}, Config{Auth: Auth{Mode: AuthDefault, Credential: failingCredential{tc.status}}})
+		_, err := f.client.MoveConnector(context.Background(), "c", "g")
+		if got := apierr.ClassOf(err); got != tc.class {
+			t.Errorf("token endpoint %d: class %v, want %v (%v)", tc.status, got, tc.class, err)
+		}
+		if n := len(f.sim.Requests()); n != 0 {
+			t.Errorf("token endpoint %d: %d requests reached Graph", tc.status, n)
+		}
 	}
 }
