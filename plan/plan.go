@@ -185,6 +185,10 @@ func Build(m *Mapping, s *State, opts Options) *Plan {
 			if ci, why = ix.connector(s, r.Connector); ci < 0 && r.Problem == "" {
 				reasons = append(reasons, why)
 			}
+		} else if r.Problem == "" {
+			// ReadMapping flags empty cells; a Mapping built by other
+			// code may not, and must not reach the lookups below.
+			reasons = append(reasons, "the connector cell is empty")
 		}
 		var conn *Connector
 		if ci >= 0 {
@@ -196,7 +200,9 @@ func Build(m *Mapping, s *State, opts Options) *Plan {
 				ch.FromGroupName = s.Groups[g].Name
 			}
 		}
-		if r.Problem == "" {
+		if r.Problem == "" && r.Group == "" {
+			reasons = append(reasons, "the group cell is empty")
+		} else if r.Problem == "" {
 			var why string
 			if gi, why = ix.group(s, r.Group); gi < 0 {
 				reasons = append(reasons, why)

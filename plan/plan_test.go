@@ -530,3 +530,22 @@ func genRows(s *State, invalidEvery int) []Row {
 	}
 	return rows
 }
+
+// Rows built by other code than ReadMapping may carry empty cells without
+// a Problem: they are invalid rows, never a panic.
+func TestBuildEmptyCellsWithoutProblem(t *testing.T) {
+	s := &State{
+		Groups:     []Group{{ID: "g1", Name: "One", IsDefault: true}},
+		Connectors: []Connector{{ID: "c1", MachineName: "a.contoso.com", Status: StatusActive, GroupID: "g1"}},
+	}
+	m := &Mapping{Rows: []Row{{Line: 2, Connector: "", Group: "One"}, {Line: 3, Connector: "a.contoso.com", Group: ""}}}
+	p := Build(m, s, Options{})
+	if got := p.Summary().Invalid; got != 2 {
+		t.Fatalf("%d invalid rows, want 2: %+v", got, p.Changes)
+	}
+	for _, c := range p.Changes[:2] {
+		if !strings.Contains(c.Reason, "cell is empty") {
+			t.Errorf("row %d: reason %q", c.Row, c.Reason)
+		}
+	}
+}

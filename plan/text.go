@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 )
@@ -62,21 +63,21 @@ func WriteText(w io.Writer, p *Plan) error {
 			if len(c.Warnings) > 0 {
 				warn = "\twarning: " + strings.Join(c.Warnings, "; ")
 			}
-			fmt.Fprintf(tw, "  ~ %s\tfrom %q\t%s%s\n", c.MachineName, c.FromGroupName, row, warn)
+			fmt.Fprintf(tw, "  ~ %s\tfrom %q\t%s%s\n", printable(c.MachineName), c.FromGroupName, row, warn)
 		}
 		fmt.Fprintln(tw)
 	}
 	if len(invalid) > 0 {
 		fmt.Fprintf(tw, "Invalid rows (%d), not applied:\n", len(invalid))
 		for _, c := range invalid {
-			fmt.Fprintf(tw, "  ! row %d:\t%s\n", c.Row, c.Reason)
+			fmt.Fprintf(tw, "  ! row %d:\t%s\n", c.Row, printable(c.Reason))
 		}
 		fmt.Fprintln(tw)
 	}
 	if len(unmanaged) > 0 {
 		fmt.Fprintf(tw, "Not in the mapping (%d), left where they are:\n", len(unmanaged))
 		for _, c := range unmanaged {
-			fmt.Fprintf(tw, "  ? %s\tin %q\t%s\n", c.MachineName, c.FromGroupName, c.ConnectorStatus)
+			fmt.Fprintf(tw, "  ? %s\tin %q\t%s\n", printable(c.MachineName), c.FromGroupName, printable(c.ConnectorStatus))
 		}
 		fmt.Fprintln(tw)
 	}
@@ -119,4 +120,17 @@ func guardWord(g string) string {
 // Line is the one-line total, as Terraform prints it.
 func (s Summary) Line() string {
 	return fmt.Sprintf("Plan: %d to move, %d unchanged, %d invalid, %d unmanaged.", s.Move, s.Noop, s.Invalid, s.Unmanaged)
+}
+
+// printable keeps text from the tenant or the mapping from driving the
+// terminal: a name with control characters (an escape sequence) is shown
+// quoted, with them escaped.
+func printable(s string) string {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			q := strconv.Quote(s)
+			return q[1 : len(q)-1]
+		}
+	}
+	return s
 }

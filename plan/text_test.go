@@ -254,3 +254,18 @@ func TestWriteTextWriteError(t *testing.T) {
 		t.Errorf("WriteText error = %v, want %v", err, errDiskFull)
 	}
 }
+
+// Names from the tenant cannot send escape sequences to the terminal.
+func TestWriteTextEscapesControlCharacters(t *testing.T) {
+	var buf bytes.Buffer
+	p := &Plan{Changes: []Change{{Action: ActionUnmanaged, MachineName: "evil\x1b[2Jhost", FromGroupName: "G\x1b[31m", ConnectorStatus: "active"}}}
+	if err := WriteText(&buf, p); err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsRune(buf.String(), 0x1b) {
+		t.Errorf("an escape character reached the output: %q", buf.String())
+	}
+	if !strings.Contains(buf.String(), `evil\x1b[2Jhost`) {
+		t.Errorf("the name is not shown escaped: %q", buf.String())
+	}
+}
