@@ -42,6 +42,9 @@ type Group struct {
 type State struct {
 	Connectors []Connector `json:"connectors"`
 	Groups     []Group     `json:"groups"`
+	// Warnings are oddities met while reading the tenant (a connector
+	// listed in two groups while Graph replicates a move).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // index gives the lookups resolution and the coverage analysis need, built

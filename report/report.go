@@ -29,7 +29,7 @@ const (
 // Coverage verdicts of a group (Group.Coverage).
 const (
 	CoverageOK             = "ok"             // applications are served by at least one active connector
-	CoverageGap            = "gap"            // applications, but no active connector after the run
+	CoverageGap            = "gap"            // applications, and fewer than --min-active active connectors before, during or after the run
 	CoverageNoApplications = "noApplications" // nothing is published through the group
 )
 

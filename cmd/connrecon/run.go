@@ -260,6 +260,9 @@ func (r *runState) snapshot(ctx context.Context, s *session) (*plan.State, error
 		return nil, fmt.Errorf("reading the tenant: %w", err)
 	}
 	s.log.Info("tenant read", "connectors", len(state.Connectors), "groups", len(state.Groups))
+	for _, w := range state.Warnings {
+		s.log.Warn(w)
+	}
 	return state, nil
 }
 

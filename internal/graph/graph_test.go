@@ -574,3 +574,40 @@ func TestSignInFailuresAreClassed(t *testing.T) {
 		}
 	}
 }
+
+// Mid-replication a connector may show in two groups or in none: the
+// snapshot keeps one answer and says so.
+func TestSnapshotWarnsAboutMembershipOddities(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		p := strings.TrimPrefix(r.URL.Path, "/beta/onPremisesPublishingProfiles/applicationProxy/")
+		switch {
+		case p == "connectors":
+			w.Write([]byte(`{"value":[{"id":"c1","machineName":"one","status":"active"},{"id":"c2","machineName":"two","status":"active"}]}`))
+		case p == "connectorGroups":
+			w.Write([]byte(`{"value":[{"id":"g1","name":"A","isDefault":true},{"id":"g2","name":"B"}]}`))
+		case strings.HasSuffix(p, "/members"):
+			w.Write([]byte(`{"value":[{"id":"c1"}]}`))
+		default:
+			w.Write([]byte(`{"value":[]}`))
+		}
+	}))
+	defer srv.Close()
+	c, err := New(Config{GraphURL: srv.URL + "/beta", Auth: Auth{Mode: AuthToken, Token: "x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := strings.Join(s.Warnings, "\n")
+	if len(s.Warnings) != 2 || !strings.Contains(joined, "c1 is listed in two groups") || !strings.Contains(joined, "two (c2) is in no group") {
+		t.Errorf("warnings %q", s.Warnings)
+	}
+	for _, cn := range s.Connectors {
+		if cn.ID == "c1" && cn.GroupID != "g1" {
+			t.Errorf("c1 taken as in %q, want the first group g1", cn.GroupID)
+		}
+	}
+}

@@ -129,14 +129,25 @@ func (c *Client) Snapshot(ctx context.Context) (*plan.State, error) {
 		return nil, err
 	}
 
-	groupOf := make(map[string]string, len(s.Connectors))
+	// A connector is in exactly one group; while Graph replicates a move
+	// it may show in two, or in none. Say so rather than guess silently:
+	// the first group in Graph's order is kept.
+	groupOf := make(map[string]int, len(s.Connectors))
 	for i, ids := range members {
 		for _, id := range ids {
-			groupOf[id] = s.Groups[i].ID
+			if j, ok := groupOf[id]; ok {
+				s.Warnings = append(s.Warnings, fmt.Sprintf("connector %s is listed in two groups, %q and %q (Graph may still be replicating a move): taken as in %q", id, s.Groups[j].Name, s.Groups[i].Name, s.Groups[j].Name))
+				continue
+			}
+			groupOf[id] = i
 		}
 	}
 	for i := range s.Connectors {
-		s.Connectors[i].GroupID = groupOf[s.Connectors[i].ID]
+		if j, ok := groupOf[s.Connectors[i].ID]; ok {
+			s.Connectors[i].GroupID = s.Groups[j].ID
+		} else {
+			s.Warnings = append(s.Warnings, fmt.Sprintf("connector %s (%s) is in no group's member list (Graph may still be replicating a move)", s.Connectors[i].MachineName, s.Connectors[i].ID))
+		}
 	}
 	for i := range s.Groups {
 		apps := s.Groups[i].Applications
