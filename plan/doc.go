@@ -1,5 +1,5 @@
 // Package plan owns everything between the mapping file and the list of
-// changes: reading the mapping (CSV), resolving names and ids against a
+// changes: reading the mapping (CSV or XLSX), resolving names and ids against a
 // snapshot of the tenant, and building an ordered, deterministic plan of
 // move, noop, invalid and unmanaged changes. It also orders the moves in
 // waves that keep every connector group with applications covered, runs

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"os"
 	"path/filepath"
@@ -93,8 +94,8 @@ func (m *Mapping) Invalid() int {
 // ReadOptions says how to read a mapping file.
 type ReadOptions struct {
 	// Sheet is the worksheet of an XLSX workbook to read; empty means the
-	// first one. Setting it for a CSV file is an error, so a misplaced
-	// --sheet never goes unnoticed.
+	// first visible one. Setting it for a CSV file is an error, so a
+	// misplaced --sheet never goes unnoticed.
 	Sheet string
 }
 
@@ -141,8 +142,9 @@ var (
 // ReadMapping reads a mapping file: CSV (any extension) or an XLSX
 // workbook. The format is decided by the file's first bytes, so a CSV
 // saved as .xls by a CMDB export, or a workbook without an extension, is
-// read for what it is; the extension only sharpens the message for formats
-// that are not read (.xls, .xlsm, .xlsb, .ods).
+// read for what it is. The formats that are refused (.xls, .xlsm, .xlsb,
+// .ods, a password-protected workbook) are recognised by their content,
+// and .xlsm, .xlsb and .ods by their extension too.
 //
 // Row-level problems are collected in Mapping.Problems so one run reports
 // all of them; an error (a *FileError) is returned only when the file as a
@@ -177,7 +179,7 @@ func ReadMapping(path string, opts ReadOptions) (*Mapping, error) {
 		if err := textChecks(path, opts); err != nil {
 			return nil, err
 		}
-		return parseCSV(path, br, 0)
+		return parseCSV(path, br, 0, false)
 	}
 	return readMapping(path, f, fi.Size(), opts, openFileWorkbook(path))
 }
@@ -201,7 +203,7 @@ func readMapping(path string, r io.ReaderAt, size int64, opts ReadOptions, open 
 	if err := textChecks(path, opts); err != nil {
 		return nil, err
 	}
-	return parseCSV(path, io.NewSectionReader(r, 0, size), size)
+	return parseCSV(path, io.NewSectionReader(r, 0, size), size, true)
 }
 
 // textChecks refuses what cannot be a CSV mapping before reading one.
@@ -220,8 +222,12 @@ func textChecks(path string, opts ReadOptions) error {
 // XLSX readers share it, so both apply the same header rules and row checks.
 type rowBuilder struct {
 	m      *Mapping
-	ci, gi int            // connector and group column indexes
-	seen   map[string]int // cellKey of a connector → index in m.Rows of its first usable row
+	ci, gi int // connector and group column indexes
+	seed   maphash.Seed
+	// keys has one entry per usable row: the top 32 bits of its
+	// connector's hash, then its index in Rows, so that sorting them
+	// sorts by hash and then by row.
+	keys []uint64
 	// empty records the empty connector and group cells, which the XLSX
 	// reader can explain better once it knows the sheet's merged cells and
 	// formulas; the CSV reader ignores it.
@@ -234,7 +240,9 @@ type emptyCell struct {
 }
 
 func newRowBuilder(path string, capHint int) *rowBuilder {
-	capHint = min(max(capHint, 0), 1<<20)
+	// Capped: the hint is a guess, and a wrong one should not cost more
+	// than a mapping four times the benchmark size would.
+	capHint = min(max(capHint, 0), 1<<18)
 	var rows []Row
 	if capHint > 0 {
 		rows = make([]Row, 0, capHint)
@@ -243,7 +251,8 @@ func newRowBuilder(path string, capHint int) *rowBuilder {
 		m:    &Mapping{Path: path, Rows: rows},
 		ci:   -1,
 		gi:   -1,
-		seen: make(map[string]int, capHint),
+		seed: maphash.MakeSeed(),
+		keys: make([]uint64, 0, capHint),
 	}
 }
 
@@ -288,58 +297,182 @@ func (b *rowBuilder) invalid(line, col int, msg string) {
 	b.m.Rows = append(b.m.Rows, Row{Line: line, Problem: msg})
 }
 
-// row checks one data row. connector and group are the raw cells; blank
-// rows must already have been skipped.
+// row checks one data row. connector and group are the cells, trimmed
+// (trimCell); blank rows must already have been skipped.
 func (b *rowBuilder) row(line int, connector, group string) {
-	m := b.m
-	r := Row{Line: line, Connector: trimCell(connector), Group: trimCell(group)}
-	idx := len(m.Rows)
-	add := func(col int, msg string) {
-		if r.Problem == "" {
-			r.Problem = msg
-		}
-		m.Problems = append(m.Problems, Problem{Line: line, Column: ColumnName(col), Severity: SeverityError, Message: msg})
-	}
-	check := func(what, v string, col int) {
-		switch {
-		case v == "":
-			b.empty = append(b.empty, emptyCell{row: idx, problem: len(m.Problems), line: line, col: col})
-			add(col, "the "+what+" cell is empty")
-		case !utf8.ValidString(v):
-			add(col, fmt.Sprintf("the %s cell %q is not UTF-8 text: save the file as CSV UTF-8 (or UTF-16 \"Unicode text\")", what, v))
-		case v[0] == '#' && spreadsheetErrors[strings.ToUpper(v)]:
-			add(col, fmt.Sprintf("the %s cell holds the spreadsheet error %s: fix the formula that produced it, or type the value", what, v))
-		case looksLikeID(v) && !IsGUID(v):
-			add(col, fmt.Sprintf("%s %q looks like an id but is not a valid GUID", what, v))
-		}
-	}
-	check("connector", r.Connector, b.ci)
-	check("group", r.Group, b.gi)
+	idx := len(b.m.Rows)
+	b.m.Rows = append(b.m.Rows, Row{Line: line, Connector: connector, Group: group})
+	r := &b.m.Rows[idx]
+	cc := b.check(r, idx, "connector", connector, b.ci)
+	b.check(r, idx, "group", group, b.gi)
 	if r.Problem == "" {
-		key := cellKey(r.Connector)
-		if j, ok := b.seen[key]; ok {
-			prev := &m.Rows[j]
-			if cellKey(prev.Group) == cellKey(r.Group) {
-				r.Duplicate = true
-				m.Problems = append(m.Problems, Problem{Line: line, Column: m.ConnectorColumn, Severity: SeverityWarning,
-					Message: fmt.Sprintf("connector %q repeats row %d with the same group: counted once", r.Connector, prev.Line)})
-			} else {
-				r.Problem = fmt.Sprintf("connector %q is also mapped on row %d to group %q: keep one of the two rows", r.Connector, prev.Line, prev.Group)
-				m.Problems = append(m.Problems, Problem{Line: line, Column: m.GroupColumn, Severity: SeverityError, Message: r.Problem})
-				if prev.Problem == "" {
-					prev.Problem = fmt.Sprintf("connector %q is also mapped on row %d to group %q: keep one of the two rows", prev.Connector, line, r.Group)
-					m.Problems = append(m.Problems, Problem{Line: prev.Line, Column: m.GroupColumn, Severity: SeverityError, Message: prev.Problem})
-				}
-			}
-		} else {
-			b.seen[key] = idx
+		// Repeats are looked for once all rows are in (repeats).
+		key := connector
+		if !cc.plain {
+			key = cellKey(connector)
 		}
+		b.keys = append(b.keys, maphash.String(b.seed, key)&^0xFFFFFFFF|uint64(uint32(idx)))
 	}
-	m.Rows = append(m.Rows, r)
 }
 
-// done finishes the mapping: problems in row order.
+// check applies the checks that need nothing but the cell itself, and
+// reports the first problem found as the row's.
+func (b *rowBuilder) check(r *Row, idx int, what, v string, col int) cellScan {
+	m := b.m
+	msg := ""
+	c := scanCell(v)
+	switch {
+	case v == "":
+		b.empty = append(b.empty, emptyCell{row: idx, problem: len(m.Problems), line: r.Line, col: col})
+		msg = "the " + what + " cell is empty"
+	case !c.ascii && !utf8.ValidString(v):
+		msg = fmt.Sprintf("the %s cell %q is not UTF-8 text: save the file as CSV UTF-8 (or UTF-16 \"Unicode text\")", what, v)
+	case v[0] == '#' && spreadsheetErrors[strings.ToUpper(v)]:
+		msg = fmt.Sprintf("the %s cell holds the spreadsheet error %s: fix the formula that produced it, or type the value", what, v)
+	case c.idShaped && !IsGUID(v):
+		msg = fmt.Sprintf("%s %q looks like an id but is not a valid GUID", what, v)
+	default:
+		return c
+	}
+	if r.Problem == "" {
+		r.Problem = msg
+	}
+	m.Problems = append(m.Problems, Problem{Line: r.Line, Column: ColumnName(col), Severity: SeverityError, Message: msg})
+	return c
+}
+
+// cellScan is what the checks need to know about a cell, found in one pass
+// over it: the checks run on every cell of every row.
+type cellScan struct {
+	ascii bool // no byte above 0x7F, so valid UTF-8
+	plain bool // ASCII with no upper-case letter or brace: it is its own cellKey
+	// idShaped: only hex digits, dashes and braces, with at least three
+	// dashes. Machine names are never like that; a mangled GUID is.
+	idShaped bool
+}
+
+// Byte classes for scanCell, OR-ed over a cell.
+const (
+	classNonASCII = 1 << iota
+	classNotPlain // upper case or a brace: cellKey differs from the cell
+	classNotID    // not a hex digit, dash or brace
+)
+
+var cellClasses = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case c >= utf8.RuneSelf:
+			t[c] = classNonASCII | classNotPlain | classNotID
+		case c == '{' || c == '}' || 'A' <= c && c <= 'F':
+			t[c] = classNotPlain
+		case 'G' <= c && c <= 'Z':
+			t[c] = classNotPlain | classNotID
+		case c == '-' || '0' <= c && c <= '9' || 'a' <= c && c <= 'f':
+		default:
+			t[c] = classNotID
+		}
+	}
+	return t
+}()
+
+func scanCell(s string) cellScan {
+	var f uint8
+	for i := 0; i < len(s); i++ {
+		f |= cellClasses[s[i]]
+	}
+	return cellScan{
+		ascii:    f&classNonASCII == 0,
+		plain:    f&classNotPlain == 0,
+		idShaped: f&classNotID == 0 && strings.Count(s, "-") >= 3,
+	}
+}
+
+// repeats finds connectors on more than one usable row. The first row of
+// a connector is the one the others are compared with: the same group is a
+// repeat (a warning, counted once); another group makes both rows invalid,
+// each naming the other.
+//
+// Done once at the end by sorting hashes, rather than by a map lookup per
+// row as the rows come: on 100,000 rows the map's cache misses cost more
+// than parsing the file, and sorting integers walks memory in order.
+func (b *rowBuilder) repeats() {
+	b.keys = sortByHash(b.keys)
+	for i := 0; i < len(b.keys); {
+		j := i + 1
+		for j < len(b.keys) && b.keys[j]>>32 == b.keys[i]>>32 {
+			j++
+		}
+		if j-i > 1 {
+			b.sameConnector(b.keys[i:j])
+		}
+		i = j
+	}
+	b.keys = b.keys[:0] // done: a second call finds nothing
+}
+
+// sortByHash sorts keys by their top 32 bits (the hash), keeping the order
+// of equal ones, which is row order as they were appended: a radix sort,
+// three passes of 11 bits, several times faster than a comparison sort of
+// 100,000 keys. It returns the sorted keys, in keys or in a new slice.
+func sortByHash(keys []uint64) []uint64 {
+	if len(keys) < 2 {
+		return keys
+	}
+	const bits = 11
+	tmp := make([]uint64, len(keys))
+	var count [1<<bits + 1]int
+	for shift := 32; shift < 64; shift += bits {
+		clear(count[:])
+		for _, k := range keys {
+			count[(k>>shift)&(1<<bits-1)+1]++
+		}
+		for i := 1; i < len(count); i++ {
+			count[i] += count[i-1]
+		}
+		for _, k := range keys {
+			d := (k >> shift) & (1<<bits - 1)
+			tmp[count[d]] = k
+			count[d]++
+		}
+		keys, tmp = tmp, keys
+	}
+	return keys
+}
+
+// sameConnector handles rows whose connectors hash alike (32 bits), in row
+// order. Different connectors with one hash, about one pair in 100,000
+// rows, are told apart by their keys.
+func (b *rowBuilder) sameConnector(keys []uint64) {
+	m := b.m
+	first := map[string]int{} // cellKey → its first row
+	for _, k := range keys {
+		idx := int(uint32(k))
+		r := &m.Rows[idx]
+		key := cellKey(r.Connector)
+		j, ok := first[key]
+		if !ok {
+			first[key] = idx
+			continue
+		}
+		prev := &m.Rows[j]
+		if sameCell(prev.Group, r.Group) {
+			r.Duplicate = true
+			m.Problems = append(m.Problems, Problem{Line: r.Line, Column: m.ConnectorColumn, Severity: SeverityWarning,
+				Message: fmt.Sprintf("connector %q repeats row %d with the same group: counted once", r.Connector, prev.Line)})
+			continue
+		}
+		r.Problem = fmt.Sprintf("connector %q is also mapped on row %d to group %q: keep one of the two rows", r.Connector, prev.Line, prev.Group)
+		m.Problems = append(m.Problems, Problem{Line: r.Line, Column: m.GroupColumn, Severity: SeverityError, Message: r.Problem})
+		if prev.Problem == "" {
+			prev.Problem = fmt.Sprintf("connector %q is also mapped on row %d to group %q: keep one of the two rows", prev.Connector, r.Line, r.Group)
+			m.Problems = append(m.Problems, Problem{Line: prev.Line, Column: m.GroupColumn, Severity: SeverityError, Message: prev.Problem})
+		}
+	}
+}
+
+// done finishes the mapping: repeats found, problems in row order.
 func (b *rowBuilder) done() *Mapping {
+	b.repeats()
 	// Found in row order except for back-references to an earlier row; a
 	// stable sort keeps the connector column before the group column.
 	slices.SortStableFunc(b.m.Problems, func(x, y Problem) int { return x.Line - y.Line })
@@ -364,6 +497,8 @@ func cellKey(s string) string {
 	return strings.ToLower(s)
 }
 
+func sameCell(a, b string) bool { return a == b || cellKey(a) == cellKey(b) }
+
 // trimCell trims surrounding white space, including the no-break and
 // zero-width spaces and stray byte order marks that copying from web pages
 // and chat messages leaves behind.
@@ -373,6 +508,15 @@ func trimCell(s string) string {
 		return s // the common case: no Unicode at either end
 	}
 	return strings.TrimFunc(s, isCellSpace)
+}
+
+// trimCellBytes is trimCell for bytes.
+func trimCellBytes(b []byte) []byte {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || (b[0] < utf8.RuneSelf && b[len(b)-1] < utf8.RuneSelf) {
+		return b
+	}
+	return bytes.TrimFunc(b, isCellSpace)
 }
 
 func isCellSpace(r rune) bool {
@@ -463,18 +607,4 @@ func isHex(c byte) bool {
 // NormalizeGUID strips braces and lower-cases a GUID.
 func NormalizeGUID(s string) string {
 	return strings.ToLower(strings.Trim(s, "{}"))
-}
-
-// looksLikeID: only hex digits, dashes and braces, with at least three
-// dashes. Machine names are never like that; a mangled GUID is.
-func looksLikeID(s string) bool {
-	if strings.Count(s, "-") < 3 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !isHex(c) && c != '-' && c != '{' && c != '}' {
-			return false
-		}
-	}
-	return true
 }

@@ -8,7 +8,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -20,25 +22,148 @@ import (
 // ',', ';' or tab, whichever the header line uses (a first line "sep=;", as
 // Excel writes and reads it, also sets it). Quoting is strict (RFC 4180): a
 // malformed record is an error at its line and reading goes on after it.
+//
+// r is read to its end, ahead of the parsing on another goroutine, which
+// has stopped reading when ParseCSV returns.
 func ParseCSV(name string, r io.Reader) (*Mapping, error) {
-	return parseCSV(name, r, 0)
+	return parseCSV(name, r, 0, true)
 }
 
 // parseCSV is ParseCSV with the input's size when known, so the rows and
-// the duplicate index can be sized once instead of grown.
-func parseCSV(name string, r io.Reader, size int64) (*Mapping, error) {
-	h := sha256.New()
-	m, err := readCSV(name, io.TeeReader(r, h), size)
+// the duplicate index can be sized once instead of grown. Without
+// readAhead it reads and hashes on the calling goroutine only: for a pipe,
+// whose reads can block for as long as its writer likes, so that an error
+// found early returns at once.
+func parseCSV(name string, r io.Reader, size int64, readAhead bool) (*Mapping, error) {
+	var (
+		src io.Reader
+		sum func() []byte
+	)
+	if readAhead {
+		hr := newHashingReader(r)
+		defer hr.stop()
+		src, sum = hr, hr.sum
+	} else {
+		h := sha256.New()
+		src, sum = io.TeeReader(r, h), func() []byte { return h.Sum(nil) }
+	}
+	m, err := readCSV(name, src, size)
 	if err != nil {
 		return nil, err
 	}
 	// Hash whatever the reader did not consume (after an unterminated
 	// quote, say), so the digest covers the file.
-	if _, err := io.Copy(h, r); err != nil {
+	if _, err := io.Copy(io.Discard, src); err != nil {
 		return nil, &FileError{Path: name, Msg: "cannot read mapping", Err: err}
 	}
-	m.SHA256 = hex.EncodeToString(h.Sum(nil))
+	m.SHA256 = hex.EncodeToString(sum())
 	return m, nil
+}
+
+// hashingReader reads r ahead on a goroutine of its own, which also
+// computes the SHA-256 of exactly the bytes read, as io.TeeReader into the
+// hash would: the read system calls and the hashing, together about a
+// third of the time of reading a mapping, leave the parsing goroutine. It
+// reads at most hashBuffers buffers ahead, reused, so memory stays flat.
+type hashingReader struct {
+	h      hash.Hash
+	chunks chan []byte // read and hashed, in order; closed after the last
+	free   chan []byte // consumed buffers, to read into again
+	stopc  chan struct{}
+	done   chan struct{}
+	err    error  // the read error that ended the chunks (io.EOF at the end)
+	cur    []byte // what is left of the chunk being consumed
+	buf    []byte // that chunk's buffer, to give back
+	closed bool
+}
+
+const (
+	hashBuffers = 4
+	hashChunk   = 64 << 10
+)
+
+func newHashingReader(r io.Reader) *hashingReader {
+	hr := &hashingReader{
+		h:      sha256.New(),
+		chunks: make(chan []byte, hashBuffers),
+		free:   make(chan []byte, hashBuffers), // room for every buffer
+		stopc:  make(chan struct{}),
+		done:   make(chan struct{}),
+	}
+	go func() {
+		defer close(hr.done)
+		defer close(hr.chunks)
+		made := 0
+		for {
+			var b []byte
+			select {
+			case b = <-hr.free:
+			case <-hr.stopc:
+				return
+			default:
+				if made < hashBuffers {
+					b, made = make([]byte, hashChunk), made+1
+				} else {
+					select { // all buffers are with the parser: wait for one
+					case b = <-hr.free:
+					case <-hr.stopc:
+						return
+					}
+				}
+			}
+			n, err := io.ReadFull(r, b)
+			if n > 0 {
+				hr.h.Write(b[:n])
+				select {
+				case hr.chunks <- b[:n]:
+				case <-hr.stopc:
+					return
+				}
+			}
+			if err != nil {
+				if errors.Is(err, io.ErrUnexpectedEOF) {
+					err = io.EOF // a last, short chunk
+				}
+				hr.err = err // read after chunks is closed
+				return
+			}
+		}
+	}()
+	return hr
+}
+
+func (hr *hashingReader) Read(p []byte) (int, error) {
+	for len(hr.cur) == 0 {
+		if hr.buf != nil {
+			hr.free <- hr.buf[:cap(hr.buf)]
+			hr.buf = nil
+		}
+		b, ok := <-hr.chunks
+		if !ok {
+			return 0, hr.err
+		}
+		hr.cur, hr.buf = b, b
+	}
+	n := copy(p, hr.cur)
+	hr.cur = hr.cur[n:]
+	return n, nil
+}
+
+// stop ends the reading goroutine and waits for it, so that nothing reads
+// r once the parse has returned; sum calls it too.
+func (hr *hashingReader) stop() {
+	if !hr.closed {
+		hr.closed = true
+		close(hr.stopc)
+		<-hr.done
+	}
+}
+
+// sum is the digest of everything read. Only call it once Read has
+// returned the end of the input: what was read ahead counts too.
+func (hr *hashingReader) sum() []byte {
+	hr.stop()
+	return hr.h.Sum(nil)
 }
 
 const csvBufSize = 64 << 10
@@ -98,16 +223,23 @@ func readCSV(path string, r io.Reader, size int64) (*Mapping, error) {
 			b.invalid(s.fault.line, s.fault.field, s.faultMessage())
 			continue
 		}
-		if s.blank() {
-			continue
-		}
 		if b.ci < 0 {
+			if s.blank() {
+				continue
+			}
 			if err := b.header(s.start, s.strings()); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		b.row(s.start, s.field(b.ci), s.field(b.gi))
+		c, g := s.field(b.ci), s.field(b.gi)
+		// A row with a connector or a group is not blank: only look at
+		// the other cells when both are empty.
+		if len(c) == 0 && len(g) == 0 && s.blank() {
+			continue
+		}
+		conn, group := s.arena.cells(c, g)
+		b.row(s.start, conn, group)
 	}
 	if b.ci < 0 {
 		return nil, &FileError{Path: path, Line: 1, Msg: "the file is empty: expected a header row naming a connector column and a group column"}
@@ -122,7 +254,9 @@ func estimateRows(first []byte, size int64) int {
 	if size <= 0 || lines == 0 {
 		return 0
 	}
-	return int(size / int64(len(first)/lines+1))
+	// A tenth more than the guess, so a slightly longer first buffer
+	// does not make the rows grow (and copy) once near the end.
+	return int(size/int64(len(first)/lines+1))*11/10 + 16
 }
 
 // csvScanner reads CSV records with strict quoting, keeping only the
@@ -139,6 +273,7 @@ type csvScanner struct {
 	buf   []byte // the current record's fields, unescaped, back to back
 	ends  []int  // where each field ends in buf
 	long  []byte // a line longer than the bufio buffer
+	arena cellArena
 	fault csvFault
 }
 
@@ -159,6 +294,8 @@ func (s *csvScanner) setFault(err error, field int) {
 func (s *csvScanner) faultMessage() string {
 	f := s.fault
 	switch {
+	case f.unterminated && f.line == s.line:
+		return fmt.Sprintf("malformed CSV: %v: the quote that opens this cell is never closed before the file ends", f.err)
 	case f.unterminated:
 		return fmt.Sprintf("malformed CSV: %v: the quote that opens this cell is never closed, so everything after it (lines %d to %d) would be one cell; nothing after this line was read", f.err, f.line, s.line)
 	case errors.Is(f.err, csv.ErrBareQuote):
@@ -172,6 +309,10 @@ func (s *csvScanner) faultMessage() string {
 // The slice is only valid until the next call.
 func (s *csvScanner) readLine() ([]byte, error) {
 	line, err := s.br.ReadSlice('\n')
+	if err == nil {
+		s.line++ // the common case, without the error checks below
+		return line, nil
+	}
 	if errors.Is(err, bufio.ErrBufferFull) {
 		s.long = append(s.long[:0], line...)
 		for errors.Is(err, bufio.ErrBufferFull) {
@@ -193,10 +334,10 @@ func (s *csvScanner) readLine() ([]byte, error) {
 func (s *csvScanner) next() (bool, error) {
 	s.buf, s.ends, s.fault = s.buf[:0], s.ends[:0], csvFault{}
 	line, err := s.readLine()
-	if errors.Is(err, io.EOF) {
-		return false, nil
-	}
 	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return false, nil
+		}
 		return false, err
 	}
 	s.start = s.line
@@ -305,13 +446,13 @@ func (s *csvScanner) fieldStart(i int) int {
 	return s.ends[i-1]
 }
 
-// field returns field i of the current record as a string; "" when the
-// record is shorter.
-func (s *csvScanner) field(i int) string {
+// field returns field i of the current record, trimmed; empty when the
+// record is shorter. Valid until the next record.
+func (s *csvScanner) field(i int) []byte {
 	if i < 0 || i >= len(s.ends) {
-		return ""
+		return nil
 	}
-	return string(bytes.TrimSpace(s.buf[s.fieldStart(i):s.ends[i]]))
+	return trimCellBytes(s.buf[s.fieldStart(i):s.ends[i]])
 }
 
 func (s *csvScanner) strings() []string {
@@ -328,12 +469,36 @@ func (s *csvScanner) blank() bool {
 		return true // the common blank line, without looking at fields
 	}
 	for i := range s.ends {
-		f := bytes.TrimSpace(s.buf[s.fieldStart(i):s.ends[i]])
-		if len(f) > 0 && len(bytes.TrimFunc(f, isCellSpace)) > 0 {
+		if len(trimCellBytes(s.buf[s.fieldStart(i):s.ends[i]])) > 0 {
 			return false
 		}
 	}
 	return true
+}
+
+// cellArena makes the strings of the cells that are kept. They are cut
+// from one block per 64 KiB of cells rather than allocated one by one:
+// allocating two small strings per row costs as much as parsing the row.
+// The strings.Builder only ever appends, so a string cut from it never
+// changes; when the block is full a new one starts and the old one lives
+// on in the strings cut from it, which the rows keep anyway.
+type cellArena struct {
+	b strings.Builder
+}
+
+const arenaBlock = 64 << 10
+
+func (a *cellArena) cells(c, g []byte) (string, string) {
+	n := len(c) + len(g)
+	if a.b.Cap()-a.b.Len() < n {
+		a.b = strings.Builder{}
+		a.b.Grow(max(arenaBlock, n))
+	}
+	start := a.b.Len()
+	a.b.Write(c)
+	a.b.Write(g)
+	all := a.b.String()
+	return all[start : start+len(c)], all[start+len(c) : start+n]
 }
 
 // trimEOL removes a line ending: LF, CRLF, or a lone CR at the end of the

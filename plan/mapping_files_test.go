@@ -208,15 +208,20 @@ func TestReadMappingCorpus(t *testing.T) {
 		},
 		{
 			// Rows 1-2 are the header (A1:A2 and B1:B2 merged); B4:B5 is
-			// merged too, so B5 reads empty and says why.
+			// merged too, so B5 reads empty and says why; row 6 repeats
+			// row 3 (found after the header rows are dropped).
 			name: "merged header cells", file: "merged-header.xlsx",
 			wantSheet: "Mapping", connHeader: "Machine Name", grpHeader: "Connector Group", connCol: "A", grpCol: "B",
 			rows: []Row{
 				{Line: 3, Connector: "fra-appproxy-01.contoso.com", Group: "EU - Frankfurt"},
 				{Line: 4, Connector: "sea-appproxy-01.contoso.com", Group: "US - Seattle"},
 				{Line: 5, Connector: "sea-appproxy-02.contoso.com"},
+				{Line: 6, Connector: "FRA-appproxy-01.contoso.com", Group: "EU - Frankfurt", Duplicate: true},
 			},
-			problems: []wantProblem{{5, "B", SeverityError, []string{"the group cell is empty", "merged cells B4:B5", "unmerge"}}},
+			problems: []wantProblem{
+				{5, "B", SeverityError, []string{"the group cell is empty", "merged cells B4:B5", "unmerge"}},
+				{6, "A", SeverityWarning, []string{"repeats row 3"}},
+			},
 		},
 		{
 			// Connector merged across A1:B1: its column is A, where the

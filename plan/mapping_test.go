@@ -2,15 +2,18 @@ package plan
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/csv"
 	"encoding/hex"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -464,6 +467,13 @@ func TestParseCSVProblems(t *testing.T) {
 			problems: []wantProblem{{3, "B", SeverityError, []string{"malformed CSV", "never closed"}}},
 		},
 		{
+			name:     "unterminated quote on the last line",
+			input:    "connector,group\napp1,Europe\napp2,\"US East\n",
+			want:     []Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 3}},
+			reasons:  [][]string{nil, {"never closed before the file ends"}},
+			problems: []wantProblem{{3, "B", SeverityError, []string{"never closed"}}},
+		},
+		{
 			name:     "malformed quote in a later column",
 			input:    "notes,owner,connector,group\nx,y,app1,\"Eu\"rope\n",
 			want:     []Row{{Line: 2}},
@@ -721,14 +731,26 @@ func TestParseCSVSHA256(t *testing.T) {
 		{"unterminated quote early in a large file", big("connector,group\napp1,\"x\n")},
 		{"UTF-16", utf16Text(big("connector,group\n"), false)},
 	}
+	// The digest is computed on another goroutine from copies of what is
+	// read: small and uneven reads make many copies in flight.
+	readers := map[string]func(io.Reader) io.Reader{
+		"whole":  func(r io.Reader) io.Reader { return r },
+		"halves": iotest.HalfReader,
+		"bytes":  iotest.OneByteReader,
+	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			m := parse(t, tt.input)
-			sum := sha256.Sum256([]byte(tt.input))
-			if want := hex.EncodeToString(sum[:]); m.SHA256 != want {
-				t.Errorf("SHA256 = %s, want %s", m.SHA256, want)
-			}
-		})
+		for rname, wrap := range readers {
+			t.Run(tt.name+"/"+rname, func(t *testing.T) {
+				m, err := ParseCSV("in.csv", wrap(strings.NewReader(tt.input)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				sum := sha256.Sum256([]byte(tt.input))
+				if want := hex.EncodeToString(sum[:]); m.SHA256 != want {
+					t.Errorf("SHA256 = %s, want %s", m.SHA256, want)
+				}
+			})
+		}
 	}
 }
 
@@ -754,6 +776,29 @@ func TestIsGUID(t *testing.T) {
 	}
 	if got := NormalizeGUID("{C0000000-0000-4000-8000-00000000000A}"); got != "c0000000-0000-4000-8000-00000000000a" {
 		t.Errorf("NormalizeGUID = %q", got)
+	}
+}
+
+func TestScanCell(t *testing.T) {
+	tests := []struct {
+		s    string
+		want cellScan
+	}{
+		{"app1.contoso.com", cellScan{ascii: true, plain: true}},
+		{"App1.contoso.com", cellScan{ascii: true}},
+		{"EU - Zürich", cellScan{}},
+		{"c0000000-0000-4000-8000-000000000001", cellScan{ascii: true, plain: true, idShaped: true}},
+		{"{C0000000-0000-4000-8000-000000000001}", cellScan{ascii: true, idShaped: true}},
+		{"1234-5678-9abc-def0", cellScan{ascii: true, plain: true, idShaped: true}},
+		{"12-34-56", cellScan{ascii: true, plain: true}},                      // two dashes: a name
+		{"fra-appproxy-01-b.contoso.com", cellScan{ascii: true, plain: true}}, // letters past f
+		{"dead-beef-cafe-face", cellScan{ascii: true, plain: true, idShaped: true}},
+		{"", cellScan{ascii: true, plain: true}},
+	}
+	for _, tt := range tests {
+		if got := scanCell(tt.s); got != tt.want {
+			t.Errorf("scanCell(%q) = %+v, want %+v", tt.s, got, tt.want)
+		}
 	}
 }
 
@@ -880,5 +925,81 @@ func TestParseCSVMemoryFlat(t *testing.T) {
 	}
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 1<<20 {
 		t.Errorf("reading %d blank lines allocated %d bytes; want under 1 MiB", lines, alloc)
+	}
+}
+
+// TestSortByHash: sorted by the top 32 bits, rows in order within a hash.
+func TestSortByHash(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{0, 1, 2, 100, 5000} {
+		keys := make([]uint64, n)
+		for i := range keys {
+			// Few distinct hashes, so most have several rows.
+			keys[i] = uint64(rng.Uint32N(uint32(n/3+1)))<<32 | uint64(rng.Uint32())<<32&(1<<63) | uint64(i)
+		}
+		want := slices.Clone(keys)
+		slices.SortStableFunc(want, func(x, y uint64) int { return cmp.Compare(x>>32, y>>32) })
+		if got := sortByHash(keys); !slices.Equal(got, want) {
+			t.Errorf("n=%d: sortByHash differs from a stable sort by hash", n)
+		}
+	}
+}
+
+// TestRepeatsHashCollision: rows whose connectors share a 32-bit hash are
+// compared by their connectors, so a collision never makes a repeat.
+func TestRepeatsHashCollision(t *testing.T) {
+	b := newRowBuilder("in.csv", 0)
+	b.m.ConnectorColumn, b.m.GroupColumn = "A", "B"
+	for i, r := range []Row{
+		{Line: 2, Connector: "app1", Group: "Europe"},
+		{Line: 3, Connector: "app2", Group: "Asia"},   // another connector, same hash
+		{Line: 4, Connector: "APP1", Group: "europe"}, // a real repeat of row 2
+		{Line: 5, Connector: "app2", Group: "US"},     // a real conflict with row 3
+	} {
+		b.m.Rows = append(b.m.Rows, r)
+		b.keys = append(b.keys, 0xABCD_0000_0000_0000|uint64(i))
+	}
+	m := b.done()
+	checkProblems(t, m.Problems, []wantProblem{
+		{3, "B", SeverityError, []string{"also mapped on row 5"}},
+		{4, "A", SeverityWarning, []string{"repeats row 2"}},
+		{5, "B", SeverityError, []string{"also mapped on row 3"}},
+	})
+	if !m.Rows[2].Duplicate || m.Rows[0].Problem != "" || m.Rows[1].Problem == "" || m.Rows[3].Problem == "" {
+		t.Errorf("rows: %+v", m.Rows)
+	}
+}
+
+// endless is a reader that never ends: a header, then blank lines.
+type endless struct {
+	head  string
+	reads int
+}
+
+func (e *endless) Read(p []byte) (int, error) {
+	e.reads++
+	if e.head != "" {
+		n := copy(p, e.head)
+		e.head = e.head[n:]
+		return n, nil
+	}
+	for i := range p {
+		p[i] = '\n'
+	}
+	return len(p), nil
+}
+
+// TestParseCSVStopsReading: when the header is refused, ParseCSV returns
+// at once, though the input goes on, and its read-ahead has stopped: the
+// race detector would see a read after the return touch reads.
+func TestParseCSVStopsReading(t *testing.T) {
+	src := &endless{head: "host,target\n"}
+	_, err := ParseCSV("in.csv", src)
+	var fe *FileError
+	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "no connector or group column") {
+		t.Fatalf("error = %v, want the header refused", err)
+	}
+	if src.reads == 0 {
+		t.Errorf("nothing was read")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -110,7 +111,10 @@ func zipKind(zr *zip.Reader) string {
 //
 // Cells are read raw (RawCellValue), so an id or a number is the text that
 // is stored, never reformatted by the cell's number format; a formula gives
-// its saved (cached) result. Row numbers are the sheet's own, whatever rows
+// its saved (cached) result. A formula with no saved result, as programs
+// that do not calculate write them, comes back from excelize as "", the
+// same as an empty cell; explainEmpty tells the two apart, and nothing is
+// calculated here. Row numbers are the sheet's own, whatever rows
 // are blank or missing from the file. Hidden rows and columns are read like
 // any other: hiding is a view setting, and a mapping row that is hidden is
 // still part of the mapping (validate lists every row it reads).
@@ -134,7 +138,7 @@ func readXLSX(name string, zr *zip.Reader, r io.ReaderAt, size int64, opts ReadO
 	}
 	defer rows.Close()
 
-	b := newRowBuilder(name, 0)
+	b := newRowBuilder(name, rowsHint(zr, sheetPart(zr, sheet)))
 	b.m.Sheet = sheet
 	raw := excelize.Options{RawCellValue: true}
 	line, headerLine := 0, 0
@@ -163,7 +167,7 @@ func readXLSX(name string, zr *zip.Reader, r io.ReaderAt, size int64, opts ReadO
 			headerLine = line
 			continue
 		}
-		b.row(line, cell(cells, b.ci), cell(cells, b.gi))
+		b.row(line, trimCell(cell(cells, b.ci)), trimCell(cell(cells, b.gi)))
 	}
 	if err := rows.Error(); err != nil {
 		return nil, &FileError{Path: name, Line: line, Msg: fmt.Sprintf("cannot read sheet %q", sheet), Cause: err}
@@ -172,6 +176,8 @@ func readXLSX(name string, zr *zip.Reader, r io.ReaderAt, size int64, opts ReadO
 		return nil, &FileError{Path: name, Msg: fmt.Sprintf("sheet %q is empty: the mapping needs a header row naming a connector column and a group column (%s)",
 			sheet, sheetList(f, "the workbook's sheets are"))}
 	}
+	// Repeats first: they index rows, and explainEmpty may drop some.
+	b.repeats()
 	if len(b.empty) > 0 {
 		b.explainEmpty(zr, sheet, headerLine)
 	}
@@ -475,7 +481,7 @@ func sheetPart(zr *zip.Reader, sheet string) string {
 	if data, err := readZipPart(zr, "_rels/.rels", 1<<20); err == nil && xml.Unmarshal(data, &rels) == nil {
 		for _, r := range rels.Rel {
 			if strings.HasSuffix(r.Type, "/officeDocument") {
-				wb = strings.TrimPrefix(r.Target, "/")
+				wb = path.Clean(strings.TrimPrefix(r.Target, "/"))
 			}
 		}
 	}
@@ -511,6 +517,36 @@ func sheetPart(zr *zip.Reader, sheet string) string {
 		}
 	}
 	return ""
+}
+
+var dimensionRE = regexp.MustCompile(`<(?:\w+:)?dimension\s+ref="[A-Za-z]+[0-9]+:[A-Za-z]+([0-9]+)"`)
+
+// rowsHint guesses a worksheet's row count, to size the rows once:
+// growing them by appending 100,000 rows allocates several times their
+// size. Excel and LibreOffice declare the used range in a <dimension>
+// element near the start of the part; other writers (excelize) leave it at
+// "A1", and then the part's size says roughly how many rows there are (a
+// row of a few cells takes 100 bytes or more). A wrong guess only costs
+// memory, and is capped.
+func rowsHint(zr *zip.Reader, part string) int {
+	zf := zipFile(zr, part)
+	if zf == nil {
+		return 0
+	}
+	bySize := int(min(zf.UncompressedSize64/128, 1<<20))
+	rc, err := zf.Open()
+	if err != nil {
+		return bySize
+	}
+	defer rc.Close()
+	head := make([]byte, 4<<10)
+	n, _ := io.ReadFull(rc, head)
+	if m := dimensionRE.FindSubmatch(head[:n]); m != nil {
+		if rows, err := strconv.Atoi(string(m[1])); err == nil && rows > 1 {
+			return min(rows, 1<<20)
+		}
+	}
+	return bySize
 }
 
 // zipFile finds a part by name; part names are case-insensitive in OOXML.

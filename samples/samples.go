@@ -13,3 +13,9 @@ var Tenant []byte
 //
 //go:embed mapping.csv
 var MappingCSV []byte
+
+// MappingXLSX is samples/mapping.xlsx: the same mapping as MappingCSV in a
+// workbook's first sheet (written by go run ./plan/testdata/gen).
+//
+//go:embed mapping.xlsx
+var MappingXLSX []byte

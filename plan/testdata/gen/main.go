@@ -172,8 +172,9 @@ func layout(path string) error {
 
 // mergedHeader: a two-row header. Machine Name (A1:A2) and Connector Group
 // (B1:B2) are merged downwards, Contact (C1:D1) across with Name and Email
-// under it. Group cells B4:B5 are merged too, which leaves B5 empty. A
-// second sheet, Across, has the connector header merged across A1:B1.
+// under it. Group cells B4:B5 are merged too, which leaves B5 empty; row 6
+// repeats row 3. A second sheet, Across, has the connector header merged
+// across A1:B1.
 func mergedHeader(path string) error {
 	const s = "Mapping"
 	b := newBook(s)
@@ -186,6 +187,7 @@ func mergedHeader(path string) error {
 	b.row(s, "A4", "sea-appproxy-01.contoso.com", "US - Seattle", "Bo", "bo@contoso.com")
 	b.row(s, "A5", "sea-appproxy-02.contoso.com", nil, "Bo", "bo@contoso.com")
 	b.do(b.MergeCell(s, "B4", "B5"))
+	b.row(s, "A6", "FRA-appproxy-01.contoso.com", "EU - Frankfurt", "Ann", "ann@contoso.com")
 	b.sheet("Across")
 	b.row("Across", "A1", "Connector", nil, "Group")
 	b.do(b.MergeCell("Across", "A1", "B1"))
