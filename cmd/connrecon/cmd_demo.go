@@ -43,8 +43,10 @@ func runDemo(ctx context.Context, s *session, o demoOptions) error {
 	if err := os.MkdirAll(o.ReportDir, 0o700); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	mapping := filepath.Join(o.ReportDir, "mapping.csv")
-	if err := os.WriteFile(mapping, samples.MappingCSV, 0o600); err != nil {
+	// The demo reads the workbook, as most administrators keep the mapping
+	// in Excel; samples/mapping.csv holds the same rows.
+	mapping := filepath.Join(o.ReportDir, "mapping.xlsx")
+	if err := os.WriteFile(mapping, samples.MappingXLSX, 0o600); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 	// The demo signs in with a throwaway token to its own simulator; the

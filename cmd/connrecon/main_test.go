@@ -450,8 +450,8 @@ func TestDemo(t *testing.T) {
 	for _, sub := range []string{"plan", "apply", "replan"} {
 		readReport(t, filepath.Join(dir, sub))
 	}
-	if rep := readReport(t, filepath.Join(dir, "apply")); rep.Summary.Succeeded != 5 {
-		t.Errorf("demo apply: %+v", rep.Summary)
+	if rep := readReport(t, filepath.Join(dir, "apply")); rep.Summary.Succeeded != 5 || !strings.HasSuffix(rep.Mapping.Path, "mapping.xlsx") || rep.Mapping.Sheet == "" {
+		t.Errorf("demo apply: %+v, mapping %+v", rep.Summary, rep.Mapping)
 	}
 }
 
