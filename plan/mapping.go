@@ -179,7 +179,7 @@ func ReadMapping(path string, opts ReadOptions) (*Mapping, error) {
 		if err := textChecks(path, opts); err != nil {
 			return nil, err
 		}
-		return parseCSV(path, br, 0, false)
+		return parseCSV(path, br, 0)
 	}
 	return readMapping(path, f, fi.Size(), opts, openFileWorkbook(path))
 }
@@ -203,7 +203,7 @@ func readMapping(path string, r io.ReaderAt, size int64, opts ReadOptions, open 
 	if err := textChecks(path, opts); err != nil {
 		return nil, err
 	}
-	return parseCSV(path, io.NewSectionReader(r, 0, size), size, true)
+	return parseCSV(path, io.NewSectionReader(r, 0, size), size)
 }
 
 // textChecks refuses what cannot be a CSV mapping before reading one.

@@ -22,145 +22,91 @@ import (
 // ',', ';' or tab, whichever the header line uses (a first line "sep=;", as
 // Excel writes and reads it, also sets it). Quoting is strict (RFC 4180): a
 // malformed record is an error at its line and reading goes on after it.
-//
-// r is read to its end, ahead of the parsing on another goroutine, which
-// has stopped reading when ParseCSV returns.
 func ParseCSV(name string, r io.Reader) (*Mapping, error) {
-	return parseCSV(name, r, 0, true)
+	return parseCSV(name, r, 0)
 }
 
 // parseCSV is ParseCSV with the input's size when known, so the rows and
-// the duplicate index can be sized once instead of grown. Without
-// readAhead it reads and hashes on the calling goroutine only: for a pipe,
-// whose reads can block for as long as its writer likes, so that an error
-// found early returns at once.
-func parseCSV(name string, r io.Reader, size int64, readAhead bool) (*Mapping, error) {
-	var (
-		src io.Reader
-		sum func() []byte
-	)
-	if readAhead {
-		hr := newHashingReader(r)
-		defer hr.stop()
-		src, sum = hr, hr.sum
-	} else {
-		h := sha256.New()
-		src, sum = io.TeeReader(r, h), func() []byte { return h.Sum(nil) }
-	}
-	m, err := readCSV(name, src, size)
+// the duplicate index can be sized once instead of grown.
+func parseCSV(name string, r io.Reader, size int64) (*Mapping, error) {
+	hr := newHashingReader(r)
+	defer hr.stop()
+	m, err := readCSV(name, hr, size)
 	if err != nil {
 		return nil, err
 	}
 	// Hash whatever the reader did not consume (after an unterminated
 	// quote, say), so the digest covers the file.
-	if _, err := io.Copy(io.Discard, src); err != nil {
+	if _, err := io.Copy(io.Discard, hr); err != nil {
 		return nil, &FileError{Path: name, Msg: "cannot read mapping", Err: err}
 	}
-	m.SHA256 = hex.EncodeToString(sum())
+	m.SHA256 = hex.EncodeToString(hr.sum())
 	return m, nil
 }
 
-// hashingReader reads r ahead on a goroutine of its own, which also
-// computes the SHA-256 of exactly the bytes read, as io.TeeReader into the
-// hash would: the read system calls and the hashing, together about a
-// third of the time of reading a mapping, leave the parsing goroutine. It
-// reads at most hashBuffers buffers ahead, reused, so memory stays flat.
+// hashingReader passes r through and computes the SHA-256 of exactly the
+// bytes read, as io.TeeReader into the hash would, but on another
+// goroutine: hashing costs about a fifth of parsing, and a second core
+// takes it off the reading path. Copies of what was read go to the hasher
+// in at most hashBuffers buffers, reused, so memory stays flat.
 type hashingReader struct {
-	h      hash.Hash
-	chunks chan []byte // read and hashed, in order; closed after the last
-	free   chan []byte // consumed buffers, to read into again
-	stopc  chan struct{}
-	done   chan struct{}
-	err    error  // the read error that ended the chunks (io.EOF at the end)
-	cur    []byte // what is left of the chunk being consumed
-	buf    []byte // that chunk's buffer, to give back
-	closed bool
+	r       io.Reader
+	h       hash.Hash
+	chunks  chan []byte // copies of what was read, to hash in order
+	free    chan []byte // hashed buffers, to reuse
+	buffers int         // buffers made so far
+	done    chan struct{}
+	closed  bool
 }
 
-const (
-	hashBuffers = 4
-	hashChunk   = 64 << 10
-)
+const hashBuffers = 4
 
 func newHashingReader(r io.Reader) *hashingReader {
 	hr := &hashingReader{
+		r:      r,
 		h:      sha256.New(),
 		chunks: make(chan []byte, hashBuffers),
-		free:   make(chan []byte, hashBuffers), // room for every buffer
-		stopc:  make(chan struct{}),
+		free:   make(chan []byte, hashBuffers), // room for every buffer: the hasher never waits
 		done:   make(chan struct{}),
 	}
 	go func() {
 		defer close(hr.done)
-		defer close(hr.chunks)
-		made := 0
-		for {
-			var b []byte
-			select {
-			case b = <-hr.free:
-			case <-hr.stopc:
-				return
-			default:
-				if made < hashBuffers {
-					b, made = make([]byte, hashChunk), made+1
-				} else {
-					select { // all buffers are with the parser: wait for one
-					case b = <-hr.free:
-					case <-hr.stopc:
-						return
-					}
-				}
-			}
-			n, err := io.ReadFull(r, b)
-			if n > 0 {
-				hr.h.Write(b[:n])
-				select {
-				case hr.chunks <- b[:n]:
-				case <-hr.stopc:
-					return
-				}
-			}
-			if err != nil {
-				if errors.Is(err, io.ErrUnexpectedEOF) {
-					err = io.EOF // a last, short chunk
-				}
-				hr.err = err // read after chunks is closed
-				return
-			}
+		for b := range hr.chunks {
+			hr.h.Write(b)
+			hr.free <- b
 		}
 	}()
 	return hr
 }
 
 func (hr *hashingReader) Read(p []byte) (int, error) {
-	for len(hr.cur) == 0 {
-		if hr.buf != nil {
-			hr.free <- hr.buf[:cap(hr.buf)]
-			hr.buf = nil
+	n, err := hr.r.Read(p)
+	if n > 0 {
+		var b []byte
+		select {
+		case b = <-hr.free:
+		default:
+			if hr.buffers < hashBuffers {
+				hr.buffers++ // a new one, made by append below
+			} else {
+				b = <-hr.free // all are with the hasher: wait for one
+			}
 		}
-		b, ok := <-hr.chunks
-		if !ok {
-			return 0, hr.err
-		}
-		hr.cur, hr.buf = b, b
+		hr.chunks <- append(b[:0], p[:n]...)
 	}
-	n := copy(p, hr.cur)
-	hr.cur = hr.cur[n:]
-	return n, nil
+	return n, err
 }
 
-// stop ends the reading goroutine and waits for it, so that nothing reads
-// r once the parse has returned; sum calls it too.
+// stop ends the hashing goroutine; sum calls it too.
 func (hr *hashingReader) stop() {
 	if !hr.closed {
 		hr.closed = true
-		close(hr.stopc)
+		close(hr.chunks)
 		<-hr.done
 	}
 }
 
-// sum is the digest of everything read. Only call it once Read has
-// returned the end of the input: what was read ahead counts too.
+// sum is the digest of everything read.
 func (hr *hashingReader) sum() []byte {
 	hr.stop()
 	return hr.h.Sum(nil)

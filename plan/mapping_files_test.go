@@ -239,7 +239,7 @@ func TestReadMappingCorpus(t *testing.T) {
 				{Line: 4, Connector: "tyo-appproxy-01.contoso.com", Group: "#N/A"},
 			},
 			problems: []wantProblem{
-				{2, "C", SeverityError, []string{"group cell holds the formula =VLOOKUP(B2,Sites!A:B,2,FALSE) with no saved result", "save it"}},
+				{2, "C", SeverityError, []string{"group cell holds a formula =VLOOKUP(B2,Sites!A:B,2,FALSE) with no saved result", "save it"}},
 				{4, "C", SeverityError, []string{"spreadsheet error #N/A"}},
 			},
 		},
@@ -501,6 +501,52 @@ func TestReadMappingPipe(t *testing.T) {
 			if !reflect.DeepEqual(got.Rows, want.Rows) || got.SHA256 != want.SHA256 || got.Sheet != want.Sheet {
 				t.Errorf("through a pipe: %+v (sheet %q, %s); from the file: %+v (sheet %q, %s)", got.Rows, got.Sheet, got.SHA256, want.Rows, want.Sheet, want.SHA256)
 			}
+		})
+	}
+}
+
+// TestReadXLSXFormulaResults: what a formula cell reads as, by what the
+// file saved for it. The sheet XML is written here, inside formulas.xlsx,
+// since no spreadsheet writes the odd cases on demand.
+func TestReadXLSXFormulaResults(t *testing.T) {
+	base, err := os.ReadFile(fixture("formulas.xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const head = `<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>` +
+		`<row r="1"><c r="A1" t="inlineStr"><is><t>connector</t></is></c><c r="B1" t="inlineStr"><is><t>group</t></is></c></row>`
+	tests := []struct {
+		name, cell string
+		group      string // what the row reads
+		problem    []string
+	}{
+		{"saved text result", `<c r="B2" t="str"><f>Sites!B1</f><v>EU - Frankfurt</v></c>`, "EU - Frankfurt", nil},
+		{"saved number result", `<c r="B2"><f>2000+24</f><v>2024</v></c>`, "2024", nil},
+		{"no saved result", `<c r="B2"><f>Sites!B1</f></c>`, "", []string{"group cell holds a formula =Sites!B1 with no saved result"}},
+		{"empty saved result", `<c r="B2" t="str"><f>IF(1,"","")</f><v></v></c>`, "", []string{`group cell is empty: its formula =IF(1,"","") gives an empty result`}},
+		{"saved error", `<c r="B2" t="e"><f>VLOOKUP(A2,Sites!A:B,2,FALSE)</f><v>#N/A</v></c>`, "#N/A", []string{"spreadsheet error #N/A"}},
+		{"shared formula without text", `<c r="B2"><f t="shared" si="0"/></c>`, "", []string{"group cell holds a formula with no saved result"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sheet := head + `<row r="2"><c r="A2" t="inlineStr"><is><t>app1</t></is></c>` + tt.cell + `</row></sheetData></worksheet>`
+			data, err := replaceEntry(base, "xl/worksheets/sheet1.xml", []byte(sheet))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := bytes.NewReader(data)
+			m, err := readMapping("f.xlsx", r, r.Size(), ReadOptions{}, openReaderWorkbook(r, r.Size()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(m.Rows) != 1 || m.Rows[0].Group != tt.group {
+				t.Fatalf("rows %+v, want one with group %q", m.Rows, tt.group)
+			}
+			var want []wantProblem
+			if tt.problem != nil {
+				want = []wantProblem{{2, "B", SeverityError, tt.problem}}
+			}
+			checkProblems(t, m.Problems, want)
 		})
 	}
 }

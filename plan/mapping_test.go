@@ -990,8 +990,8 @@ func (e *endless) Read(p []byte) (int, error) {
 }
 
 // TestParseCSVStopsReading: when the header is refused, ParseCSV returns
-// at once, though the input goes on, and its read-ahead has stopped: the
-// race detector would see a read after the return touch reads.
+// at once, though the input goes on, and reads nothing more: the race
+// detector would see a read after the return touch reads.
 func TestParseCSVStopsReading(t *testing.T) {
 	src := &endless{head: "host,target\n"}
 	_, err := ParseCSV("in.csv", src)

@@ -308,11 +308,15 @@ func (b *rowBuilder) explainEmpty(zr *zip.Reader, sheet string, headerLine int) 
 			if e.col == b.ci {
 				what = "connector"
 			}
+			formula := "formula =" + f.text
+			if f.text == "" {
+				formula = "formula" // a shared formula, whose text is in the first cell
+			}
 			if f.saved {
-				msg = fmt.Sprintf("the %s cell is empty: its formula =%s gives an empty result", what, f.text)
+				msg = fmt.Sprintf("the %s cell is empty: its %s gives an empty result", what, formula)
 			} else {
-				msg = fmt.Sprintf("the %s cell holds the formula =%s with no saved result (the file was written by a program and never saved by a spreadsheet): "+
-					"open it in Excel or LibreOffice and save it, or paste the values", what, f.text)
+				msg = fmt.Sprintf("the %s cell holds a %s with no saved result (the file was written by a program and never saved by a spreadsheet): "+
+					"open it in Excel or LibreOffice and save it, or paste the values", what, formula)
 			}
 		} else {
 			for _, r := range merges {
@@ -431,7 +435,7 @@ func scanSheet(zr *zip.Reader, part string, want map[cellAt]bool) ([]cellRange, 
 				if wanted && hasF && !fullV {
 					f := strings.TrimSpace(formula.String())
 					if len(f) > maxFormulaInMsgLen {
-						f = f[:maxFormulaInMsgLen] + "…"
+						f = strings.ToValidUTF8(f[:maxFormulaInMsgLen], "") + "…"
 					}
 					formulas[cur] = formulaCell{text: f, saved: hasV}
 				}

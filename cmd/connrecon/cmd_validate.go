@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"strconv"
 
 	"connrecon/plan"
 )
@@ -41,8 +42,12 @@ func runValidate(s *session, o validateOptions) error {
 			warnings++
 		}
 	}
+	where := m.Path
+	if m.Sheet != "" {
+		where += " (sheet " + strconv.Quote(m.Sheet) + ")"
+	}
 	fmt.Fprintf(s.stdout, "%s: %d row(s), %d invalid, %d warning(s); connector column %s (%q), group column %s (%q).\n",
-		m.Path, len(m.Rows), invalid, warnings, m.ConnectorColumn, m.ConnectorHeader, m.GroupColumn, m.GroupHeader)
+		where, len(m.Rows), invalid, warnings, m.ConnectorColumn, m.ConnectorHeader, m.GroupColumn, m.GroupHeader)
 	if invalid > 0 {
 		return withCode(exitInvalid, fmt.Errorf("%s: %d invalid row(s)", m.Path, invalid))
 	}

@@ -347,6 +347,14 @@ func TestValidate(t *testing.T) {
 	if code := h.run("validate", "-m", sampleMapping); code != exitOK {
 		t.Fatalf("validate sample: exit %d\n%s%s", code, &h.stdout, &h.stderr)
 	}
+	if code := h.run("validate", "-m", "../../samples/mapping.xlsx"); code != exitOK || !strings.Contains(h.stdout.String(), `(sheet "`) || !strings.Contains(h.stdout.String(), "11 row(s), 0 invalid") {
+		t.Fatalf("validate sample workbook: exit %d\n%s%s", code, &h.stdout, &h.stderr)
+	}
+	if code := h.run("validate", "-m", "../../samples/mapping.xlsx", "--sheet", "Nope"); code != exitInvalid && code != exitFailure {
+		t.Errorf("unknown sheet: exit %d", code)
+	} else if !strings.Contains(h.stderr.String(), "Nope") {
+		t.Errorf("unknown sheet message: %s", &h.stderr)
+	}
 	bad := writeFile(t, "bad.csv", "Machine Name;Connector Group\nhost-a;EU\n;EU\nhost-b;\nhost-c;1234-5678-9abc-def0\nhost-a;US\n")
 	if code := h.run("validate", "-m", bad); code != exitInvalid {
 		t.Fatalf("validate bad: exit %d, want 4", code)
