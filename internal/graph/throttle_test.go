@@ -25,14 +25,9 @@ import (
 // directly, so these tests do not depend on the planner's options) moving
 // connector i into group 1 + i%4.
 func spreadTenant(n int) (*graphsim.Tenant, *plan.Plan) {
-	tn := &graphsim.Tenant{Groups: []graphsim.Group{{ID: "00000000-0000-0000-0000-000000000001", Name: "Default", IsDefault: true, Region: "nam"}}}
-	for g := 2; g <= 5; g++ {
-		tn.Groups = append(tn.Groups, graphsim.Group{ID: fmt.Sprintf("00000000-0000-0000-0000-%012d", g), Name: fmt.Sprintf("group %d", g), Region: "eur"})
-	}
+	tn, _ := hostileTenant(n)
 	p := &plan.Plan{}
-	for i := 0; i < n; i++ {
-		c := graphsim.Connector{ID: fmt.Sprintf("20000000-0000-0000-0000-%012d", i), MachineName: fmt.Sprintf("conn-%04d.contoso.com", i), Status: "active", Group: tn.Groups[0].ID}
-		tn.Connectors = append(tn.Connectors, c)
+	for i, c := range tn.Connectors {
 		to := tn.Groups[1+i%4]
 		p.Changes = append(p.Changes, plan.Change{Row: i + 2, ConnectorID: c.ID, MachineName: c.MachineName, ConnectorStatus: "active",
 			FromGroupID: c.Group, FromGroupName: "Default", ToGroupID: to.ID, ToGroupName: to.Name, Action: plan.ActionMove, Wave: 1})
