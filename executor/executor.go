@@ -68,9 +68,10 @@ type Options struct {
 	// cut off and their moves are Unknown. Default DefaultGrace.
 	Grace time.Duration
 	// Journal, if set, receives one JSON line (a JournalEntry) per finished
-	// move, as it finishes. When it has a Sync method (an *os.File) the
-	// line is synced before the worker takes its next move, so a kill -9
-	// loses at most the moves in flight. Writes are serialised; a failed
+	// move, written before the worker takes its next move, so a kill -9
+	// loses at most the moves in flight. When it has a Sync method (an
+	// *os.File) a goroutine syncs as soon as lines are pending, and every
+	// line is synced when Run returns. Writes are serialised; a failed
 	// write or sync stops the run with a *FatalError.
 	Journal io.Writer
 	// OnResult, if set, is called once per finished move (from worker
@@ -193,6 +194,11 @@ func Run(ctx context.Context, p *plan.Plan, m Mover, opts Options) ([]Result, er
 		}
 		start = end
 	}
+	if rec.journal != nil {
+		if err := rec.journal.close(); err != nil {
+			rec.stopWith(err)
+		}
+	}
 	if fatal := rec.fatalErr(); fatal != nil {
 		return results, fatal
 	}
@@ -221,20 +227,19 @@ func (rc *recorder) record(i int, r Result, err error) *FatalError {
 		fatal = &FatalError{Err: err}
 		rc.fatal = fatal
 	}
-	var seq int64
 	var jerr error
 	if rc.journal != nil {
-		seq, jerr = rc.journal.write(entryFor(rc.p.Changes[r.Change], r))
+		_, jerr = rc.journal.write(entryFor(rc.p.Changes[r.Change], r))
 	}
 	if rc.onResult != nil {
 		rc.onResult(r)
 	}
 	rc.mu.Unlock()
 
-	// Sync outside the lock: workers finishing together share one sync
-	// (group commit) instead of queueing for one each.
+	// The journal syncs in the background; a sync that failed since the
+	// last result stops the run here.
 	if jerr == nil && rc.journal != nil {
-		jerr = rc.journal.sync(seq)
+		jerr = rc.journal.err()
 	}
 	if jerr != nil {
 		rc.mu.Lock()
@@ -246,6 +251,15 @@ func (rc *recorder) record(i int, r Result, err error) *FatalError {
 		}
 	}
 	return fatal
+}
+
+// stopWith records a journal failure found after the last move.
+func (rc *recorder) stopWith(jerr error) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if rc.fatal == nil {
+		rc.fatal = &FatalError{Err: fmt.Errorf("journal: %w", jerr)}
+	}
 }
 
 func (rc *recorder) fatalErr() error {

@@ -129,17 +129,25 @@ func ReadJournal(r io.Reader) ([]JournalEntry, error) {
 	return entries, nil
 }
 
-// journal appends entries to a writer; writes are serialised by the
-// caller (recorder.mu), syncs are grouped: a worker whose line was covered
-// by another worker's sync does not sync again.
+// journal appends entries to a writer. Writes are serialised by the
+// caller (recorder.mu), one Write per line, so a kill -9 keeps every line
+// written: the kernel has it. Syncing (for an operating-system crash or a
+// power cut) runs in a goroutine of its own, as soon as lines are
+// pending, so a worker does not wait for the disk before its next request:
+// that wait cost a tenth of the throughput at 16 workers. Workers finishing
+// together share one sync; a sync error stops the run at the next result.
 type journal struct {
 	w       io.Writer
 	syncer  interface{ Sync() error } // nil when w cannot sync
 	written atomic.Int64              // lines written
 	failed  error                     // the first write error; nothing is written after it
 
-	syncMu sync.Mutex
-	synced int64 // lines known durable
+	kick chan struct{} // a sync is wanted
+	done chan struct{} // the syncer has stopped
+
+	mu      sync.Mutex
+	synced  int64 // lines known durable
+	syncErr error // the first sync error
 }
 
 func newJournal(w io.Writer) *journal {
@@ -148,11 +156,21 @@ func newJournal(w io.Writer) *journal {
 	}
 	j := &journal{w: w}
 	j.syncer, _ = w.(interface{ Sync() error })
+	if j.syncer != nil {
+		j.kick, j.done = make(chan struct{}, 1), make(chan struct{})
+		go func() {
+			defer close(j.done)
+			for range j.kick {
+				j.syncNow()
+			}
+		}()
+	}
 	return j
 }
 
-// write appends one line and returns its sequence number. One Write call
-// per line, so a kill tears at most the line being written.
+// write appends one line and returns its sequence number, and asks for a
+// sync. One Write call per line, so a kill tears at most the line being
+// written.
 func (j *journal) write(e JournalEntry) (int64, error) {
 	if j.failed != nil {
 		return 0, j.failed
@@ -166,23 +184,48 @@ func (j *journal) write(e JournalEntry) (int64, error) {
 		j.failed = err
 		return 0, err
 	}
-	return j.written.Add(1), nil
+	n := j.written.Add(1)
+	if j.kick != nil {
+		select {
+		case j.kick <- struct{}{}:
+		default: // a sync is already due; it will cover this line
+		}
+	}
+	return n, nil
 }
 
-// sync returns once line seq is durable.
-func (j *journal) sync(seq int64) error {
+func (j *journal) syncNow() {
+	upTo := j.written.Load() // every line written so far goes out with this sync
+	err := j.syncer.Sync()
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err != nil {
+		if j.syncErr == nil {
+			j.syncErr = fmt.Errorf("sync: %w", err)
+		}
+		return
+	}
+	j.synced = max(j.synced, upTo)
+}
+
+// err is the first sync error so far.
+func (j *journal) err() error {
 	if j.syncer == nil {
 		return nil
 	}
-	j.syncMu.Lock()
-	defer j.syncMu.Unlock()
-	if j.synced >= seq {
-		return nil // a sync that started after this line was written covered it
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.syncErr
+}
+
+// close stops the syncer and syncs what is left: when Run returns, every
+// line is durable.
+func (j *journal) close() error {
+	if j.kick == nil {
+		return nil
 	}
-	upTo := j.written.Load() // every line written so far goes out with this sync
-	if err := j.syncer.Sync(); err != nil {
-		return fmt.Errorf("sync: %w", err)
-	}
-	j.synced = upTo
-	return nil
+	close(j.kick)
+	<-j.done
+	j.syncNow()
+	return j.err()
 }
