@@ -137,7 +137,7 @@ func Run(ctx context.Context, p *plan.Plan, m Mover, opts Options) ([]Result, er
 		}
 	}()
 
-	rec := &recorder{p: p, results: results, onResult: opts.OnResult, journal: newJournal(opts.Journal)}
+	rec := &recorder{p: p, results: results, onResult: opts.OnResult, journal: newJournal(opts.Journal), stop: func(f *FatalError) { stop(f) }}
 	// short holds groups whose planned inflow in an earlier wave did not
 	// succeed, with why: later waves' moves out of them are held back,
 	// since the waves were ordered for coverage on the assumption that
@@ -174,9 +174,7 @@ func Run(ctx context.Context, p *plan.Plan, m Mover, opts Options) ([]Result, er
 					return nil // stopped before the request went out
 				}
 				r.Change = moves[i]
-				if fatal := rec.record(i, r, err); fatal != nil {
-					stop(fatal)
-				}
+				rec.record(i, r, err) // stops the run itself on a fatal error
 				return nil
 			})
 		}
@@ -211,6 +209,10 @@ type recorder struct {
 	results  []Result
 	onResult func(Result)
 	journal  *journal // nil without a journal
+	// stop ends sending. It is called as soon as a fatal error is seen,
+	// before OnResult: whatever OnResult lets happen next (in tests, other
+	// requests finishing and freeing a worker) must find the run stopped.
+	stop func(*FatalError)
 
 	mu    sync.Mutex
 	fatal *FatalError
@@ -226,6 +228,7 @@ func (rc *recorder) record(i int, r Result, err error) *FatalError {
 	if apierr.ClassOf(err) == apierr.Auth && rc.fatal == nil {
 		fatal = &FatalError{Err: err}
 		rc.fatal = fatal
+		rc.stop(fatal)
 	}
 	var jerr error
 	if rc.journal != nil {
@@ -248,6 +251,7 @@ func (rc *recorder) record(i int, r Result, err error) *FatalError {
 			// An audit trail that cannot be written is a reason to stop.
 			fatal = &FatalError{Err: fmt.Errorf("journal: %w", jerr)}
 			rc.fatal = fatal
+			rc.stop(fatal)
 		}
 	}
 	return fatal
