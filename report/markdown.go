@@ -24,6 +24,23 @@ const mdListCap = 50
 // (Request_ResourceNotFound) cannot start emphasis in GFM and is left
 // alone, so the pasted text stays readable.
 func md(s string) string {
+	return breakAutolinks(escapeMD(s))
+}
+
+// autolinkBreaker puts a zero-width space where GitHub-flavoured Markdown
+// would turn text from the tenant or the mapping into a link (its
+// "extended autolinks": http://, https://, www.), so a name can never
+// become something to click in the ticket; it reads the same.
+var autolinkBreaker = strings.NewReplacer("://", "\u200b://", "www.", "www\u200b.", "WWW.", "WWW\u200b.")
+
+func breakAutolinks(s string) string {
+	if !strings.Contains(s, "://") && !strings.Contains(s, "www.") && !strings.Contains(s, "WWW.") {
+		return s
+	}
+	return autolinkBreaker.Replace(s)
+}
+
+func escapeMD(s string) string {
 	if !strings.ContainsAny(s, "\\|`*_[]<~\r\n") {
 		return s
 	}
@@ -77,7 +94,8 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	row("Exit code", strconv.Itoa(r.ExitCode))
 	row("Started (UTC)", md(timeText(r.StartedAt)))
 	row("Finished (UTC)", md(timeText(r.FinishedAt)))
-	row("Graph URL", md(r.GraphURL))
+	// Not tenant text: a code span keeps it whole and unlinked.
+	row("Graph URL", "`"+strings.ReplaceAll(r.GraphURL, "`", "")+"`")
 	row("Operator", md(orUnknown(r.Operator)))
 	row("Mapping", fmt.Sprintf("%s (%d rows)", md(r.Mapping.Path), r.Mapping.Rows))
 	if r.Mapping.Sheet != "" {

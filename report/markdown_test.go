@@ -11,8 +11,11 @@ func TestMarkdownEscape(t *testing.T) {
 		{"appproxy-01.corp.example", "appproxy-01.corp.example"},
 		{`+cmd|' /C calc'!A0`, `+cmd\|' /C calc'!A0`},
 		{"line one\nline two\r\nthree\rfour", "line one<br>line two<br>three<br>four"},
-		{"[click](http://evil.example)", `\[click\](http://evil.example)`},
-		{"![](http://tracker.example/p.png)", `!\[\](http://tracker.example/p.png)`},
+		{"[click](http://evil.example)", "\\[click\\](http\u200b://evil.example)"},
+		{"![](http://tracker.example/p.png)", "!\\[\\](http\u200b://tracker.example/p.png)"},
+		// GFM's extended autolinks need no brackets: broken by a zero-width space.
+		{"see https://evil.example/x", "see https\u200b://evil.example/x"},
+		{"www.evil.example", "www\u200b.evil.example"},
 		{"<img src=x onerror=alert(1)>", `\<img src=x onerror=alert(1)>`},
 		{"`code` *bold* ~~gone~~", "\\`code\\` \\*bold\\* \\~\\~gone\\~\\~"},
 		{`C:\path\|x`, `C:\\path\\\|x`},
