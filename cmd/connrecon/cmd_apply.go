@@ -106,7 +106,7 @@ func runApply(ctx context.Context, s *session, o applyOptions) error {
 	if err != nil {
 		return r.finish(s, err)
 	}
-	printPlan(s.stdout, r.plan)
+	plan.WriteText(s.stdout, r.plan)
 	if err := verdict(r.plan); err != nil {
 		return r.finish(s, err)
 	}

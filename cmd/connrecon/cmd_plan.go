@@ -47,7 +47,7 @@ func runPlan(ctx context.Context, s *session, o planOptions) error {
 		}
 		return r.finish(s, err)
 	}
-	printPlan(s.stdout, r.plan)
+	plan.WriteText(s.stdout, r.plan)
 	err = verdict(r.plan)
 	if o.Out != "" {
 		if err != nil {

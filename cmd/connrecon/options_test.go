@@ -3,7 +3,9 @@ package main
 import (
 	"flag"
 	"io"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"connrecon/internal/graph"
 )
@@ -85,5 +87,17 @@ func TestCloudSetsGraphURLAndAuthority(t *testing.T) {
 	}
 	if _, err := parseGlobals(t, nil, "--log-format", "xml"); err == nil || exitCode(err) != exitUsage {
 		t.Errorf("--log-format xml: %v, want a usage error", err)
+	}
+}
+
+// Two runs in the same second never share a default report directory.
+func TestDefaultReportDirIsPerRun(t *testing.T) {
+	at := time.Date(2026, 11, 28, 2, 30, 0, 0, time.UTC)
+	a, b := reportDir("", "apply", at, "aaa111"), reportDir("", "apply", at, "bbb222")
+	if a == b || a != filepath.Join("connrecon-reports", "20261128T023000Z-apply-aaa111") {
+		t.Errorf("default report dirs %q and %q", a, b)
+	}
+	if got := reportDir("/srv/reports", "apply", at, "aaa111"); got != "/srv/reports" {
+		t.Errorf("--report-dir ignored: %q", got)
 	}
 }

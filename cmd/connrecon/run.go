@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/url"
 	"path/filepath"
 	"runtime/debug"
@@ -34,7 +33,7 @@ func version() string {
 
 // reportDirHelp is --report-dir's help; the default keeps every run's
 // report (cron runs would otherwise overwrite the last audit trail).
-const reportDirHelp = "directory for the reports (default connrecon-reports/UTC-TIMESTAMP-MODE)"
+const reportDirHelp = "directory for the reports (default connrecon-reports/UTC-TIMESTAMP-MODE-RUNID)"
 
 // reportOptions are the report flags of plan and apply.
 type reportOptions struct {
@@ -281,8 +280,4 @@ func verdict(p *plan.Plan) error {
 		return withCode(exitRefused, fmt.Errorf("refused: %s", strings.Join(msgs, "; ")))
 	}
 	return nil
-}
-
-func printPlan(w io.Writer, p *plan.Plan) {
-	plan.WriteText(w, p)
 }
