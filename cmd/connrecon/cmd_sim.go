@@ -34,7 +34,7 @@ func (o *simOptions) AddFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&o.Seed, "seed", 1, "seed for every random fault, so runs repeat")
 	fs.BoolVar(&o.Deny, "deny-writes", false, "answer every write 403 Authorization_RequestDenied")
 	fs.IntVar(&o.PageSize, "page-size", 0, "page size when a request has no $top (default 100)")
-	fs.DurationVar(&o.Faults.Latency, "latency", 0, "latency added to every request")
+	fs.DurationVar(&o.Faults.Latency, "latency", 0, "response time of every answer, counted from the request's arrival")
 	fs.DurationVar(&o.Faults.Jitter, "jitter", 0, "random extra latency, up to this much")
 	fs.Float64Var(&o.Faults.ThrottleRPS, "throttle-rps", 0, "token-bucket limit for the tenant in requests/s; 429 beyond it (0 = off)")
 	fs.IntVar(&o.Faults.ThrottleBurst, "throttle-burst", 0, "token-bucket size (default: the rate)")

@@ -238,6 +238,41 @@ func TestLatency(t *testing.T) {
 	}
 }
 
+// Latency counts from arrival, and the log says how long each answer took.
+func TestLatencyIsLogged(t *testing.T) {
+	h := newHarness(t, Options{Faults: Faults{Latency: 60 * time.Millisecond}})
+	if r := h.do("GET", base+"/connectors", nil); r.status != 200 {
+		t.Fatal(r.status)
+	}
+	log := h.sim.Requests()
+	if len(log) != 1 || log[0].Took < 60*time.Millisecond {
+		t.Errorf("log %+v, want one request that took at least 60ms", log)
+	}
+}
+
+// The timer is set early by the lateness learnt from earlier answers, so
+// that answers leave on time on average, but never more than a quarter of
+// the wait early.
+func TestLatencyCorrectsLateness(t *testing.T) {
+	h := newHarness(t, Options{Faults: Faults{Latency: 400 * time.Millisecond}})
+	for _, late := range []time.Duration{8 * time.Millisecond, 16 * time.Millisecond, -8 * time.Millisecond} {
+		h.sim.learn(late)
+	}
+	if got := time.Duration(h.sim.early.Load()); got != 2*time.Millisecond {
+		t.Fatalf("learnt %v from 8, 16 and -8 ms late, want 2ms (an eighth of each)", got)
+	}
+	h.sim.learn(time.Hour) // far more than the wait
+	start := time.Now()
+	if r := h.do("GET", base+"/connectors", nil); r.status != 200 {
+		t.Fatal(r.status)
+	}
+	// 100 ms of slack for a slow machine; without the correction the
+	// answer could not come before 400 ms.
+	if d := time.Since(start); d < 300*time.Millisecond || d >= 400*time.Millisecond {
+		t.Errorf("answered after %v, want between 300ms (a quarter early at most) and 400ms", d)
+	}
+}
+
 func TestFaultOrder(t *testing.T) {
 	// Throttling comes before auth: a 429 even without a token, as the
 	// gateway throttles before the token is checked.
