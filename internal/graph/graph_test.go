@@ -2,9 +2,11 @@ package graph
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +17,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/google/uuid"
+	khttp "github.com/microsoft/kiota-http-go"
 
 	"connrecon/internal/apierr"
 	"connrecon/internal/graphsim"
@@ -466,9 +469,8 @@ func TestSignInFailureIsFatal(t *testing.T) {
 	}
 }
 
-// The chain compresses request bodies, as the SDK does by default, and the
-// body still arrives whole.
-func TestPostBodyIsGzipped(t *testing.T) {
+// A move's body (about 130 bytes) goes out plain: gzip cannot shrink it.
+func TestSmallPostBodyIsPlain(t *testing.T) {
 	tn := sampleTenant(t)
 	sim := graphsim.New(tn, graphsim.Options{})
 	var encodings []string
@@ -487,8 +489,78 @@ func TestPostBodyIsGzipped(t *testing.T) {
 	if _, err := c.MoveConnector(context.Background(), conn.ID, groupByName(tn, "Staging").ID); err != nil {
 		t.Fatal(err)
 	}
-	if len(encodings) != 1 || encodings[0] != "gzip" {
-		t.Errorf("POST Content-Encoding %q, want one gzip", encodings)
+	if len(encodings) != 1 || encodings[0] != "" {
+		t.Errorf("POST Content-Encoding %q, want one plain", encodings)
+	}
+}
+
+// gzipEcho sends one POST of body through gzipHandler to a server that
+// answers refuse (e.g. 415) to gzip bodies, and returns each attempt's
+// Content-Encoding and decoded body as the server saw them.
+func gzipEcho(t *testing.T, body []byte, refuse int) (encodings []string, bodies [][]byte, status int) {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		enc := r.Header.Get("Content-Encoding")
+		var rd io.Reader = r.Body
+		if enc == "gzip" {
+			zr, err := gzip.NewReader(r.Body)
+			if err != nil {
+				t.Errorf("not gzip: %v", err)
+				return
+			}
+			rd = zr
+		}
+		b, err := io.ReadAll(rd)
+		if err != nil {
+			t.Errorf("read body: %v", err)
+		}
+		encodings, bodies = append(encodings, enc), append(bodies, b)
+		if enc == "gzip" && refuse != 0 {
+			w.WriteHeader(refuse)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	hc := &http.Client{Transport: khttp.NewCustomTransportWithParentTransport(http.DefaultTransport, gzipHandler{minSize: gzipMinSize})}
+	resp, err := hc.Post(srv.URL, "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return encodings, bodies, resp.StatusCode
+}
+
+// Bodies from gzipMinSize up are compressed and arrive whole; smaller ones
+// go plain.
+func TestGzipHandler(t *testing.T) {
+	for _, size := range []int{gzipMinSize - 1, gzipMinSize, 64 << 10} {
+		body := bytes.Repeat([]byte("a"), size)
+		encodings, bodies, status := gzipEcho(t, body, 0)
+		want := "gzip"
+		if size < gzipMinSize {
+			want = ""
+		}
+		if len(encodings) != 1 || encodings[0] != want || !bytes.Equal(bodies[0], body) || status != http.StatusNoContent {
+			t.Errorf("%d bytes: encodings %q, body intact %v, status %d; want one %q", size, encodings, len(bodies) == 1 && bytes.Equal(bodies[0], body), status, want)
+		}
+	}
+}
+
+// An endpoint that refuses gzip (415) gets the plain body once.
+func TestUncompressedAfter415(t *testing.T) {
+	body := bytes.Repeat([]byte("b"), 4096)
+	encodings, bodies, status := gzipEcho(t, body, http.StatusUnsupportedMediaType)
+	if status != http.StatusNoContent {
+		t.Errorf("status %d after the plain resend, want 204", status)
+	}
+	if len(encodings) != 2 || encodings[0] != "gzip" || encodings[1] != "" {
+		t.Fatalf("encodings %q, want gzip then plain", encodings)
+	}
+	for i, b := range bodies {
+		if !bytes.Equal(b, body) {
+			t.Errorf("attempt %d: body of %d bytes, want the %d sent", i+1, len(b), len(body))
+		}
 	}
 }
 
@@ -510,35 +582,6 @@ func TestUnknownEnumValuesAreKept(t *testing.T) {
 	}
 	if status != "degraded" {
 		t.Errorf("status %q, want degraded", status)
-	}
-}
-
-// An endpoint that refuses gzip (415) gets the plain body once.
-func TestUncompressedAfter415(t *testing.T) {
-	tn := sampleTenant(t)
-	sim := graphsim.New(tn, graphsim.Options{})
-	var encodings []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost {
-			encodings = append(encodings, r.Header.Get("Content-Encoding"))
-			if r.Header.Get("Content-Encoding") == "gzip" {
-				w.WriteHeader(http.StatusUnsupportedMediaType)
-				return
-			}
-		}
-		sim.ServeHTTP(w, r)
-	}))
-	defer srv.Close()
-	c, err := New(Config{GraphURL: srv.URL + "/beta", Auth: Auth{Mode: AuthToken, Token: "x"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	call, err := c.MoveConnector(context.Background(), connectorByName(tn, "stg-appproxy-01").ID, groupByName(tn, "Staging").ID)
-	if err != nil || call.Status != http.StatusNoContent {
-		t.Fatalf("move after 415: %v, status %d", err, call.Status)
-	}
-	if len(encodings) != 2 || encodings[0] != "gzip" || encodings[1] != "" {
-		t.Errorf("encodings %q, want gzip then plain", encodings)
 	}
 }
 

