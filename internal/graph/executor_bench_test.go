@@ -64,6 +64,16 @@ func benchApply(b *testing.B, n, concurrency int, faults graphsim.Faults, po pac
 	return run
 }
 
+// simLatency is the simulator's mean answer time over a log: what the
+// service really took, against which a throughput is fair.
+func simLatency(log []graphsim.LoggedRequest) time.Duration {
+	var sum time.Duration
+	for _, r := range log {
+		sum += r.Took
+	}
+	return sum / time.Duration(max(1, len(log)))
+}
+
 // BenchmarkApplyLatency: every request takes 20 ms. At concurrency 16 the
 // ideal is 16 moves per 20 ms = 800 moves/s; the issue asks for at least
 // 90% of it, and at least 14x concurrency 1 measured in the same
@@ -76,10 +86,10 @@ func BenchmarkApplyLatency(b *testing.B) {
 		n16, n1 = 2000, 200
 	)
 	faults := graphsim.Faults{Latency: latency}
-	var t16, t1, cpu time.Duration
+	var t16, t1, cpu, took time.Duration
 	for range b.N {
 		r := benchApply(b, n16, 16, faults, pacer.Options{})
-		t16, cpu = t16+r.elapsed, cpu+r.cpu
+		t16, cpu, took = t16+r.elapsed, cpu+r.cpu, took+simLatency(r.log)
 		t1 += benchApply(b, n1, 1, faults, pacer.Options{}).elapsed
 	}
 	rate16 := float64(n16*b.N) / t16.Seconds()
@@ -93,11 +103,18 @@ func BenchmarkApplyLatency(b *testing.B) {
 	// CPU per move, client and simulator together, at concurrency 16: what
 	// the throughput costs, and what a busy machine takes away from it.
 	b.ReportMetric(cpuPerMove, "cpu-us/move")
-	// The issue's targets are 90% of the ideal and 14x; on a loaded 2-core
-	// machine the first is not reached (see README, "Apply performance"),
-	// so say so loudly without failing `make bench`.
+	// The simulator's real mean answer time at concurrency 16. The ideal
+	// assumes 20 ms; an answer time under it would flatter the figure.
+	simMs := float64(took.Microseconds()) / 1000 / float64(b.N)
+	b.ReportMetric(simMs, "sim-ms/answer")
+	if simMs < 0.99*latency.Seconds()*1000 {
+		b.Errorf("the simulator answered in %.2f ms on average, faster than the %v asked for: the throughput figure is not fair", simMs, latency)
+	}
+	// The issue's targets: 90% of the ideal and 14x concurrency 1. A
+	// machine busy with other work can miss them; the CPU figure above
+	// says how much the run needed.
 	if rate16 < 0.9*ideal || rate16 < 14*rate1 {
-		b.Logf("BELOW TARGET: concurrency 16: %.0f moves/s (%.0f%% of the ideal %.0f), %.1fx concurrency 1 (%.1f moves/s), %.0f µs CPU per move; want at least 90%% and 14x",
+		b.Errorf("concurrency 16: %.0f moves/s (%.1f%% of the ideal %.0f), %.1fx concurrency 1 (%.1f moves/s), %.0f µs CPU per move; want at least 90%% and 14x",
 			rate16, 100*rate16/ideal, ideal, rate16/rate1, rate1, cpuPerMove)
 	}
 }
