@@ -18,6 +18,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/google/uuid"
 	khttp "github.com/microsoft/kiota-http-go"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"connrecon/internal/apierr"
 	"connrecon/internal/graphsim"
@@ -652,5 +654,42 @@ func TestSnapshotWarnsAboutMembershipOddities(t *testing.T) {
 		if cn.ID == "c1" && cn.GroupID != "g1" {
 			t.Errorf("c1 taken as in %q, want the first group g1", cn.GroupID)
 		}
+	}
+}
+
+// A move goes to the URL the SDK's request builders would expand, whatever
+// characters the group id holds.
+func TestMoveURLMatchesTheSDK(t *testing.T) {
+	c, err := New(Config{GraphURL: "https://graph.example/beta", Auth: Auth{Mode: AuthToken, Token: "x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{
+		"3b9c2f7e-1d4a-4f0b-9a52-6c1e8d7f0a21",
+		"a b", "x/y", "a+b", "a$b:c@d", "50%", "q?r#s", "ü-~._", "(x)!*',;=&",
+	} {
+		info, err := c.profile.ConnectorGroups().ByConnectorGroupId(id).Members().Ref().ToPostRequestInformation(context.Background(), nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info.PathParameters["baseurl"] = c.base // as the adapter sets it when sending
+		u, err := info.GetUri()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := c.moveURL(id), u.String(); got != want {
+			t.Errorf("group id %q: move URL\n%s\nthe SDK's\n%s", id, got, want)
+		}
+	}
+}
+
+// With no tracer provider installed, the client installs the no-op one, so
+// the SDK's spans cost next to nothing.
+func TestNoopTracerProvider(t *testing.T) {
+	if _, err := New(Config{GraphURL: "https://graph.example/beta", Auth: Auth{Mode: AuthToken, Token: "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	if tp, ok := otel.GetTracerProvider().(noop.TracerProvider); !ok {
+		t.Errorf("global tracer provider %T, want noop.TracerProvider", tp)
 	}
 }

@@ -250,26 +250,53 @@ func TestLatencyIsLogged(t *testing.T) {
 	}
 }
 
-// The timer is set early by the lateness learnt from earlier answers, so
-// that answers leave on time on average, but never more than a quarter of
-// the wait early.
-func TestLatencyCorrectsLateness(t *testing.T) {
-	h := newHarness(t, Options{Faults: Faults{Latency: 400 * time.Millisecond}})
-	for _, late := range []time.Duration{8 * time.Millisecond, 16 * time.Millisecond, -8 * time.Millisecond} {
-		h.sim.learn(late)
+// The lateness estimate is a moving average of timers' lateness (weight
+// 1/16), with each sample taken between 0 and maxTimerLag, and a timer is
+// never set more than a quarter of its wait early.
+func TestTimerLag(t *testing.T) {
+	var l timerLag
+	for _, tc := range []struct {
+		late, want time.Duration
+	}{
+		{1600 * time.Microsecond, 100 * time.Microsecond},
+		{-time.Second, 93750 * time.Nanosecond}, // taken as 0: (0-100µs)/16 off
+		{time.Hour, 93750*time.Nanosecond + (maxTimerLag-93750*time.Nanosecond)/16},
+	} {
+		l.observe(tc.late)
+		if got := l.estimate(); got != tc.want {
+			t.Fatalf("after a timer %v late: estimate %v, want %v", tc.late, got, tc.want)
+		}
 	}
-	if got := time.Duration(h.sim.early.Load()); got != 2*time.Millisecond {
-		t.Fatalf("learnt %v from 8, 16 and -8 ms late, want 2ms (an eighth of each)", got)
+	l.ns.Store(int64(maxTimerLag))
+	for _, tc := range []struct{ wait, want time.Duration }{
+		{20 * time.Millisecond, 18 * time.Millisecond},
+		{4 * time.Millisecond, 3 * time.Millisecond}, // a quarter at most
+		{time.Millisecond, 750 * time.Microsecond},
+	} {
+		if got := l.timerFor(tc.wait); got != tc.want {
+			t.Errorf("timer for a %v wait with a 2ms estimate: %v, want %v", tc.wait, got, tc.want)
+		}
 	}
-	h.sim.learn(time.Hour) // far more than the wait
-	start := time.Now()
+}
+
+// The server learns from its latency timers and sets the next one early by
+// what it learnt, but an answer never leaves earlier than the largest
+// estimate allows.
+func TestLatencyTimerSetEarly(t *testing.T) {
+	h := newHarness(t, Options{Faults: Faults{Latency: 60 * time.Millisecond}})
 	if r := h.do("GET", base+"/connectors", nil); r.status != 200 {
 		t.Fatal(r.status)
 	}
-	// 100 ms of slack for a slow machine; without the correction the
-	// answer could not come before 400 ms.
-	if d := time.Since(start); d < 300*time.Millisecond || d >= 400*time.Millisecond {
-		t.Errorf("answered after %v, want between 300ms (a quarter early at most) and 400ms", d)
+	if h.sim.lag.estimate() <= 0 {
+		t.Errorf("estimate %v after a timer, want above 0 (no timer fires to the nanosecond)", h.sim.lag.estimate())
+	}
+	h.sim.lag.ns.Store(int64(maxTimerLag))
+	if r := h.do("GET", base+"/connectors", nil); r.status != 200 {
+		t.Fatal(r.status)
+	}
+	log := h.sim.Requests()
+	if took := log[len(log)-1].Took; took < 60*time.Millisecond-maxTimerLag {
+		t.Errorf("answer took %v, want at least %v", took, 60*time.Millisecond-maxTimerLag)
 	}
 }
 

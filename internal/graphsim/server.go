@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -51,8 +50,8 @@ type Options struct {
 // Faults are the injected failures. The zero value injects nothing.
 type Faults struct {
 	// Latency is the service's response time: an answer leaves this long
-	// after its request arrived (on average; see waitUntil), the
-	// simulator's own work included.
+	// after its request arrived, the simulator's own work included (its
+	// timers are set early by their average lateness; see timerLag).
 	Latency time.Duration
 	Jitter  time.Duration // plus uniform random [0,Jitter)
 	// ThrottleRPS is the tenant's token bucket rate; 0 = off. A request
@@ -118,8 +117,9 @@ type LoggedRequest struct {
 	Fault                      string
 	RequestID, ClientRequestID string
 	// Took is the real time from the request's arrival to its answer being
-	// handed to net/http: the service time a client saw, injected latency
-	// included (not the Now clock).
+	// handed to net/http (or to the reset, or to the client going away):
+	// the service time, injected latency included, by the real clock, not
+	// Now. It is 0 for $batch items; the outer request's entry has it.
 	Took time.Duration
 }
 
@@ -151,9 +151,7 @@ type Server struct {
 	moves        int
 	log          []LoggedRequest
 
-	// early is how much sooner than the answer is due the latency timer is
-	// set, learnt from how late it fired before (see waitUntil).
-	early atomic.Int64
+	lag timerLag // how late the latency timers fire
 }
 
 // staleEntry is the eventually consistent view of one moved connector.
@@ -325,7 +323,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		// The client is gone mid-body; there is nobody to answer.
 		s.appendLog(LoggedRequest{Time: arrived, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
-			Fault: "canceled", RequestID: reqID, ClientRequestID: clientReqID})
+			Fault: "canceled", RequestID: reqID, ClientRequestID: clientReqID, Took: time.Since(start)})
 		return
 	}
 	body, bodyErr := decodeBody(r.Header.Get("Content-Encoding"), raw)
@@ -384,49 +382,29 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	entry.Status, entry.Fault = resp.status, resp.fault
 	entry.Took = time.Since(start)
-	if delay > 0 {
-		s.learn(entry.Took - delay)
-	}
 	s.appendLog(entry) // before answering, so a client that got its answer finds the entry
 	writeResponse(w, c, resp)
 }
 
-// waitUntil sleeps until the answer is due (less what learn has found the
-// answers to be late by), or returns false when the client goes away
-// first.
-//
-// Go's timers fire late: the runtime sleeps in whole milliseconds when it
-// is idle, and a woken handler waits for a CPU. On a 2-core machine a 20 ms
-// timer fired 0.4 ms late on its own and 0.8 ms late with 16 requests in
-// flight, so answers took 4% longer than the latency asked for. Setting
-// the timer early by the average lateness makes them leave on time on
-// average, some a little before, some a little after; LoggedRequest.Took
-// shows it.
+// waitUntil sleeps until the answer is due, or returns false when the
+// client goes away first. The timer is set early by the timers' average
+// lateness (see timerLag).
 func (s *Server) waitUntil(ctx context.Context, due time.Time) bool {
 	wait := time.Until(due)
 	if wait <= 0 {
 		return ctx.Err() == nil
 	}
-	// Never more than a quarter of the wait early, whatever was learnt.
-	early := max(0, time.Duration(s.early.Load())) // below 0 only after running on time
-	t := time.NewTimer(wait - min(early, wait/4))
+	d := s.lag.timerFor(wait)
+	set := time.Now()
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
+		s.lag.observe(time.Since(set) - d)
 		return true
 	case <-ctx.Done():
 		return false
 	}
-}
-
-// learn takes one answer's lateness (its time from arrival to answer, less
-// the latency it was due at; negative when early) and moves the estimate
-// an eighth of the way towards cancelling it. Every update counts (an
-// atomic add, not load-and-store): when answers are due together, the last
-// to store would be the latest, and keeping only it would make answers
-// early on average.
-func (s *Server) learn(late time.Duration) {
-	s.early.Add(int64(late / 8))
 }
 
 var errTooLarge = errors.New("the request body is larger than 4 MB")
