@@ -71,8 +71,10 @@ type Options struct {
 	// move, written before the worker takes its next move, so a kill -9
 	// loses at most the moves in flight. When it has a Sync method (an
 	// *os.File) a goroutine syncs as soon as lines are pending, and every
-	// line is synced when Run returns. Writes are serialised; a failed
-	// write or sync stops the run with a *FatalError.
+	// line is synced when Run returns; meanwhile GOMAXPROCS is one higher,
+	// so that a sync blocked in the kernel does not hold a processor the
+	// workers need (procs.go). Writes are serialised; a failed write or
+	// sync stops the run with a *FatalError.
 	Journal io.Writer
 	// OnResult, if set, is called once per finished move (from worker
 	// goroutines, serialised by Run). Moves never sent get no call: the

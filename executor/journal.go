@@ -142,8 +142,9 @@ type journal struct {
 	written atomic.Int64              // lines written
 	failed  error                     // the first write error; nothing is written after it
 
-	kick chan struct{} // a sync is wanted
-	done chan struct{} // the syncer has stopped
+	kick    chan struct{} // a sync is wanted
+	done    chan struct{} // the syncer has stopped
+	release func()        // gives back the syncer's processor (procs.go)
 
 	mu      sync.Mutex
 	synced  int64 // lines known durable
@@ -158,6 +159,7 @@ func newJournal(w io.Writer) *journal {
 	j.syncer, _ = w.(interface{ Sync() error })
 	if j.syncer != nil {
 		j.kick, j.done = make(chan struct{}, 1), make(chan struct{})
+		j.release = reserveSyncProc()
 		go func() {
 			defer close(j.done)
 			for range j.kick {
@@ -227,5 +229,6 @@ func (j *journal) close() error {
 	close(j.kick)
 	<-j.done
 	j.syncNow()
+	j.release()
 	return j.err()
 }
