@@ -140,6 +140,12 @@ func Run(ctx context.Context, p *plan.Plan, m Mover, opts Options) ([]Result, er
 	}()
 
 	rec := &recorder{p: p, results: results, onResult: opts.OnResult, journal: newJournal(opts.Journal), stop: func(f *FatalError) { stop(f) }}
+	if rec.journal != nil {
+		// Also on a panic a caller recovers from: the syncer stops and the
+		// spare processor is given back. The normal path closes it below,
+		// for the error.
+		defer rec.journal.close()
+	}
 	// short holds groups whose planned inflow in an earlier wave did not
 	// succeed, with why: later waves' moves out of them are held back,
 	// since the waves were ordered for coverage on the assumption that

@@ -142,9 +142,10 @@ type journal struct {
 	written atomic.Int64              // lines written
 	failed  error                     // the first write error; nothing is written after it
 
-	kick    chan struct{} // a sync is wanted
-	done    chan struct{} // the syncer has stopped
-	release func()        // gives back the syncer's processor (procs.go)
+	kick      chan struct{} // a sync is wanted
+	done      chan struct{} // the syncer has stopped
+	release   func()        // gives back the syncer's processor (procs.go)
+	closeOnce sync.Once
 
 	mu      sync.Mutex
 	synced  int64 // lines known durable
@@ -221,14 +222,16 @@ func (j *journal) err() error {
 }
 
 // close stops the syncer and syncs what is left: when Run returns, every
-// line is durable.
+// line is durable. Calls after the first do nothing but report the error.
 func (j *journal) close() error {
 	if j.kick == nil {
 		return nil
 	}
-	close(j.kick)
-	<-j.done
-	j.syncNow()
-	j.release()
+	j.closeOnce.Do(func() {
+		close(j.kick)
+		<-j.done
+		j.syncNow()
+		j.release()
+	})
 	return j.err()
 }

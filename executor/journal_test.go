@@ -334,3 +334,15 @@ func TestSpareProcessorIsShared(t *testing.T) {
 		t.Errorf("none left: GOMAXPROCS %d, want %d", got, before)
 	}
 }
+
+// Someone changing GOMAXPROCS during a run keeps their value.
+func TestSpareProcessorLeavesOthersSetting(t *testing.T) {
+	before := runtime.GOMAXPROCS(0)
+	defer runtime.GOMAXPROCS(before)
+	release := reserveSyncProc()
+	runtime.GOMAXPROCS(before + 3)
+	release()
+	if got := runtime.GOMAXPROCS(0); got != before+3 {
+		t.Errorf("GOMAXPROCS %d after the release, want the %d set meanwhile", got, before+3)
+	}
+}

@@ -68,6 +68,8 @@ var (
 // lock and a map lookup for each; that was 6% of an apply's CPU.
 func setupSDK() {
 	setupOnce.Do(func() {
+		// Comparing interfaces compares values only when the dynamic types
+		// match, and the default's is a pointer: this cannot panic.
 		if otel.GetTracerProvider() == defaultTracers {
 			otel.SetTracerProvider(noop.NewTracerProvider())
 		}

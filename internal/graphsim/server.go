@@ -151,7 +151,8 @@ type Server struct {
 	moves        int
 	log          []LoggedRequest
 
-	lag timerLag // how late the latency timers fire
+	lag      timerLag                        // how late the latency timers fire
+	newTimer func(time.Duration) *time.Timer // time.NewTimer; tests see the durations
 }
 
 // staleEntry is the eventually consistent view of one moved connector.
@@ -180,6 +181,7 @@ func New(t *Tenant, opts Options) *Server {
 		rng:        rand.New(rand.NewPCG(uint64(opts.Seed), 1)),
 		idRng:      rand.New(rand.NewPCG(uint64(opts.Seed), 2)),
 		secret:     rand.New(rand.NewPCG(uint64(opts.Seed), 3)).Uint64(),
+		newTimer:   time.NewTimer,
 		groups:     t.Groups,
 		groupIdx:   map[string]int{},
 		conns:      t.Connectors,
@@ -396,7 +398,7 @@ func (s *Server) waitUntil(ctx context.Context, due time.Time) bool {
 	}
 	d := s.lag.timerFor(wait)
 	set := time.Now()
-	t := time.NewTimer(d)
+	t := s.newTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
