@@ -8,9 +8,9 @@ import (
 // A goroutine blocked in fsync keeps its processor (Go's P) until the
 // runtime's monitor takes it back, and the monitor, idle most of the time,
 // checks only every few milliseconds. With the journal syncing as lines
-// come, one of a 2-core machine's two processors was held most of the time
-// at 16 workers: 2 points of throughput, and a fake 0.6 ms system call in
-// place of fsync cost the same. So while any run's syncer is running,
+// come (at 16 workers, in fsync about a sixth of the time), one of a
+// 2-core machine's two processors was often held: 2 points of throughput,
+// and a fake 0.6 ms system call in place of fsync cost the same. So while any run's syncer is running,
 // GOMAXPROCS is one higher than it was, and the workers keep the
 // processors they had. The cost is some CPU (an extra thread spinning for
 // work now and then: up to a third more per move in the benchmark) and,
