@@ -257,37 +257,60 @@ func newRowBuilder(path string, capHint int) *rowBuilder {
 }
 
 // header finds the connector and group columns in the header row, or
-// explains which headers were found and which are accepted.
+// explains which headers were found and which are accepted. The builder
+// changes only when both are found.
 func (b *rowBuilder) header(line int, cells []string) error {
+	ci, gi := headerColumns(cells)
+	if ci < 0 || gi < 0 {
+		return b.headerError(line, cells, ci, gi)
+	}
+	b.ci, b.gi = ci, gi
+	b.m.ConnectorHeader, b.m.GroupHeader = trimCell(cells[ci]), trimCell(cells[gi])
+	b.m.ConnectorColumn, b.m.GroupColumn = ColumnName(ci), ColumnName(gi)
+	return nil
+}
+
+// headerColumns returns the indexes of the first connector header and the
+// first group header among cells, -1 for one that is not there.
+func headerColumns(cells []string) (ci, gi int) {
+	ci, gi = -1, -1
+	for i, h := range cells {
+		name := trimCell(h)
+		if name == "" {
+			continue
+		}
+		key := headerKey(name)
+		if ci < 0 && slices.Contains(connectorHeaders, key) {
+			ci = i
+		} else if gi < 0 && slices.Contains(groupHeaders, key) {
+			gi = i
+		}
+	}
+	return ci, gi
+}
+
+// headerError says which column the header row at line lacks, the headers
+// it has (the first 20) and the ones accepted.
+func (b *rowBuilder) headerError(line int, cells []string, ci, gi int) *FileError {
 	var found []string
 	for i, h := range cells {
 		name := trimCell(h)
 		if name == "" {
 			continue
 		}
-		if len(found) < 20 {
-			found = append(found, fmt.Sprintf("%q (%s)", name, ColumnName(i)))
-		} else if len(found) == 20 {
+		if len(found) == 20 {
 			found = append(found, "…")
+			break
 		}
-		key := headerKey(name)
-		if b.ci < 0 && slices.Contains(connectorHeaders, key) {
-			b.ci, b.m.ConnectorHeader = i, name
-		} else if b.gi < 0 && slices.Contains(groupHeaders, key) {
-			b.gi, b.m.GroupHeader = i, name
-		}
+		found = append(found, fmt.Sprintf("%q (%s)", name, ColumnName(i)))
 	}
-	if b.ci < 0 || b.gi < 0 {
-		where := "the header row"
-		if b.m.Sheet != "" {
-			where += fmt.Sprintf(" of sheet %q", b.m.Sheet)
-		}
-		return &FileError{Path: b.m.Path, Line: line, Msg: fmt.Sprintf(
-			"no %s column in %s (found %s); %s",
-			missingWhat(b.ci, b.gi), where, strings.Join(found, ", "), acceptedHeaders)}
+	where := "the header row"
+	if b.m.Sheet != "" {
+		where += fmt.Sprintf(" of sheet %q", b.m.Sheet)
 	}
-	b.m.ConnectorColumn, b.m.GroupColumn = ColumnName(b.ci), ColumnName(b.gi)
-	return nil
+	return &FileError{Path: b.m.Path, Line: line, Msg: fmt.Sprintf(
+		"no %s column in %s (found %s); %s",
+		missingWhat(ci, gi), where, strings.Join(found, ", "), acceptedHeaders)}
 }
 
 // invalid adds a row that could not be read at all (a malformed CSV line,

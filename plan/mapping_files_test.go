@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -509,10 +510,6 @@ func TestReadMappingPipe(t *testing.T) {
 // file saved for it. The sheet XML is written here, inside formulas.xlsx,
 // since no spreadsheet writes the odd cases on demand.
 func TestReadXLSXFormulaResults(t *testing.T) {
-	base, err := os.ReadFile(fixture("formulas.xlsx"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	const head = `<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>` +
 		`<row r="1"><c r="A1" t="inlineStr"><is><t>connector</t></is></c><c r="B1" t="inlineStr"><is><t>group</t></is></c></row>`
 	tests := []struct {
@@ -530,12 +527,7 @@ func TestReadXLSXFormulaResults(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sheet := head + `<row r="2"><c r="A2" t="inlineStr"><is><t>app1</t></is></c>` + tt.cell + `</row></sheetData></worksheet>`
-			data, err := replaceEntry(base, "xl/worksheets/sheet1.xml", []byte(sheet))
-			if err != nil {
-				t.Fatal(err)
-			}
-			r := bytes.NewReader(data)
-			m, err := readMapping("f.xlsx", r, r.Size(), ReadOptions{}, openReaderWorkbook(r, r.Size()))
+			m, err := readSheetXML(t, "f.xlsx", []byte(sheet))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -547,6 +539,192 @@ func TestReadXLSXFormulaResults(t *testing.T) {
 				want = []wantProblem{{2, "B", SeverityError, tt.problem}}
 			}
 			checkProblems(t, m.Problems, want)
+		})
+	}
+}
+
+// readSheetXML reads a workbook whose first sheet ("Mapping") is the given
+// worksheet XML, put inside formulas.xlsx, as name.
+func readSheetXML(t *testing.T, name string, sheet []byte) (*Mapping, error) {
+	t.Helper()
+	base, err := os.ReadFile(fixture("formulas.xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := replaceEntry(base, "xl/worksheets/sheet1.xml", sheet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := bytes.NewReader(data)
+	return readMapping(name, r, r.Size(), ReadOptions{}, openReaderWorkbook(r, r.Size()))
+}
+
+// sheetXML writes worksheet XML: rows[i] is row i+1, its cells inline
+// strings from column A on ("" leaves a cell out, a nil row leaves the row
+// out), then the merged ranges.
+func sheetXML(rows [][]string, merges ...string) []byte {
+	var b bytes.Buffer
+	b.WriteString(`<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>`)
+	for i, cells := range rows {
+		if cells == nil {
+			continue
+		}
+		fmt.Fprintf(&b, `<row r="%d">`, i+1)
+		for j, v := range cells {
+			if v == "" {
+				continue
+			}
+			fmt.Fprintf(&b, `<c r="%s%d" t="inlineStr"><is><t>`, ColumnName(j), i+1)
+			xml.EscapeText(&b, []byte(v))
+			b.WriteString(`</t></is></c>`)
+		}
+		b.WriteString(`</row>`)
+	}
+	b.WriteString(`</sheetData>`)
+	if len(merges) > 0 {
+		fmt.Fprintf(&b, `<mergeCells count="%d">`, len(merges))
+		for _, m := range merges {
+			fmt.Fprintf(&b, `<mergeCell ref="%s"/>`, m)
+		}
+		b.WriteString(`</mergeCells>`)
+	}
+	b.WriteString(`</worksheet>`)
+	return b.Bytes()
+}
+
+// TestReadXLSXTitleRows: the header is the first of the first 10 non-blank
+// rows that names both a connector and a group column; rows above it are
+// skipped, and row numbers stay the sheet's.
+func TestReadXLSXTitleRows(t *testing.T) {
+	const title = "Connector assignments – Q4 change 1234"
+	// titled puts n non-blank title rows, each followed by a blank row,
+	// above the given rows.
+	titled := func(n int, rows ...[]string) [][]string {
+		var out [][]string
+		for i := range n {
+			out = append(out, []string{fmt.Sprintf("note %d", i+1)}, nil)
+		}
+		return append(out, rows...)
+	}
+	tests := []struct {
+		name   string
+		rows   [][]string
+		merges []string
+		// On success: the header found, the rows and problems read.
+		connHeader, connCol, grpHeader, grpCol string
+		want                                   []Row
+		problems                               []wantProblem
+		// On failure: the error's row and fragments.
+		errLine     int
+		errContains []string
+	}{
+		{
+			name: "title, blank row, header in row 3",
+			rows: [][]string{{title}, nil, {"Machine Name", "Connector Group", "Owner"},
+				{"fra-appproxy-01.contoso.com", "EU - Frankfurt", "Ann"}, nil, {"sea-appproxy-01.contoso.com", "US - Seattle"}},
+			connHeader: "Machine Name", connCol: "A", grpHeader: "Connector Group", grpCol: "B",
+			want: []Row{{Line: 4, Connector: "fra-appproxy-01.contoso.com", Group: "EU - Frankfurt"}, {Line: 6, Connector: "sea-appproxy-01.contoso.com", Group: "US - Seattle"}},
+		},
+		{
+			// B1 is an accepted group header, but row 1 has no connector
+			// column: it is not the header.
+			name:       "title with a value in the group column only",
+			rows:       [][]string{{"", "Connector Group"}, {"connector", "group"}, {"app1", "Europe"}},
+			connHeader: "connector", connCol: "A", grpHeader: "group", grpCol: "B",
+			want: []Row{{Line: 3, Connector: "app1", Group: "Europe"}},
+		},
+		{
+			name:       "note with a connector header only, header in another column",
+			rows:       [][]string{{"Connector", "moves approved by CAB"}, {"", "", "connectorId", "groupName"}, {"", "", "app1", "Europe"}},
+			connHeader: "connectorId", connCol: "C", grpHeader: "groupName", grpCol: "D",
+			want: []Row{{Line: 3, Connector: "app1", Group: "Europe"}},
+		},
+		{
+			// A3:A4 and B3:B4 merged downwards: row 4 is header; B6:B7
+			// merged below it leaves B7 empty, and says so.
+			name: "two-row merged header below a title",
+			rows: [][]string{{title}, nil, {"Machine Name", "Connector Group", "Contact"}, {"", "", "Name"},
+				{"fra-appproxy-01.contoso.com", "EU - Frankfurt", "Ann"}, {"sea-appproxy-01.contoso.com", "US - Seattle", "Bo"}, {"sea-appproxy-02.contoso.com", "", "Bo"}},
+			merges:     []string{"A1:C1", "A3:A4", "B3:B4", "B6:B7"},
+			connHeader: "Machine Name", connCol: "A", grpHeader: "Connector Group", grpCol: "B",
+			want: []Row{
+				{Line: 5, Connector: "fra-appproxy-01.contoso.com", Group: "EU - Frankfurt"},
+				{Line: 6, Connector: "sea-appproxy-01.contoso.com", Group: "US - Seattle"},
+				{Line: 7, Connector: "sea-appproxy-02.contoso.com"},
+			},
+			problems: []wantProblem{{7, "B", SeverityError, []string{"the group cell is empty", "merged cells B6:B7"}}},
+		},
+		{
+			// Only the first row naming both columns is the header: a
+			// repeated header below is data, as it always was.
+			name:       "a header-like row below the header is data",
+			rows:       [][]string{{title}, {"connector", "group"}, {"app1", "Europe"}, {"Machine Name", "Connector Group"}, {"connector", ""}},
+			connHeader: "connector", connCol: "A", grpHeader: "group", grpCol: "B",
+			want: []Row{
+				{Line: 3, Connector: "app1", Group: "Europe"},
+				{Line: 4, Connector: "Machine Name", Group: "Connector Group"},
+				{Line: 5, Connector: "connector"},
+			},
+			problems: []wantProblem{{5, "B", SeverityError, []string{"the group cell is empty"}}},
+		},
+		{
+			name:       "header on the 10th non-blank row",
+			rows:       titled(9, []string{"connector", "group"}, []string{"app1", "Europe"}),
+			connHeader: "connector", connCol: "A", grpHeader: "group", grpCol: "B",
+			want: []Row{{Line: 20, Connector: "app1", Group: "Europe"}},
+		},
+		{
+			name:    "header on the 11th non-blank row",
+			rows:    append([][]string{nil, {title, "", "Group"}}, titled(9, []string{"connector", "group"}, []string{"app1", "Europe"})...),
+			errLine: 2,
+			errContains: []string{`title.xlsx:2: no connector column in the header row of sheet "Mapping"`,
+				`found "` + title + `" (A), "Group" (C)`, "accepted connector headers", "connectorGroupName",
+				"(looked at the first 10 non-blank rows, to row 19)"},
+		},
+		{
+			name:    "no header in a short sheet",
+			rows:    [][]string{nil, nil, {title}, nil, {"Host", "Target"}, {"app1", "Europe"}},
+			errLine: 3,
+			errContains: []string{`title.xlsx:3: no connector or group column in the header row of sheet "Mapping"`,
+				`(found "` + title + `" (A));`, "machineName", "(looked at the first 3 non-blank rows, to row 6)"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := readSheetXML(t, "title.xlsx", sheetXML(tt.rows, tt.merges...))
+			if tt.errContains != nil {
+				if err == nil {
+					t.Fatalf("no error; header %q %q at %s %s, rows %+v", m.ConnectorHeader, m.GroupHeader, m.ConnectorColumn, m.GroupColumn, m.Rows)
+				}
+				checkFileError(t, "title.xlsx", err)
+				var fe *FileError
+				if errors.As(err, &fe) && fe.Line != tt.errLine {
+					t.Errorf("error at row %d, want %d", fe.Line, tt.errLine)
+				}
+				for _, frag := range tt.errContains {
+					if !strings.Contains(err.Error(), frag) {
+						t.Errorf("error %q does not contain %q", err, frag)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkMapping(t, m)
+			if m.ConnectorHeader != tt.connHeader || m.GroupHeader != tt.grpHeader || m.ConnectorColumn != tt.connCol || m.GroupColumn != tt.grpCol {
+				t.Errorf("header %q %s / %q %s, want %q %s / %q %s", m.ConnectorHeader, m.ConnectorColumn, m.GroupHeader, m.GroupColumn,
+					tt.connHeader, tt.connCol, tt.grpHeader, tt.grpCol)
+			}
+			got := make([]Row, len(m.Rows))
+			for i, r := range m.Rows {
+				r.Problem = ""
+				got[i] = r
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("rows:\n got %+v\nwant %+v", got, tt.want)
+			}
+			checkProblems(t, m.Problems, tt.problems)
 		})
 	}
 }

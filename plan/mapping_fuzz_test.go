@@ -135,6 +135,8 @@ func FuzzReadXLSX(f *testing.F) {
 	}
 	f.Add([]byte(`<worksheet><sheetData><row r="1048576"><c r="A1048576" t="s"><v>99</v></c></row></sheetData><mergeCells><mergeCell ref="A1:XFD1048576"/></mergeCells></worksheet>`), true)
 	f.Add([]byte(`<worksheet><sheetData><row><c t="s"><v>0</v></c><c t="s"><v>1</v></c></row><row><c/><c><f>1+</f></c></row></sheetData></worksheet>`), true)
+	// A title above a two-row merged header.
+	f.Add(sheetXML([][]string{{"Q4 change"}, nil, {"connector", "group"}, nil, {"app1", "Europe"}}, "A1:B1", "A3:A4", "B3:B4"), true)
 	f.Fuzz(func(t *testing.T, data []byte, sheetXML bool) {
 		if sheetXML {
 			var err error

@@ -11,6 +11,7 @@ import (
 	"io"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -142,6 +143,11 @@ func readXLSX(name string, zr *zip.Reader, r io.ReaderAt, size int64, opts ReadO
 	b.m.Sheet = sheet
 	raw := excelize.Options{RawCellValue: true}
 	line, headerLine := 0, 0
+	// Until the header is found: the non-blank rows looked at, the last
+	// of them, and the first, which the error names when none is the
+	// header.
+	looked, lastLooked, firstLine := 0, 0, 0
+	var firstCells []string
 	// Next steps through every row number, blank or absent ones included,
 	// so line is the spreadsheet's row number.
 	for rows.Next() {
@@ -154,23 +160,38 @@ func readXLSX(name string, zr *zip.Reader, r io.ReaderAt, size int64, opts ReadO
 			b.invalid(line, -1, "cannot read this row: "+err.Error())
 			continue
 		}
-		// Leading blank rows and columns are tolerated: the header is the
-		// first row with anything in it, and columns keep their letters.
-		// Trailing empty cells are not returned at all.
+		// Leading blank rows and columns are tolerated, and columns keep
+		// their letters. Trailing empty cells are not returned at all.
 		if blankCells(cells) {
 			continue
 		}
 		if b.ci < 0 {
-			if err := b.header(line, cells); err != nil {
-				return nil, err
+			// The header is the first of the first few non-blank rows
+			// that names both columns: a title or a note above the table
+			// is skipped, never read as data.
+			looked, lastLooked = looked+1, line
+			if ci, gi := headerColumns(cells); ci >= 0 && gi >= 0 {
+				if err := b.header(line, cells); err != nil {
+					return nil, err
+				}
+				headerLine = line
+				continue
 			}
-			headerLine = line
+			if looked == 1 {
+				firstLine, firstCells = line, slices.Clone(cells)
+			}
+			if looked == maxHeaderSearch {
+				return nil, b.noHeader(firstLine, firstCells, looked, lastLooked)
+			}
 			continue
 		}
 		b.row(line, trimCell(cell(cells, b.ci)), trimCell(cell(cells, b.gi)))
 	}
 	if err := rows.Error(); err != nil {
 		return nil, &FileError{Path: name, Line: line, Msg: fmt.Sprintf("cannot read sheet %q", sheet), Cause: err}
+	}
+	if b.ci < 0 && looked > 0 {
+		return nil, b.noHeader(firstLine, firstCells, looked, lastLooked)
 	}
 	if b.ci < 0 {
 		return nil, &FileError{Path: name, Msg: fmt.Sprintf("sheet %q is empty: the mapping needs a header row naming a connector column and a group column (%s)",
@@ -184,6 +205,25 @@ func readXLSX(name string, zr *zip.Reader, r io.ReaderAt, size int64, opts ReadO
 	m := b.done()
 	m.SHA256 = hex.EncodeToString(h.Sum(nil))
 	return m, nil
+}
+
+// maxHeaderSearch is how many non-blank rows of a sheet may hold the
+// header: room for a title, a note or two and a two-row heading above the
+// table, while a sheet that is no mapping at all is refused after reading
+// a few rows, not all of them.
+const maxHeaderSearch = 10
+
+// noHeader is the error for a sheet none of whose first non-blank rows
+// names both columns: it is about the first of them, as when the header
+// had to be the first non-blank row, and says how far the search went
+// (looked rows, the last at row last).
+func (b *rowBuilder) noHeader(firstLine int, firstCells []string, looked, last int) error {
+	ci, gi := headerColumns(firstCells)
+	err := b.headerError(firstLine, firstCells, ci, gi)
+	if looked > 1 {
+		err.Msg += fmt.Sprintf(" (looked at the first %d non-blank rows, to row %d)", looked, last)
+	}
+	return err
 }
 
 // workbookError turns an excelize open failure into what to do about it.
