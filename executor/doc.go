@@ -5,8 +5,11 @@
 // A run stops sending on an interrupt or a fatal error but lets requests in
 // flight finish within a grace period; each finished move is appended to
 // an optional journal as it finishes, synced, so a killed run leaves a
-// record of all but the requests in flight. Verify re-reads the target
-// groups afterwards, polling to ride out replication delay.
+// record of all but the requests in flight. A move whose answer was lost
+// (a reset, a timeout after the request went out) is unknown, never
+// failed, unless a later attempt settles it. Verify re-reads the target
+// groups afterwards, polling to ride out replication delay, and settles
+// the unknown moves it sees there.
 //
 // It depends on Graph only through the small Mover and Reader interfaces
 // declared here.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sync"
 	"time"
 
@@ -16,7 +17,10 @@ import (
 )
 
 // Mover is what the executor needs from Graph: one attempt at putting a
-// connector into a group.
+// connector into a group. The Call's ClientRequestID is set once the
+// request was handed to the HTTP pipeline: an error with Status 0 and a
+// ClientRequestID is an answer lost on the way back (the move may have
+// happened), one without is a request never sent.
 type Mover interface {
 	MoveConnector(ctx context.Context, connectorID, groupID string) (apierr.Call, error)
 }
@@ -30,29 +34,48 @@ const (
 	// NotAttempted: the run stopped before this move's first request was
 	// sent. Nothing about the connector changed.
 	NotAttempted Outcome = "notAttempted"
-	// Unknown: a request for this move was still in flight when the grace
-	// period after an interrupt (or a fatal error) ran out and was cut off.
-	// It may or may not have reached Graph: check the connector (a rerun
-	// reads the live state and converges either way). Kept apart from
-	// Failed because "failed" tells the operator nothing changed, which
-	// here may be false.
+	// Unknown: the move may or may not have happened. Either a request for
+	// it was still in flight when the grace period after an interrupt (or a
+	// fatal error) ran out and was cut off, or an attempt's answer was lost
+	// (a reset, a timeout, an EOF after the request went out) and no later
+	// attempt settled it. Verify settles it by reading the target group
+	// (NoteConfirmedByRead); otherwise check the connector (a rerun reads
+	// the live state and converges either way). Kept apart from Failed
+	// because "failed" tells the operator nothing changed, which here may
+	// be false.
 	Unknown Outcome = "unknown"
 )
 
+// NoteConfirmedByRead is the Note of a move whose outcome was Unknown and
+// that Verify then saw in its target group: it is Succeeded, and its Error
+// still says why its fate was open.
+const NoteConfirmedByRead = "confirmed by read"
+
 // Result is what happened to one move.
 type Result struct {
-	Change     int         // index into plan.Plan.Changes
-	Outcome    Outcome     // succeeded, failed, notAttempted or unknown
-	Call       apierr.Call // the last attempt's status and trace ids
-	Attempts   int
-	Error      string // why it failed; empty on success
-	Note       string // e.g. "already in place"
+	Change   int         // index into plan.Plan.Changes
+	Outcome  Outcome     // succeeded, failed, notAttempted or unknown
+	Call     apierr.Call // the last attempt's status and trace ids
+	Attempts int
+	// Error says why the move failed or why its fate is unknown; empty on
+	// success, except for a move NoteConfirmedByRead, where it keeps the
+	// lost answer for the audit trail.
+	Error      string
+	Note       string // e.g. "already in place", NoteConfirmedByRead
 	StartedAt  time.Time
 	FinishedAt time.Time
-	// Verified is set by Verify for succeeded moves: whether the connector
-	// was seen in its target group. nil: not verified (not a success,
-	// verification off, or it did not finish).
+	// Verified is set by Verify for succeeded and unknown moves: whether
+	// the connector was seen in its target group. An unknown move seen
+	// there becomes Succeeded (NoteConfirmedByRead); one not seen stays
+	// Unknown with Verified false. nil: not verified (failed or not
+	// attempted, verification off, or it did not finish).
 	Verified *bool
+}
+
+// ConfirmedByRead: the move's answer was lost, and Verify then saw the
+// connector in its target group.
+func (r Result) ConfirmedByRead() bool {
+	return r.Outcome == Succeeded && r.Note == NoteConfirmedByRead
 }
 
 // DefaultGrace is how long requests in flight may take to finish after the
@@ -286,18 +309,34 @@ func (rc *recorder) fatalErr() error {
 // apply makes one move, with the pacer's retries: sendCtx decides whether
 // an attempt starts, reqCtx carries the attempt. A move answered "already
 // in place" succeeded: the tenant is as the plan wants it.
+//
+// A move that ends in anything else after an attempt whose answer was lost
+// is Unknown, not Failed: that attempt may have moved the connector, and
+// what a later attempt heard does not undo it. That holds for a final
+// 401/403 (the run still stops: the error goes back for the recorder) and
+// for a final 404 too: "not found" says the connector or the group is gone
+// now, not that it was gone when the lost attempt arrived (nor, with
+// Graph's replication, that every replica agrees), so the lost attempt
+// could have landed. Verify reads the group and settles it either way.
 func apply(sendCtx, reqCtx context.Context, c plan.Change, m Mover, pc *pacer.Pacer) (Result, error) {
 	r := Result{StartedAt: time.Now().UTC()}
 	var (
-		last   apierr.Call
-		cutOff bool // the last attempt was still in flight when reqCtx ended
+		last     apierr.Call
+		cutOff   bool  // the last attempt was still in flight when reqCtx ended
+		attempts int   // attempts made so far
+		lostAt   int   // the first attempt whose answer was lost; 0: none
+		lostErr  error // and its error
 	)
 	attempt := func(context.Context) error {
 		call, err := m.MoveConnector(reqCtx, c.ConnectorID, c.ToGroupID)
+		attempts++
 		last = call
 		// No answer (status 0) and the grace deadline passed: the request
 		// was cut off, not refused. An answer that raced the deadline counts.
 		cutOff = err != nil && call.Status == 0 && reqCtx.Err() != nil
+		if lostAt == 0 && answerLost(call, err) {
+			lostAt, lostErr = attempts, err
+		}
 		return err
 	}
 	var err error
@@ -319,10 +358,34 @@ func apply(sendCtx, reqCtx context.Context, c plan.Change, m Mover, pc *pacer.Pa
 			context.Cause(reqCtx), err)
 	case apierr.ClassOf(err) == apierr.AlreadyInPlace:
 		r.Outcome, r.Note, err = Succeeded, "already in place", nil
+	case lostAt == r.Attempts:
+		r.Outcome = Unknown
+		r.Error = fmt.Sprintf("no answer came back to attempt %d after it was sent, so the move may have happened; check the connector's group (a rerun converges): %v", lostAt, err)
+	case lostAt > 0:
+		r.Outcome = Unknown
+		r.Error = fmt.Sprintf("no answer came back to attempt %d of %d after it was sent (%v), so the move may have happened; check the connector's group (a rerun converges); the last attempt: %v",
+			lostAt, r.Attempts, lostErr, err)
 	default:
 		r.Outcome, r.Error = Failed, err.Error()
 	}
 	return r, err
+}
+
+// answerLost: an attempt that got no HTTP answer (status 0) after its
+// request went out, so Graph may have acted on it: a reset, a timeout, an
+// EOF. Two status-0 failures cannot have moved anything and are not lost
+// answers: a request that never entered the HTTP pipeline (signing in
+// failed; the client sends a client-request-id with every request, so a
+// Call without one was never sent) and a connection that could not be
+// opened (a dial error: refused, unreachable, DNS). Anything else without
+// an answer counts as lost: the cost of being wrong is a read in Verify,
+// against reporting "failed" for a connector that moved.
+func answerLost(call apierr.Call, err error) bool {
+	if err == nil || call.Status != 0 || call.ClientRequestID == "" {
+		return false
+	}
+	var op *net.OpError
+	return !errors.As(err, &op) || op.Op != "dial"
 }
 
 func groupLabel(name, id string) string {

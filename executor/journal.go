@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -18,7 +19,11 @@ import (
 
 // JournalEntry is one line of the journal (journal.jsonl): one finished
 // move, written as it finishes. The field names are those of the report's
-// actions.
+// actions. A move of unknown fate that verification then saw in its
+// target group gets a second, later line (outcome succeeded, note
+// NoteConfirmedByRead); and runs given the same report directory append
+// to the same journal. So a move may have several lines: the last is its
+// outcome.
 type JournalEntry struct {
 	Row             int       `json:"row,omitempty"` // mapping file row
 	Wave            int       `json:"wave"`
@@ -51,15 +56,32 @@ func entryFor(c plan.Change, r Result) JournalEntry {
 // missing). When a previous run was killed in the middle of a line, the
 // torn line is ended first, so that this run's lines each stand on their
 // own and ReadJournal reports only the torn one.
+//
+// It refuses a path that is not a regular file: a symbolic link (never
+// followed, or lines would be appended to wherever someone planted it to
+// point), a named pipe, a directory, a device. The error wraps
+// ErrNotRegular and names the path.
 func OpenJournal(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	if err := checkRegular(path); err != nil {
+		return nil, fmt.Errorf("open journal: %w", err)
+	}
+	// O_NOFOLLOW closes the window between the check and the open: a link
+	// planted meanwhile fails the open instead of being followed.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE|oNoFollow, 0o600)
 	if err != nil {
+		if isLinkLoop(err) {
+			err = &NotRegularError{Path: path, Kind: "a symbolic link"}
+		}
 		return nil, fmt.Errorf("open journal: %w", err)
 	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("open journal: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("open journal: %w", &NotRegularError{Path: path, Kind: kindOf(st.Mode())})
 	}
 	if st.Size() == 0 {
 		// A new file: make its directory entry durable too, or a crash
@@ -82,6 +104,53 @@ func OpenJournal(path string) (*os.File, error) {
 		}
 	}
 	return f, nil
+}
+
+// ErrNotRegular is wrapped by a NotRegularError.
+var ErrNotRegular = errors.New("not a regular file")
+
+// NotRegularError: a file the run writes (the journal) is something else
+// than a regular file, which the run refuses rather than write through it.
+type NotRegularError struct {
+	Path string
+	Kind string // "a symbolic link", "a named pipe", "a directory", …
+}
+
+func (e *NotRegularError) Error() string {
+	return fmt.Sprintf("%s is %s, not a regular file: refusing to write through it (remove it, or use another report directory)", e.Path, e.Kind)
+}
+
+func (e *NotRegularError) Unwrap() error { return ErrNotRegular }
+
+// checkRegular refuses a path that exists and is not a regular file; a
+// missing one is fine (it will be created).
+func checkRegular(path string) error {
+	st, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	case !st.Mode().IsRegular():
+		return &NotRegularError{Path: path, Kind: kindOf(st.Mode())}
+	}
+	return nil
+}
+
+func kindOf(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "a special file"
 }
 
 // TornLinesError reports journal lines that are not complete entries: what

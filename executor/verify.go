@@ -2,8 +2,10 @@ package executor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"time"
@@ -37,6 +39,12 @@ type VerifyOptions struct {
 	// OnWait, if set, is called before each wait with the number of moves
 	// not yet seen in their target group.
 	OnWait func(unverified int, wait time.Duration)
+	// Journal, if set, receives a JournalEntry line for every move of
+	// unknown fate that a read settles (outcome succeeded, note
+	// NoteConfirmedByRead), after the line Run wrote for it: the last line
+	// for a move is its outcome. Synced when it has a Sync method. A write
+	// that fails stops verification with its error.
+	Journal io.Writer
 }
 
 func (o *VerifyOptions) defaults() {
@@ -57,10 +65,12 @@ func (o *VerifyOptions) defaults() {
 	}
 }
 
-// UnverifiedError: verification ended with succeeded moves that were never
-// seen in their target group (Verified false).
+// UnverifiedError: verification ended with moves never seen in their
+// target group (Verified false): succeeded moves not seen, and moves of
+// unknown fate that stay unknown.
 type UnverifiedError struct {
-	Unverified int
+	Unverified int // succeeded moves not seen
+	Unknown    int // moves of unknown fate not seen: still unknown
 	Timeout    time.Duration
 	// LastReadErr is the last failed group read, if any: why a group may
 	// never have been seen.
@@ -68,7 +78,15 @@ type UnverifiedError struct {
 }
 
 func (e *UnverifiedError) Error() string {
-	s := fmt.Sprintf("%d move(s) not seen in their target group within %v", e.Unverified, e.Timeout)
+	var s string
+	switch {
+	case e.Unverified > 0 && e.Unknown > 0:
+		s = fmt.Sprintf("%d move(s) not seen in their target group within %v, and %d move(s) of unknown fate not seen either (still unknown)", e.Unverified, e.Timeout, e.Unknown)
+	case e.Unknown > 0:
+		s = fmt.Sprintf("%d move(s) of unknown fate not seen in their target group within %v (still unknown)", e.Unknown, e.Timeout)
+	default:
+		s = fmt.Sprintf("%d move(s) not seen in their target group within %v", e.Unverified, e.Timeout)
+	}
 	if e.LastReadErr != nil {
 		s += "; last failed read: " + e.LastReadErr.Error()
 	}
@@ -77,17 +95,25 @@ func (e *UnverifiedError) Error() string {
 
 func (e *UnverifiedError) Unwrap() error { return e.LastReadErr }
 
-// Verify checks that every succeeded move shows in its target group. Graph
+// Verify checks that every succeeded move shows in its target group, and
+// reads the target groups of moves of unknown fate to settle them. Graph
 // writes are eventually consistent, so it polls: it reads each affected
 // group, then re-reads only the groups with moves not yet seen, waiting
 // Interval, then twice that, up to MaxInterval, until all are seen or
-// Timeout has passed. It sets Verified on every succeeded result: true when
-// seen, false when not seen in time (or the group is gone).
+// Timeout has passed.
+//
+// It sets Verified on every succeeded and unknown result: true when seen,
+// false when not seen in time (or the group is gone). An unknown move seen
+// becomes Succeeded with Note NoteConfirmedByRead (its Error, the lost
+// answer, is kept). One not seen stays Unknown: not seeing it may be
+// replication delay, so it is never made Failed, and it is no verified
+// success either.
 //
 // It returns nil when every move was seen; an *UnverifiedError when some
 // were not; ctx's error when interrupted (moves not yet seen keep Verified
-// nil); and the read error when a read is refused (401/403: auth errors are
-// not waited out).
+// nil, unknown ones stay unknown); the read error when a read is refused
+// (401/403: auth errors are not waited out); and the journal's error when
+// a settled move cannot be journaled.
 func Verify(ctx context.Context, p *plan.Plan, results []Result, r Reader, opts VerifyOptions) error {
 	if r == nil {
 		return errNoReader
@@ -95,15 +121,29 @@ func Verify(ctx context.Context, p *plan.Plan, results []Result, r Reader, opts 
 	opts.defaults()
 	pending := map[string][]int{} // group id → indexes into results not yet seen
 	for i := range results {
-		if results[i].Outcome == Succeeded {
+		if o := results[i].Outcome; o == Succeeded || o == Unknown {
 			gid := p.Changes[results[i].Change].ToGroupID
 			pending[gid] = append(pending[gid], i)
 		}
 	}
 	setVerified := func(i int, v bool) { results[i].Verified = &v }
+	seen := func(i int) error {
+		setVerified(i, true)
+		if results[i].Outcome != Unknown {
+			return nil
+		}
+		results[i].Outcome, results[i].Note = Succeeded, NoteConfirmedByRead
+		if opts.Journal == nil {
+			return nil
+		}
+		if err := journalLine(opts.Journal, entryFor(p.Changes[results[i].Change], results[i])); err != nil {
+			return fmt.Errorf("journal: %w", err)
+		}
+		return nil
+	}
 	var (
 		lastErr  error
-		notFound int // moves whose group is gone: false without waiting
+		notFound []int // moves whose group is gone: false without waiting
 	)
 	deadline := time.Now().Add(opts.Timeout)
 	wait := opts.Interval
@@ -121,7 +161,7 @@ func Verify(ctx context.Context, p *plan.Plan, results []Result, r Reader, opts 
 					for _, i := range idx {
 						setVerified(i, false)
 					}
-					notFound += len(idx)
+					notFound = append(notFound, idx...)
 					delete(pending, gid)
 				}
 				lastErr = err
@@ -130,7 +170,9 @@ func Verify(ctx context.Context, p *plan.Plan, results []Result, r Reader, opts 
 			var still []int
 			for _, i := range idx {
 				if members[gid][strings.ToLower(p.Changes[results[i].Change].ConnectorID)] {
-					setVerified(i, true)
+					if err := seen(i); err != nil {
+						return err
+					}
 				} else {
 					still = append(still, i)
 				}
@@ -162,15 +204,71 @@ func Verify(ctx context.Context, p *plan.Plan, results []Result, r Reader, opts 
 		}
 		wait = min(2*wait, opts.MaxInterval)
 	}
-	unverified := notFound
+	ue := &UnverifiedError{Timeout: opts.Timeout, LastReadErr: lastErr}
+	count := func(i int) {
+		if results[i].Outcome == Unknown {
+			ue.Unknown++
+		} else {
+			ue.Unverified++
+		}
+	}
+	for _, i := range notFound {
+		count(i)
+	}
 	for _, idx := range pending {
 		for _, i := range idx {
 			setVerified(i, false)
+			count(i)
 		}
-		unverified += len(idx)
 	}
-	if unverified > 0 {
-		return &UnverifiedError{Unverified: unverified, Timeout: opts.Timeout, LastReadErr: lastErr}
+	if ue.Unverified > 0 || ue.Unknown > 0 {
+		return ue
+	}
+	return nil
+}
+
+// VerifyCounts is what verification found, counted from the results.
+type VerifyCounts struct {
+	Succeeded int // moves that succeeded in Run (not counting Confirmed)
+	Seen      int // of those, seen in their target group
+	Confirmed int // moves of unknown fate seen in their target group: now succeeded
+	Unknown   int // moves still of unknown fate
+}
+
+// CountVerified counts the results after Verify.
+func CountVerified(results []Result) VerifyCounts {
+	var c VerifyCounts
+	for _, r := range results {
+		switch {
+		case r.ConfirmedByRead():
+			c.Confirmed++
+		case r.Outcome == Succeeded:
+			c.Succeeded++
+			if r.Verified != nil && *r.Verified {
+				c.Seen++
+			}
+		case r.Outcome == Unknown:
+			c.Unknown++
+		}
+	}
+	return c
+}
+
+// journalLine appends one entry in a single Write, and syncs it when w
+// can: a settled move is rare, and its line is the audit trail's only
+// record that the lost answer was a success.
+func journalLine(w io.Writer, e JournalEntry) error {
+	line, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(append(line, '\n')); err != nil {
+		return err
+	}
+	if s, ok := w.(interface{ Sync() error }); ok {
+		if err := s.Sync(); err != nil {
+			return fmt.Errorf("sync: %w", err)
+		}
 	}
 	return nil
 }

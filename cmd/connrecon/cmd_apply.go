@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -141,38 +142,81 @@ func (r *runState) execute(ctx context.Context, s *session, o applyOptions, pc *
 	prog := newProgress(sum.Move, s, progressPeriod)
 	r.results, err = executor.Run(ctx, r.plan, r.client, executor.Options{Concurrency: o.Concurrency, Pacer: pc, Journal: jf, OnResult: prog.result})
 	prog.finish()
-	if cerr := jf.Close(); cerr != nil && err == nil {
-		err = fmt.Errorf("journal: %w", cerr)
-	}
-	counts := map[executor.Outcome]int{}
-	for _, res := range r.results {
-		counts[res.Outcome]++
-	}
-	fmt.Fprintf(s.stdout, "Apply: %d succeeded, %d failed, %d unknown, %d not attempted.\n",
-		counts[executor.Succeeded], counts[executor.Failed], counts[executor.Unknown], counts[executor.NotAttempted])
-	unknown := ""
-	if n := counts[executor.Unknown]; n > 0 {
-		unknown = fmt.Sprintf("; %d move(s) were in flight when it stopped: check those connectors (a rerun converges)", n)
-	}
-	switch {
-	case errors.Is(err, context.Canceled):
-		return withCode(exitInterrupted, fmt.Errorf("interrupted: %d move(s) not attempted%s", counts[executor.NotAttempted], unknown))
-	case err != nil:
+	counts := outcomeCounts(r.results)
+	fmt.Fprintf(s.stdout, "Apply: %s.\n", counts)
+	if err != nil {
+		if cerr := jf.Close(); cerr != nil {
+			s.log.Error("could not close the journal", "journal", r.journal, "err", cerr)
+		}
+		unknown := ""
+		if n := counts.unknown; n > 0 {
+			unknown = fmt.Sprintf("; %d move(s) of unknown fate (in flight when it stopped, or their answer was lost): check those connectors (a rerun converges)", n)
+		}
+		if errors.Is(err, context.Canceled) {
+			return withCode(exitInterrupted, fmt.Errorf("interrupted: %d move(s) not attempted%s", counts.notAttempted, unknown))
+		}
 		return fmt.Errorf("apply stopped: %w%s", err, unknown)
 	}
-	verr := r.verify(ctx, s, o)
+	// The journal stays open through verification: a move of unknown fate
+	// that a read settles gets its line there too.
+	verr := r.verify(ctx, s, o, jf)
+	if cerr := jf.Close(); cerr != nil && verr == nil {
+		verr = withCode(exitFailure, fmt.Errorf("journal: %w", cerr))
+	}
+	if after := outcomeCounts(r.results); after != counts {
+		// Verification settled moves: the apply line above is not the
+		// final word.
+		fmt.Fprintf(s.stdout, "After verification: %s.\n", after)
+		counts = after
+	}
+	var problems []string
+	if n := counts.failed; n > 0 {
+		problems = append(problems, fmt.Sprintf("%d move(s) failed", n))
+	}
+	if n := counts.notAttempted; n > 0 {
+		problems = append(problems, fmt.Sprintf("%d move(s) held back", n))
+	}
+	if n := counts.unknown; n > 0 {
+		problems = append(problems, fmt.Sprintf("%d move(s) of unknown fate (an answer was lost and no read settled it: check those connectors, a rerun converges)", n))
+	}
 	switch {
-	case counts[executor.Failed] > 0 || counts[executor.NotAttempted] > 0:
-		return withCode(exitFailure, fmt.Errorf("%d move(s) failed and %d were held back: see the report for each error and its request-id", counts[executor.Failed], counts[executor.NotAttempted]))
+	case len(problems) > 0:
+		return withCode(exitFailure, fmt.Errorf("%s: see the report for each error and its request-id", strings.Join(problems, ", ")))
 	case verr != nil:
 		return verr
 	}
 	return nil
 }
 
+// outcomes counts results by outcome; it prints as the apply summary.
+type outcomes struct{ succeeded, failed, unknown, notAttempted int }
+
+func outcomeCounts(results []executor.Result) outcomes {
+	var c outcomes
+	for _, res := range results {
+		switch res.Outcome {
+		case executor.Succeeded:
+			c.succeeded++
+		case executor.Failed:
+			c.failed++
+		case executor.NotAttempted:
+			c.notAttempted++
+		default: // unknown, or an outcome this version does not know
+			c.unknown++
+		}
+	}
+	return c
+}
+
+func (c outcomes) String() string {
+	return fmt.Sprintf("%d succeeded, %d failed, %d unknown, %d not attempted", c.succeeded, c.failed, c.unknown, c.notAttempted)
+}
+
 // verify re-reads the target groups until every succeeded move shows
-// (Graph replicates writes with a delay), unless --no-verify.
-func (r *runState) verify(ctx context.Context, s *session, o applyOptions) error {
+// (Graph replicates writes with a delay), and reads those of moves of
+// unknown fate to settle them, unless --no-verify. It prints what it
+// verified, counted, never more.
+func (r *runState) verify(ctx context.Context, s *session, o applyOptions, journal io.Writer) error {
 	if o.NoVerify {
 		return nil
 	}
@@ -182,6 +226,7 @@ func (r *runState) verify(ctx context.Context, s *session, o applyOptions) error
 		OnWait: func(n int, d time.Duration) {
 			s.log.Info("waiting for Graph to show the moves", "unverified", n, "next", d.String())
 		},
+		Journal: journal,
 	})
 	r.verified = map[int]bool{}
 	for _, res := range r.results {
@@ -191,15 +236,49 @@ func (r *runState) verify(ctx context.Context, s *session, o applyOptions) error
 	}
 	var uv *executor.UnverifiedError
 	switch {
-	case err == nil:
-		fmt.Fprintf(s.stdout, "Verified: every move shows in its target group.\n")
-		return nil
-	case errors.As(err, &uv):
-		return withCode(exitFailure, fmt.Errorf("verification: %w (see verified=false in the report; check those connectors)", err))
+	case err == nil || errors.As(err, &uv):
+		fmt.Fprintln(s.stdout, verifiedLine(executor.CountVerified(r.results)))
 	case errors.Is(err, context.Canceled):
 		return withCode(exitInterrupted, errors.New("interrupted during verification: the moves were made, some not yet verified"))
+	default:
+		return fmt.Errorf("verification: %w", err)
 	}
-	return fmt.Errorf("verification: %w", err)
+	if uv != nil {
+		return withCode(exitFailure, fmt.Errorf("verification: %w (see verified=false in the report; check those connectors)", err))
+	}
+	return nil
+}
+
+// verifiedLine says what verification saw, and only that, e.g.
+// "Verified: 12 of 12 succeeded moves show in their target groups; 2 moves
+// of unknown fate were confirmed by read; 1 is still unknown: check it."
+func verifiedLine(c executor.VerifyCounts) string {
+	var parts []string
+	if c.Succeeded > 0 || c.Confirmed+c.Unknown == 0 {
+		p := fmt.Sprintf("%d of %d succeeded %s", c.Seen, c.Succeeded, plural(c.Succeeded, "move shows in its target group", "moves show in their target groups"))
+		if n := c.Succeeded - c.Seen; n > 0 {
+			p += fmt.Sprintf(", %d not seen: check %s", n, plural(n, "it", "them"))
+		}
+		parts = append(parts, p)
+	}
+	if c.Confirmed > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s of unknown fate %s confirmed by read", c.Confirmed, plural(c.Confirmed, "move", "moves"), plural(c.Confirmed, "was", "were")))
+	}
+	switch {
+	case c.Unknown > 0 && c.Confirmed > 0:
+		parts = append(parts, fmt.Sprintf("%d %s still unknown: check %s", c.Unknown, plural(c.Unknown, "is", "are"), plural(c.Unknown, "it", "them")))
+	case c.Unknown > 0:
+		parts = append(parts, fmt.Sprintf("%d %s of unknown fate not seen in %s target group, still unknown: check %s",
+			c.Unknown, plural(c.Unknown, "move", "moves"), plural(c.Unknown, "its", "their"), plural(c.Unknown, "it", "them")))
+	}
+	return "Verified: " + strings.Join(parts, "; ") + "."
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // loadSaved reads a plan file and checks it still fits the tenant: the

@@ -137,7 +137,7 @@ func TestEndToEnd(t *testing.T) {
 	if code := h.run("apply", "-m", sampleMapping, "--report-dir", filepath.Join(dir, "apply"), "--yes"); code != exitOK {
 		t.Fatalf("apply exit %d; stderr:\n%s", code, &h.stderr)
 	}
-	if !strings.Contains(h.stdout.String(), "Apply: 5 succeeded, 0 failed, 0 unknown, 0 not attempted.") || !strings.Contains(h.stdout.String(), "Verified: every move shows") {
+	if !strings.Contains(h.stdout.String(), "Apply: 5 succeeded, 0 failed, 0 unknown, 0 not attempted.") || !strings.Contains(h.stdout.String(), "Verified: 5 of 5 succeeded moves show in their target groups.") {
 		t.Errorf("apply output:\n%s", &h.stdout)
 	}
 	rep := readReport(t, filepath.Join(dir, "apply"))
