@@ -7,18 +7,32 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"connrecon/internal/safetext"
 )
+
+// fullList says where a list cut on the terminal is whole.
+const fullList = "report.csv lists them all"
 
 // WriteText writes the plan for a person: how many waves when more than
 // one, moves grouped by destination group, then invalid rows, connectors
 // not in the mapping, plan-wide warnings and refusals, then a one-line
 // total.
+//
+// Every name, cell and message from the tenant or the mapping is shown
+// escaped (safetext), so it cannot drive the terminal or disguise itself,
+// and cut to a short prefix. Lists stop after safetext.MaxList items and
+// say how many more the report holds. The moves are the exception while
+// the plan can be applied: whoever approves it sees every move it makes
+// (--max-changes bounds them); a plan that will not be applied lists the
+// first moves only.
 func WriteText(w io.Writer, p *Plan) error {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	// Keyed by group id: two groups may share a name.
 	byDest := map[string][]Change{}
 	var dests []string
 	var invalid, unmanaged []Change
+	moves := 0
 	for _, c := range p.Changes {
 		switch c.Action {
 		case ActionMove:
@@ -26,6 +40,7 @@ func WriteText(w io.Writer, p *Plan) error {
 				dests = append(dests, c.ToGroupID)
 			}
 			byDest[c.ToGroupID] = append(byDest[c.ToGroupID], c)
+			moves++
 		case ActionInvalid:
 			invalid = append(invalid, c)
 		case ActionUnmanaged:
@@ -39,17 +54,29 @@ func WriteText(w io.Writer, p *Plan) error {
 		}
 		return dests[i] < dests[j]
 	})
+	moveCap := moves
+	if p.Refused() || len(invalid) > 0 {
+		moveCap = safetext.MaxList
+	}
 	// With one wave every move runs at once and a wave column says nothing.
 	waves := p.WaveCount()
 	if waves > 1 {
 		fmt.Fprintf(tw, "Moves run in %d waves, each after the one before has finished: moves into a group come before moves out of it.\n\n", waves)
 	}
+	shown := 0
 	for _, d := range dests {
-		moves := byDest[d]
+		if shown == moveCap {
+			break
+		}
+		group := byDest[d]
 		// In apply order: by wave, then as in the plan.
-		sort.SliceStable(moves, func(i, j int) bool { return moves[i].Wave < moves[j].Wave })
-		fmt.Fprintf(tw, "Into %q (%d):\n", moves[0].ToGroupName, len(moves))
-		for _, c := range moves {
+		sort.SliceStable(group, func(i, j int) bool { return group[i].Wave < group[j].Wave })
+		fmt.Fprintf(tw, "Into %s (%d):\n", safetext.Quote(group[0].ToGroupName), len(group))
+		for _, c := range group {
+			if shown == moveCap {
+				break
+			}
+			shown++
 			row := fmt.Sprintf("row %d", c.Row)
 			if c.Row == 0 {
 				row = "not in the mapping"
@@ -61,30 +88,47 @@ func WriteText(w io.Writer, p *Plan) error {
 			// without cells would restart the column alignment.
 			warn := ""
 			if len(c.Warnings) > 0 {
-				warn = "\twarning: " + strings.Join(c.Warnings, "; ")
+				warn = "\twarning: " + joinText(c.Warnings)
 			}
-			fmt.Fprintf(tw, "  ~ %s\tfrom %q\t%s%s\n", printable(c.MachineName), c.FromGroupName, row, warn)
+			fmt.Fprintf(tw, "  ~ %s\tfrom %s\t%s%s\n", safetext.Value(c.MachineName), safetext.Quote(c.FromGroupName), row, warn)
 		}
 		fmt.Fprintln(tw)
 	}
+	if shown < moves {
+		fmt.Fprintf(tw, "%s\n\n", safetext.More(moves-shown, "moves", fullList+" (this plan is not applied)"))
+	}
 	if len(invalid) > 0 {
 		fmt.Fprintf(tw, "Invalid rows (%d), not applied:\n", len(invalid))
-		for _, c := range invalid {
-			fmt.Fprintf(tw, "  ! row %d:\t%s\n", c.Row, printable(c.Reason))
+		for i, c := range invalid {
+			if i == safetext.MaxList {
+				fmt.Fprintf(tw, "  %s\n", safetext.More(len(invalid)-i, "invalid rows", fullList))
+				break
+			}
+			fmt.Fprintf(tw, "  ! row %d:\t%s\n", c.Row, safetext.Text(c.Reason))
 		}
 		fmt.Fprintln(tw)
 	}
 	if len(unmanaged) > 0 {
 		fmt.Fprintf(tw, "Not in the mapping (%d), left where they are:\n", len(unmanaged))
-		for _, c := range unmanaged {
-			fmt.Fprintf(tw, "  ? %s\tin %q\t%s\n", printable(c.MachineName), c.FromGroupName, printable(c.ConnectorStatus))
+		for i, c := range unmanaged {
+			if i == safetext.MaxList {
+				fmt.Fprintf(tw, "  %s\n", safetext.More(len(unmanaged)-i, "", fullList))
+				break
+			}
+			fmt.Fprintf(tw, "  ? %s\tin %s\t%s\n", safetext.Value(c.MachineName), safetext.Quote(c.FromGroupName), safetext.Value(c.ConnectorStatus))
 		}
 		fmt.Fprintln(tw)
 	}
 	if len(p.Warnings) > 0 {
 		fmt.Fprintf(tw, "Warnings (%d):\n", len(p.Warnings))
-		for _, msg := range p.Warnings {
-			fmt.Fprintf(tw, "  - %s\n", msg)
+		for i, msg := range p.Warnings {
+			if i == safetext.MaxList {
+				// Plan-wide warnings are not rows of the report: the
+				// groups they are about are, in the Groups sheet.
+				fmt.Fprintf(tw, "  %s\n", safetext.More(len(p.Warnings)-i, "warnings", "see the groups in report.json or the Groups sheet of report.xlsx"))
+				break
+			}
+			fmt.Fprintf(tw, "  - %s\n", safetext.Text(msg))
 		}
 		fmt.Fprintln(tw)
 	}
@@ -92,16 +136,49 @@ func WriteText(w io.Writer, p *Plan) error {
 	if len(p.Refusals) > 0 {
 		fmt.Fprintf(tw, "Refused (%d), nothing will be applied:\n", len(p.Refusals))
 		for _, r := range p.Refusals {
-			fmt.Fprintf(tw, "  x %s: %s\n", guardWord(r.Guard), r.Message)
-			for _, g := range r.Groups {
-				fmt.Fprintf(tw, "      group %q (%s): applications %s; active connectors %d before, %d after, %d at the lowest during the apply\n",
-					g.Name, g.ID, strings.Join(g.Applications, ", "), g.ActiveBefore, g.ActiveAfter, g.MinActiveDuring)
+			fmt.Fprintf(tw, "  x %s: %s\n", guardWord(r.Guard), safetext.Text(r.Message))
+			for i, g := range r.Groups {
+				if i == safetext.MaxList {
+					fmt.Fprintf(tw, "      %s\n", safetext.More(len(r.Groups)-i, "groups", "see the Groups sheet of report.xlsx, or report.json"))
+					break
+				}
+				fmt.Fprintf(tw, "      group %s (%s): applications %s; active connectors %d before, %d after, %d at the lowest during the apply\n",
+					safetext.Quote(g.Name), safetext.Value(g.ID), joinNames(g.Applications), g.ActiveBefore, g.ActiveAfter, g.MinActiveDuring)
 			}
 		}
 		fmt.Fprintln(tw)
 	}
 	fmt.Fprintln(tw, p.Summary().Line())
 	return tw.Flush()
+}
+
+// joinText joins messages, each escaped and cut, the list cut too.
+func joinText(msgs []string) string {
+	parts := make([]string, 0, min(len(msgs), safetext.MaxList))
+	for i, m := range msgs {
+		if i == safetext.MaxList {
+			parts = append(parts, safetext.More(len(msgs)-i, "", ""))
+			break
+		}
+		parts = append(parts, safetext.Text(m))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// namesShown is how many application names a refused group's line lists:
+// enough to recognise the group, a line still.
+const namesShown = 10
+
+func joinNames(names []string) string {
+	parts := make([]string, 0, min(len(names), namesShown+1))
+	for i, n := range names {
+		if i == namesShown {
+			parts = append(parts, "and "+strconv.Itoa(len(names)-i)+" more")
+			break
+		}
+		parts = append(parts, safetext.Value(n))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // guardWord names a guard as the flag an administrator knows it by.
@@ -114,23 +191,10 @@ func guardWord(g string) string {
 	case GuardStalePlan:
 		return "stale plan"
 	}
-	return g
+	return safetext.Value(g)
 }
 
 // Line is the one-line total, as Terraform prints it.
 func (s Summary) Line() string {
 	return fmt.Sprintf("Plan: %d to move, %d unchanged, %d invalid, %d unmanaged.", s.Move, s.Noop, s.Invalid, s.Unmanaged)
-}
-
-// printable keeps text from the tenant or the mapping from driving the
-// terminal: a name with control characters (an escape sequence) is shown
-// quoted, with them escaped.
-func printable(s string) string {
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			q := strconv.Quote(s)
-			return q[1 : len(q)-1]
-		}
-	}
-	return s
 }

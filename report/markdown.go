@@ -7,13 +7,15 @@ import (
 	"strconv"
 	"strings"
 
+	"connrecon/internal/safetext"
 	"connrecon/plan"
 )
 
 // mdListCap bounds each list in report.md, so that the file stays short
 // enough to paste into a change ticket whatever the size of the run; the
-// other formats hold every row.
-const mdListCap = 50
+// other formats hold every row. The terminal's lists stop at the same
+// count.
+const mdListCap = safetext.MaxList
 
 // md escapes text from the tenant or the mapping for a Markdown table cell
 // or paragraph: "|" would end the cell, a newline the row, and the other
@@ -23,8 +25,25 @@ const mdListCap = 50
 // the rendered text is the original text. An underscore inside a word
 // (Request_ResourceNotFound) cannot start emphasis in GFM and is left
 // alone, so the pasted text stays readable.
+//
+// Before that, control characters, bidirectional overrides and other
+// invisible characters become visible escapes (safetext), so a name cannot
+// disguise itself in the ticket or drive the terminal of someone who cats
+// the file, and the value is cut to safetext.MaxValue characters: a 100 MB
+// cell must not make a 100 MB ticket.
 func md(s string) string {
-	return breakAutolinks(escapeMD(s))
+	return mdEscape(safetext.Truncate(s, safetext.MaxValue))
+}
+
+// mdText is md for free text (a message, an error, a reason, a path), cut
+// at safetext.MaxText characters instead.
+func mdText(s string) string {
+	return mdEscape(safetext.Truncate(s, safetext.MaxText))
+}
+
+func mdEscape(s string) string {
+	// Line breaks stay for escapeMD, which makes them <br>.
+	return breakAutolinks(escapeMD(safetext.EscapeText(s)))
 }
 
 // autolinkBreaker puts a zero-width space where GitHub-flavoured Markdown
@@ -85,7 +104,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 
 	p("# connrecon %s: %s (exit %d)\n\n", md(r.Mode), md(r.Outcome), r.ExitCode)
 	if r.Message != "" {
-		p("> %s\n\n", md(r.Message))
+		p("> %s\n\n", mdText(r.Message))
 	}
 	p("| Run | |\n|---|---|\n")
 	row := func(label, value string) { p("| %s | %s |\n", label, value) }
@@ -95,15 +114,15 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	row("Started (UTC)", md(timeText(r.StartedAt)))
 	row("Finished (UTC)", md(timeText(r.FinishedAt)))
 	// Not tenant text: a code span keeps it whole and unlinked.
-	row("Graph URL", "`"+strings.ReplaceAll(r.GraphURL, "`", "")+"`")
+	row("Graph URL", "`"+safetext.Text(strings.NewReplacer("`", "", "|", "%7C").Replace(r.GraphURL))+"`")
 	row("Operator", md(orUnknown(r.Operator)))
-	row("Mapping", fmt.Sprintf("%s (%d rows)", md(r.Mapping.Path), r.Mapping.Rows))
+	row("Mapping", fmt.Sprintf("%s (%d rows)", mdText(r.Mapping.Path), r.Mapping.Rows))
 	if r.Mapping.Sheet != "" {
 		row("Mapping sheet", md(r.Mapping.Sheet))
 	}
 	row("Mapping SHA-256", md(r.Mapping.SHA256))
 	if r.Journal != "" {
-		row("Journal", md(r.Journal))
+		row("Journal", mdText(r.Journal))
 	}
 	row("Tool", md(r.Tool+" "+r.Version))
 
@@ -119,12 +138,20 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 
 	if len(r.Refusals) > 0 {
 		p("\n## Refusals (%d)\n\n| Guard | Reason | Groups |\n|---|---|---|\n", len(r.Refusals))
-		for _, rf := range r.Refusals {
-			groups := make([]string, len(rf.Groups))
-			for i, g := range rf.Groups {
-				groups[i] = md(g)
+		for i, rf := range r.Refusals {
+			if i == mdListCap {
+				p("\n…and %d more refusals: see report.json or the Summary sheet of report.xlsx.\n", len(r.Refusals)-mdListCap)
+				break
 			}
-			p("| %s | %s | %s |\n", md(rf.Guard), md(rf.Message), strings.Join(groups, ", "))
+			groups := make([]string, 0, min(len(rf.Groups), mdListCap+1))
+			for i, g := range rf.Groups {
+				if i == mdListCap {
+					groups = append(groups, fmt.Sprintf("…and %d more", len(rf.Groups)-mdListCap))
+					break
+				}
+				groups = append(groups, md(g))
+			}
+			p("| %s | %s | %s |\n", md(rf.Guard), mdText(rf.Message), strings.Join(groups, ", "))
 		}
 	}
 
@@ -174,7 +201,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 				break
 			}
 			p("| %s | %s | %s | %s | %s | %s | %s | %s |\n", itoa(a.Row), md(connectorText(a)), md(a.ToGroupName),
-				itoa(a.HTTPStatus), itoa(a.Attempts), md(a.Error), md(a.RequestID), md(a.ClientRequestID))
+				itoa(a.HTTPStatus), itoa(a.Attempts), mdText(a.Error), md(a.RequestID), md(a.ClientRequestID))
 		}
 	}
 	if len(unknown) > 0 {
@@ -199,7 +226,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 				p("\n…and %d more invalid rows: see the Invalid rows sheet of report.xlsx, or report.csv.\n", len(invalid)-mdListCap)
 				break
 			}
-			p("| %s | %s | %s | %s |\n", itoa(a.Row), md(a.MappedConnector), md(a.MappedGroup), md(a.Reason))
+			p("| %s | %s | %s | %s |\n", itoa(a.Row), md(a.MappedConnector), md(a.MappedGroup), mdText(a.Reason))
 		}
 	}
 

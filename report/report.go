@@ -48,10 +48,10 @@ type Report struct {
 	Journal    string    `json:"journal"` // path of journal.jsonl; empty when the run kept none
 	Summary    Summary   `json:"summary"`
 	ExitCode   int       `json:"exitCode"`
-	Outcome    string    `json:"outcome"`           // what the run came to, in a word
-	Message    string    `json:"message,omitempty"` // why, when it did not simply succeed
-	Refusals   []Refusal `json:"refusals"`          // the guards that refused the run; empty when none did
-	Groups     []Group   `json:"groups"`            // per connector group, before and after; empty when not known
+	Outcome    string    `json:"outcome"`  // what the run came to, in a word
+	Message    string    `json:"message"`  // why, when it did not simply succeed; empty on success
+	Refusals   []Refusal `json:"refusals"` // the guards that refused the run; empty when none did
+	Groups     []Group   `json:"groups"`   // per connector group, before and after; empty when not known
 	Actions    []Action  `json:"actions"`
 }
 

@@ -7,9 +7,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 
 	"github.com/xuri/excelize/v2"
 
+	"connrecon/internal/safetext"
 	"connrecon/plan"
 )
 
@@ -105,7 +107,9 @@ func newXLSXStyles(f *excelize.File) (xlsxStyles, error) {
 //
 // Text from the tenant or the mapping is always written as a string cell,
 // never as a formula, whatever its first character: unlike CSV, XLSX says
-// what a cell is, so no quote prefix is needed and the text stays exact.
+// what a cell is, so no quote prefix is needed. The text stays exact
+// unless XML cannot hold it or it could disguise itself (see xlsxCells);
+// the Summary sheet counts the cells where that was not so.
 func WriteXLSX(w io.Writer, r *Report) error {
 	f := excelize.NewFile()
 	defer f.Close() // removes the stream writers' temporary files
@@ -121,17 +125,20 @@ func WriteXLSX(w io.Writer, r *Report) error {
 	if err != nil {
 		return err
 	}
-	if err := writeGroupsSheet(f, r, st); err != nil {
+	// The Summary goes last: it says how many cells of the other sheets
+	// could not keep their exact text.
+	cells := &xlsxCells{}
+	if err := writeGroupsSheet(f, r, st, cells); err != nil {
 		return fmt.Errorf("xlsx sheet %s: %w", SheetGroups, err)
 	}
-	if err := writeSummarySheet(f, r, st); err != nil {
-		return fmt.Errorf("xlsx sheet %s: %w", SheetSummary, err)
-	}
-	if err := writeActionsSheet(f, r, st); err != nil {
+	if err := writeActionsSheet(f, r, st, cells); err != nil {
 		return fmt.Errorf("xlsx sheet %s: %w", SheetActions, err)
 	}
-	if err := writeInvalidSheet(f, r, st); err != nil {
+	if err := writeInvalidSheet(f, r, st, cells); err != nil {
 		return fmt.Errorf("xlsx sheet %s: %w", SheetInvalid, err)
+	}
+	if err := writeSummarySheet(f, r, st, cells); err != nil {
+		return fmt.Errorf("xlsx sheet %s: %w", SheetSummary, err)
 	}
 	f.SetActiveSheet(0)
 	// File.Write builds the whole archive in a bytes.Buffer and then copies
@@ -145,6 +152,117 @@ func WriteXLSX(w io.Writer, r *Report) error {
 		return fmt.Errorf("xlsx: %w", err)
 	}
 	return nil
+}
+
+// xlsxCellChars is Excel's limit on the length of a cell's text, in
+// UTF-16 code units; excelize would cut a longer text silently.
+const xlsxCellChars = excelize.TotalCellChars
+
+// xlsxCells makes text from outside fit for a cell and counts the cells
+// whose text it could not keep exact, for the Summary sheet to say so.
+//
+// XML 1.0 cannot hold most C0 control characters, and excelize would turn
+// them (and bytes that are not UTF-8) into U+FFFD without a word. Those,
+// and the characters that could disguise a name in Excel as on a terminal
+// (bidirectional overrides, zero-width and other invisible characters),
+// are written as the visible escapes every human view uses (safetext):
+// \x1b, \u202e. Line breaks stay: a cell shows them. Text past Excel's
+// cell limit is cut. report.csv and report.json keep the exact text.
+type xlsxCells struct {
+	escaped int // cells with characters written as escapes
+	cut     int // cells cut at Excel's limit
+}
+
+// text is s for a stream writer's cell (an inline string).
+func (x *xlsxCells) text(s string) string {
+	if s == "" {
+		return s
+	}
+	if e := safetext.EscapeText(s); len(e) != len(s) { // an escape is always longer than what it stands for
+		x.escaped++
+		s = e
+	}
+	if len(s) > xlsxCellChars/2 { // otherwise it fits whatever the characters
+		if t, cut := cutUTF16(s, xlsxCellChars); cut {
+			x.cut++
+			s = t
+		}
+	}
+	return s
+}
+
+// shared is text for a cell set with SetCellStr (a shared string). Excel
+// reads _xHHHH_ in a shared string as the character U+HHHH (ECMA-376's
+// escape for characters XML cannot hold), and excelize does not escape
+// such text in shared strings as its stream writer does: "_x202E_" in a
+// group name would become a right-to-left override. The escape for a
+// literal underscore, _x005F_, keeps the text as written.
+func (x *xlsxCells) shared(s string) string {
+	s = x.text(s)
+	if !strings.Contains(s, "_x") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '_' && isXMLEscape(s[i:]) {
+			b.WriteString("_x005F")
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// isXMLEscape reports whether s starts with _xHHHH_.
+func isXMLEscape(s string) bool {
+	if len(s) < 7 || s[1] != 'x' || s[6] != '_' {
+		return false
+	}
+	for _, c := range []byte(s[2:6]) {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// cutUTF16 cuts s to at most limit UTF-16 code units, an ellipsis
+// included, at a character boundary.
+func cutUTF16(s string, limit int) (string, bool) {
+	n := 0
+	for i, r := range s {
+		w := utf16.RuneLen(r)
+		if w < 0 {
+			w = 1
+		}
+		if n+w > limit-1 { // room for the ellipsis
+			rest := 0
+			for _, r := range s[i:] {
+				rest += max(utf16.RuneLen(r), 1)
+			}
+			if n+rest <= limit {
+				return s, false
+			}
+			return s[:i] + safetext.Ellipsis, true
+		}
+		n += w
+	}
+	return s, false
+}
+
+// note is the Summary's line about the cells changed.
+func (x *xlsxCells) note() string {
+	if x.escaped == 0 && x.cut == 0 {
+		return "none: every cell holds the exact text"
+	}
+	var parts []string
+	if x.escaped > 0 {
+		parts = append(parts, fmt.Sprintf("%d cell(s) hold control, invisible or bidirectional characters, or bytes that are not UTF-8: "+
+			"they are shown as \\xNN or \\uNNNN escapes (XML cannot hold control characters, and the others could disguise a name)", x.escaped))
+	}
+	if x.cut > 0 {
+		parts = append(parts, fmt.Sprintf("%d cell(s) were cut at Excel's limit of %d characters", x.cut, xlsxCellChars))
+	}
+	return strings.Join(parts, "; ") + "; report.csv and report.json hold the exact text"
 }
 
 // cellName is excelize.CoordinatesToCellName for coordinates known to be
@@ -167,7 +285,7 @@ func headerRange(n, rows int) string {
 // writeActionsSheet streams one row per action, in CSVHeader order. The
 // header is frozen and filtered, failed moves are red and moves of
 // unknown fate amber, so the rows that need a look stand out.
-func writeActionsSheet(f *excelize.File, r *Report, st xlsxStyles) error {
+func writeActionsSheet(f *excelize.File, r *Report, st xlsxStyles, cells *xlsxCells) error {
 	// The filter must be set before the stream writer takes the sheet: the
 	// stream writer writes the sheet's settings around the rows it streams.
 	if err := f.AutoFilter(SheetActions, headerRange(len(CSVHeader), xlsxActionRows(r)+1), nil); err != nil {
@@ -195,7 +313,7 @@ func writeActionsSheet(f *excelize.File, r *Report, st xlsxStyles) error {
 		a := &r.Actions[i]
 		actionRecord(a, rec)
 		for j, s := range rec {
-			row[j] = actionCell(j, a, s)
+			row[j] = actionCell(j, a, s, cells)
 		}
 		var opts excelize.RowOpts
 		switch a.Result {
@@ -224,7 +342,7 @@ func xlsxActionRows(r *Report) int { return min(len(r.Actions), xlsxMaxRows-1) }
 // actionCell is the value of column j: numbers where Excel should sort and
 // sum them, nil (an empty cell) where the CSV has an empty cell, and the
 // text otherwise.
-func actionCell(j int, a *Action, s string) any {
+func actionCell(j int, a *Action, s string, cells *xlsxCells) any {
 	if s == "" {
 		return nil
 	}
@@ -238,7 +356,7 @@ func actionCell(j int, a *Action, s string) any {
 	case "attempts":
 		return a.Attempts
 	}
-	return s
+	return cells.text(s)
 }
 
 func stringRow(cells []string) []any {
@@ -256,7 +374,7 @@ func frozenHeader() *excelize.Panes {
 
 // writeInvalidSheet streams the invalid rows: an invalid mapping can be as
 // long as the mapping itself.
-func writeInvalidSheet(f *excelize.File, r *Report, st xlsxStyles) error {
+func writeInvalidSheet(f *excelize.File, r *Report, st xlsxStyles, cells *xlsxCells) error {
 	n := 0
 	for i := range r.Actions {
 		if r.Actions[i].Action == string(plan.ActionInvalid) {
@@ -300,7 +418,10 @@ func writeInvalidSheet(f *excelize.File, r *Report, st xlsxStyles) error {
 		if a.Row != 0 {
 			rowNum = a.Row
 		}
-		row[0], row[1], row[2], row[3], row[4], row[5] = rowNum, orNil(a.MappedConnector), orNil(a.MappedGroup), orNil(a.Reason), orNil(a.ConnectorID), orNil(a.MachineName)
+		row[0] = rowNum
+		for j, s := range []string{a.MappedConnector, a.MappedGroup, a.Reason, a.ConnectorID, a.MachineName} {
+			row[j+1] = orNil(cells.text(s))
+		}
 		if err := sw.SetRow(cellName(1, line), row); err != nil {
 			return fmt.Errorf("row %d: %w", line, err)
 		}
@@ -320,7 +441,7 @@ func orNil(s string) any {
 
 // writeGroupsSheet writes one row per group; groups whose applications
 // lose every active connector are red.
-func writeGroupsSheet(f *excelize.File, r *Report, st xlsxStyles) error {
+func writeGroupsSheet(f *excelize.File, r *Report, st xlsxStyles, cells *xlsxCells) error {
 	const sh = SheetGroups
 	if len(r.Groups) == 0 {
 		return f.SetCellStr(sh, "A1", noGroupsText)
@@ -344,15 +465,15 @@ func writeGroupsSheet(f *excelize.File, r *Report, st xlsxStyles) error {
 		if g.IsDefault {
 			def = "yes"
 		}
-		cells := []any{g.Name, g.ID, def, g.ConnectorsBefore, g.ConnectorsAfter, g.ActiveBefore, g.ActiveAfter,
+		vals := []any{g.Name, g.ID, def, g.ConnectorsBefore, g.ConnectorsAfter, g.ActiveBefore, g.ActiveAfter,
 			len(g.Applications), coverageText(g.Coverage), strings.Join(g.Applications, "; ")}
-		for j, v := range cells {
+		for j, v := range vals {
 			var err error
 			switch v := v.(type) {
 			case string:
 				// SetCellStr, not SetCellValue: a string cell whatever the
 				// text looks like.
-				err = f.SetCellStr(sh, cellName(j+1, line), v)
+				err = f.SetCellStr(sh, cellName(j+1, line), cells.shared(v))
 			case int:
 				err = f.SetCellInt(sh, cellName(j+1, line), int64(v))
 			}
@@ -381,7 +502,7 @@ func coverageText(c string) string {
 
 // writeSummarySheet writes the run metadata, totals and refusals as label
 // and value pairs, and the chart when there are groups to chart.
-func writeSummarySheet(f *excelize.File, r *Report, st xlsxStyles) error {
+func writeSummarySheet(f *excelize.File, r *Report, st xlsxStyles, cells *xlsxCells) error {
 	const sh = SheetSummary
 	line := 1
 	var err error
@@ -392,7 +513,7 @@ func writeSummarySheet(f *excelize.File, r *Report, st xlsxStyles) error {
 		ref := cellName(col, line)
 		switch v := v.(type) {
 		case string:
-			err = f.SetCellStr(sh, ref, v)
+			err = f.SetCellStr(sh, ref, cells.shared(v))
 		case int:
 			err = f.SetCellInt(sh, ref, int64(v))
 		}
@@ -430,6 +551,9 @@ func writeSummarySheet(f *excelize.File, r *Report, st xlsxStyles) error {
 	if n := xlsxActionRows(r); n < len(r.Actions) {
 		pair("Actions sheet", fmt.Sprintf("the first %d of %d actions (Excel's row limit): report.csv and report.json hold them all", n, len(r.Actions)))
 	}
+	// Filled in last, once every cell of the workbook is written.
+	noteLine := line
+	line++
 	line++
 	heading("Totals", st.bold)
 	for _, t := range summaryTotals(r) {
@@ -463,6 +587,12 @@ func writeSummarySheet(f *excelize.File, r *Report, st xlsxStyles) error {
 		set(1, "Per group before and after: see the Groups sheet. The chart shows active connectors per group.")
 	}
 	if err != nil {
+		return err
+	}
+	if err := f.SetCellStr(sh, cellName(1, noteLine), "Text changed"); err != nil {
+		return err
+	}
+	if err := f.SetCellStr(sh, cellName(2, noteLine), cells.note()); err != nil {
 		return err
 	}
 	if err := f.SetColWidth(sh, "A", "A", 18); err != nil {

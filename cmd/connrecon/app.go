@@ -70,11 +70,15 @@ func defaultGlobals(env Env) globalOptions {
 	if v := env.Getenv("CONNRECON_LOG_FORMAT"); v != "" {
 		o.LogFormat = v
 	}
-	if v := env.Getenv("CONNRECON_NO_PROGRESS"); v != "" && v != "0" && !strings.EqualFold(v, "false") {
-		o.NoProgress = true
-	}
+	o.NoProgress = envBool(env.Getenv("CONNRECON_NO_PROGRESS"))
 	o.Lock = env.Getenv("CONNRECON_LOCK")
 	return o
+}
+
+// envBool reads a switch from the environment: any value but empty, 0 or
+// false turns it on.
+func envBool(v string) bool {
+	return v != "" && v != "0" && !strings.EqualFold(v, "false")
 }
 
 // graphURL is --graph-url when given, otherwise the cloud's.
@@ -128,11 +132,14 @@ func commands(s *session) []*command {
 		do demoOptions
 		so simOptions
 	)
+	// The flag's default, as the global options read theirs.
+	po.Report.Overwrite = envBool(s.env.Getenv("CONNRECON_OVERWRITE"))
+	ao.Report.Overwrite = po.Report.Overwrite
 	return []*command{
-		{name: "plan", args: "-m FILE [--sheet NAME] [-o PLAN.json] [--report-dir DIR] [--detailed-exitcode] [guard options]", summary: "read the tenant and show the moves the mapping needs",
+		{name: "plan", args: "-m FILE [--sheet NAME] [-o PLAN.json] [--report-dir DIR [--overwrite]] [--detailed-exitcode] [guard options]", summary: "read the tenant and show the moves the mapping needs",
 			flags: po.AddFlags, check: po.validate, run: func(ctx context.Context, s *session) error { return runPlan(ctx, s, po) },
 			lockDir: func() string { return reportRoot(po.Report.Dir) }},
-		{name: "apply", args: "(-m FILE [--sheet NAME] | --plan PLAN.json) [--concurrency N] [--yes] [--report-dir DIR] [guard options]", summary: "make the moves, then write the audit report",
+		{name: "apply", args: "(-m FILE [--sheet NAME] | --plan PLAN.json) [--concurrency N] [--yes] [--report-dir DIR [--overwrite]] [guard options]", summary: "make the moves, then write the audit report",
 			flags: ao.AddFlags, check: ao.validate, run: func(ctx context.Context, s *session) error { return runApply(ctx, s, ao) },
 			lockDir: func() string { return reportRoot(ao.Report.Dir) }},
 		{name: "validate", args: "-m FILE [--sheet NAME]", summary: "check the mapping file offline", offline: true,

@@ -21,11 +21,14 @@ type demoOptions struct {
 }
 
 func (o *demoOptions) AddFlags(fs *flag.FlagSet) {
-	fs.StringVar(&o.ReportDir, "report-dir", "demo-report", "directory for the demo's reports (plan/ and apply/ inside)")
+	fs.StringVar(&o.ReportDir, "report-dir", "demo-report", "directory for the demo's reports (plan/, apply/ and replan/ inside, replaced on every run)")
 }
 
 // runDemo starts the simulated tenant on a loopback port and runs the real
 // job against it: plan, apply, and a second plan that finds nothing to do.
+// The demo is run again and again, so each run replaces its own earlier
+// reports (as --overwrite does) and says so; a real run's report
+// directory is never replaced unasked.
 func runDemo(ctx context.Context, s *session, o demoOptions) error {
 	t, err := graphsim.LoadTenant(bytes.NewReader(samples.Tenant))
 	if err != nil {
@@ -57,18 +60,22 @@ func runDemo(ctx context.Context, s *session, o demoOptions) error {
 	demo.token = "demo-token"
 
 	say := func(format string, a ...any) { fmt.Fprintf(s.stdout, "\n== "+format+"\n\n", a...) }
-	say("Simulated tenant at %s (%d connectors, %d groups); mapping %s", demo.g.GraphURL, len(t.Connectors), len(t.Groups), mapping)
+	say("Simulated tenant at %s (%d connectors, %d groups); mapping %s; earlier demo reports in %s are replaced",
+		demo.g.GraphURL, len(t.Connectors), len(t.Groups), mapping, o.ReportDir)
 	planning := planningOptions{Mapping: mapping, Unlisted: "report", MaxChanges: 50, MinActive: 1}
+	reports := func(sub string) reportOptions {
+		return reportOptions{Dir: filepath.Join(o.ReportDir, sub), Overwrite: true}
+	}
 	say("connrecon plan -m %s", mapping)
-	if err := runPlan(ctx, &demo, planOptions{planningOptions: planning, Report: reportOptions{Dir: filepath.Join(o.ReportDir, "plan")}}); err != nil {
+	if err := runPlan(ctx, &demo, planOptions{planningOptions: planning, Report: reports("plan")}); err != nil {
 		return err
 	}
 	say("connrecon apply -m %s --yes", mapping)
-	if err := runApply(ctx, &demo, applyOptions{planningOptions: planning, Report: reportOptions{Dir: filepath.Join(o.ReportDir, "apply")}, Concurrency: 4, Yes: true}); err != nil {
+	if err := runApply(ctx, &demo, applyOptions{planningOptions: planning, Report: reports("apply"), Concurrency: 4, Yes: true}); err != nil {
 		return err
 	}
 	say("connrecon plan -m %s --detailed-exitcode   (after apply)", mapping)
-	if err := runPlan(ctx, &demo, planOptions{planningOptions: planning, Report: reportOptions{Dir: filepath.Join(o.ReportDir, "replan")}, DetailedExitcode: true}); err != nil {
+	if err := runPlan(ctx, &demo, planOptions{planningOptions: planning, Report: reports("replan"), DetailedExitcode: true}); err != nil {
 		return fmt.Errorf("demo: the tenant does not match the mapping after apply: %w", err)
 	}
 	say("Done. Reports: %s/{plan,apply,replan}/report.{json,csv,xlsx,md}", o.ReportDir)

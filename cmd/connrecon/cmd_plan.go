@@ -36,6 +36,14 @@ func (o *planOptions) validate() error {
 
 func runPlan(ctx context.Context, s *session, o planOptions) error {
 	r := newRunState(s, "plan", o.Report)
+	if err := prepareReportDir(s.log, o.Report.Dir, o.Report.Overwrite); err != nil {
+		// No report: the directory is an earlier run's. Nor may an
+		// earlier -o file stand for tonight's plan.
+		if o.Out != "" {
+			r.discardSaved(s, o.Out)
+		}
+		return err
+	}
 	c, err := s.newClient(pacer.New(pacer.Options{}, uint64(r.started.UnixNano())))
 	if err != nil {
 		return r.finish(s, err)

@@ -3,8 +3,8 @@ package main
 import (
 	"flag"
 	"fmt"
-	"strconv"
 
+	"connrecon/internal/safetext"
 	"connrecon/plan"
 )
 
@@ -26,15 +26,24 @@ func (o *validateOptions) validate() error {
 	return nil
 }
 
-// runValidate checks the file without Graph: every problem on its own
-// line as file:row:column: message, then a summary.
+// runValidate checks the file without Graph: each problem on its own line
+// as file:row:column: message, then a summary. The file's text in a
+// message is shown escaped (safetext) and cut, and the list stops after
+// safetext.MaxList problems: a file of millions of bad rows must not
+// print gigabytes. validate writes no report, so the line that ends the
+// list says where every problem is listed.
 func runValidate(s *session, o validateOptions) error {
 	m, err := plan.ReadMapping(o.Mapping, plan.ReadOptions{Sheet: o.Sheet})
 	if err != nil {
 		return err
 	}
-	for _, p := range m.Problems {
-		fmt.Fprintln(s.stdout, p.Format(m.Path))
+	for i, p := range m.Problems {
+		if i == safetext.MaxList {
+			fmt.Fprintln(s.stdout, safetext.More(len(m.Problems)-i, "problems",
+				"connrecon plan lists every invalid row, with its reason, in report.csv"))
+			break
+		}
+		fmt.Fprintln(s.stdout, safetext.Text(p.Format(m.Path)))
 	}
 	invalid, warnings := m.Invalid(), 0
 	for _, p := range m.Problems {
@@ -42,12 +51,13 @@ func runValidate(s *session, o validateOptions) error {
 			warnings++
 		}
 	}
-	where := m.Path
+	where := safetext.Text(m.Path)
 	if m.Sheet != "" {
-		where += " (sheet " + strconv.Quote(m.Sheet) + ")"
+		where += " (sheet " + safetext.Quote(m.Sheet) + ")"
 	}
-	fmt.Fprintf(s.stdout, "%s: %d row(s), %d invalid, %d warning(s); connector column %s (%q), group column %s (%q).\n",
-		where, len(m.Rows), invalid, warnings, m.ConnectorColumn, m.ConnectorHeader, m.GroupColumn, m.GroupHeader)
+	fmt.Fprintf(s.stdout, "%s: %d row(s), %d invalid, %d warning(s); connector column %s (%s), group column %s (%s).\n",
+		where, len(m.Rows), invalid, warnings, safetext.Value(m.ConnectorColumn), safetext.Quote(m.ConnectorHeader),
+		safetext.Value(m.GroupColumn), safetext.Quote(m.GroupHeader))
 	if invalid > 0 {
 		return withCode(exitInvalid, fmt.Errorf("%s: %d invalid row(s)", m.Path, invalid))
 	}

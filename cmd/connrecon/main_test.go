@@ -423,7 +423,8 @@ func TestGlobalOptionsAndEnvironment(t *testing.T) {
 	if code := h.run("--graph-url", url, "plan", "-m", sampleMapping, "--report-dir", dir); code != exitOK {
 		t.Fatalf("flag before the command: exit %d\n%s", code, &h.stderr)
 	}
-	if code := h.run("plan", "-m", sampleMapping, "--report-dir", dir, "--graph-url", url); code != exitOK {
+	// The same directory again: --overwrite replaces the first run's report.
+	if code := h.run("plan", "-m", sampleMapping, "--report-dir", dir, "--overwrite", "--graph-url", url); code != exitOK {
 		t.Fatalf("flag after the command: exit %d\n%s", code, &h.stderr)
 	}
 	if rep := readReport(t, dir); rep.GraphURL != url {
@@ -431,6 +432,7 @@ func TestGlobalOptionsAndEnvironment(t *testing.T) {
 	}
 	h.env["CONNRECON_LOG_FORMAT"] = "json"
 	h.env["CONNRECON_GRAPH_URL"] = url
+	h.env["CONNRECON_OVERWRITE"] = "1"
 	if code := h.run("plan", "-m", sampleMapping, "--report-dir", dir); code != exitOK {
 		t.Fatalf("env: exit %d\n%s", code, &h.stderr)
 	}

@@ -14,6 +14,7 @@ import (
 	"connrecon/executor"
 	"connrecon/internal/graph"
 	"connrecon/internal/pacer"
+	"connrecon/internal/safetext"
 	"connrecon/plan"
 	"connrecon/report"
 )
@@ -39,12 +40,17 @@ const reportDirHelp = "directory for the reports (default connrecon-reports/UTC-
 type reportOptions struct {
 	Dir     string
 	Formats string
-	formats []report.Format // parsed by validate
+	// Overwrite lets a run replace the reports and journal an earlier run
+	// left in --report-dir (prepareReportDir); its default comes from
+	// CONNRECON_OVERWRITE.
+	Overwrite bool
+	formats   []report.Format // parsed by validate
 }
 
 func (o *reportOptions) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Dir, "report-dir", "", reportDirHelp)
 	fs.StringVar(&o.Formats, "report-format", "all", "report formats to write: all, or a comma list of json, csv, xlsx, md")
+	fs.BoolVar(&o.Overwrite, "overwrite", o.Overwrite, "when --report-dir holds an earlier run's reports or journal, delete them and write this run's (default: refuse) (env CONNRECON_OVERWRITE)")
 }
 
 func (o *reportOptions) validate() error {
@@ -142,7 +148,10 @@ func (r *runState) finish(s *session, err error) error {
 	code := exitCode(err)
 	outcome, msg := outcomeOf(code), ""
 	if err != nil {
-		msg = redact(err.Error(), s.token)
+		// Cut after redacting, never before: a cut token would no longer
+		// be found. The message quotes the mapping at most in short
+		// prefixes, but a report must stay small whatever it quotes.
+		msg = safetext.Truncate(redact(err.Error(), s.token), safetext.MaxText)
 	}
 	run := report.Run{
 		Version: version(), Mode: r.mode, GraphURL: r.graphURL,
