@@ -1,7 +1,6 @@
 package plan
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -97,6 +96,9 @@ type ReadOptions struct {
 	// first visible one. Setting it for a CSV file is an error, so a
 	// misplaced --sheet never goes unnoticed.
 	Sheet string
+	// Stdin is read for the path "-". The caller decides whether standard
+	// input may be used (not when it is a terminal).
+	Stdin io.Reader
 }
 
 // FileError is a mapping file that cannot be used at all: unreadable, in a
@@ -150,7 +152,12 @@ var (
 // all of them; an error (a *FileError) is returned only when the file as a
 // whole cannot be used.
 func ReadMapping(path string, opts ReadOptions) (*Mapping, error) {
-	f, err := os.Open(path)
+	if path == "-" {
+		return readStdin(opts)
+	}
+	// Opened without waiting: a named pipe with no writer would block
+	// open(2) itself, so it is opened non-blocking and then refused.
+	f, err := openNoWait(path)
 	if err != nil {
 		return nil, &FileError{Path: path, Msg: "cannot open mapping", Err: err}
 	}
@@ -159,34 +166,57 @@ func ReadMapping(path string, opts ReadOptions) (*Mapping, error) {
 	if err != nil {
 		return nil, &FileError{Path: path, Msg: "cannot open mapping", Err: err}
 	}
-	if fi.IsDir() {
+	switch {
+	case fi.IsDir():
 		return nil, &FileError{Path: path, Msg: "is a directory, not a mapping file"}
+	case !fi.Mode().IsRegular():
+		// A pipe, a device or a socket may never end, and a named pipe
+		// may never get a writer: a cron job would hang on it.
+		return nil, &FileError{Path: path, Msg: fmt.Sprintf("is not a regular file (%s): save the mapping to a file, or pass it on standard input with -m -", fileKind(fi.Mode()))}
 	}
-	if !fi.Mode().IsRegular() {
-		// A pipe (-m <(command)) cannot be read at an offset. Sniff it
-		// through a buffer: CSV streams as usual; a workbook, which is
-		// read at offsets, is read into memory first.
-		br := bufio.NewReader(f)
-		magic, _ := br.Peek(len(oleMagic))
-		if bytes.HasPrefix(magic, zipMagic) || bytes.HasPrefix(magic, oleMagic) {
-			data, err := io.ReadAll(br)
-			if err != nil {
-				return nil, &FileError{Path: path, Msg: "cannot read mapping", Err: err}
-			}
-			r := bytes.NewReader(data)
-			return readMapping(path, r, r.Size(), opts, openReaderWorkbook(r, r.Size()))
-		}
-		if err := textChecks(path, opts); err != nil {
-			return nil, err
-		}
-		return parseCSV(path, br, 0)
+	return readMapping(path, f, fi.Size(), opts)
+}
+
+// StdinName is what messages and reports call a mapping read from
+// standard input (-m -).
+const StdinName = "stdin"
+
+// maxStdinSize bounds a mapping read from standard input, which is held in
+// memory (a workbook is read at offsets): the unpacked size a workbook may
+// have is far more than any mapping.
+const maxStdinSize = maxUnzipSize
+
+// readStdin reads -m -: all of standard input, at most maxStdinSize.
+func readStdin(opts ReadOptions) (*Mapping, error) {
+	if opts.Stdin == nil {
+		return nil, &FileError{Path: StdinName, Msg: "-m - reads the mapping from standard input, and there is none"}
 	}
-	return readMapping(path, f, fi.Size(), opts, openFileWorkbook(path))
+	data, err := io.ReadAll(io.LimitReader(opts.Stdin, maxStdinSize+1))
+	if err != nil {
+		return nil, &FileError{Path: StdinName, Msg: "cannot read mapping", Err: err}
+	}
+	if len(data) > maxStdinSize {
+		return nil, &FileError{Path: StdinName, Msg: fmt.Sprintf("standard input holds more than %d MiB, far beyond any mapping", maxStdinSize>>20)}
+	}
+	r := bytes.NewReader(data)
+	return readMapping(StdinName, r, r.Size(), opts)
+}
+
+func fileKind(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeDevice != 0, m&os.ModeCharDevice != 0:
+		return "a device"
+	}
+	return "not a plain file"
 }
 
 // readMapping dispatches on the first bytes; ReadMapping gives it a file,
 // the fuzz tests bytes in memory.
-func readMapping(path string, r io.ReaderAt, size int64, opts ReadOptions, open workbookOpener) (*Mapping, error) {
+func readMapping(path string, r io.ReaderAt, size int64, opts ReadOptions) (*Mapping, error) {
 	magic := make([]byte, 8)
 	n, err := r.ReadAt(magic, 0)
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -198,7 +228,7 @@ func readMapping(path string, r io.ReaderAt, size int64, opts ReadOptions, open 
 	case bytes.HasPrefix(magic, oleMagic):
 		return nil, oleFileError(path, r, size)
 	case bytes.HasPrefix(magic, zipMagic):
-		return readWorkbook(path, r, size, ext, opts, open)
+		return readWorkbook(path, r, size, ext, opts)
 	}
 	if err := textChecks(path, opts); err != nil {
 		return nil, err
@@ -209,7 +239,7 @@ func readMapping(path string, r io.ReaderAt, size int64, opts ReadOptions, open 
 // textChecks refuses what cannot be a CSV mapping before reading one.
 func textChecks(path string, opts ReadOptions) error {
 	if opts.Sheet != "" {
-		return &FileError{Path: path, Msg: fmt.Sprintf("--sheet %q applies only to XLSX workbooks, and this file is text (read as CSV)", opts.Sheet)}
+		return &FileError{Path: path, Msg: fmt.Sprintf("--sheet %s applies only to XLSX workbooks, and this file is text (read as CSV)", quoteShort(opts.Sheet))}
 	}
 	if strings.EqualFold(filepath.Ext(path), ".ods") {
 		// Not a zip but named .ods: a flat or damaged OpenDocument file.
@@ -302,11 +332,11 @@ func (b *rowBuilder) headerError(line int, cells []string, ci, gi int) *FileErro
 			found = append(found, "…")
 			break
 		}
-		found = append(found, fmt.Sprintf("%q (%s)", name, ColumnName(i)))
+		found = append(found, fmt.Sprintf("%s (%s)", quoteShort(name), ColumnName(i)))
 	}
 	where := "the header row"
 	if b.m.Sheet != "" {
-		where += fmt.Sprintf(" of sheet %q", b.m.Sheet)
+		where += " of sheet " + quoteShort(b.m.Sheet)
 	}
 	return &FileError{Path: b.m.Path, Line: line, Msg: fmt.Sprintf(
 		"no %s column in %s (found %s); %s",
@@ -349,11 +379,11 @@ func (b *rowBuilder) check(r *Row, idx int, what, v string, col int) cellScan {
 		b.empty = append(b.empty, emptyCell{row: idx, problem: len(m.Problems), line: r.Line, col: col})
 		msg = "the " + what + " cell is empty"
 	case !c.ascii && !utf8.ValidString(v):
-		msg = fmt.Sprintf("the %s cell %q is not UTF-8 text: save the file as CSV UTF-8 (or UTF-16 \"Unicode text\")", what, v)
+		msg = fmt.Sprintf("the %s cell %s is not UTF-8 text: save the file as CSV UTF-8 (or UTF-16 \"Unicode text\")", what, quoteShort(v))
 	case v[0] == '#' && spreadsheetErrors[strings.ToUpper(v)]:
 		msg = fmt.Sprintf("the %s cell holds the spreadsheet error %s: fix the formula that produced it, or type the value", what, v)
 	case c.idShaped && !IsGUID(v):
-		msg = fmt.Sprintf("%s %q looks like an id but is not a valid GUID", what, v)
+		msg = fmt.Sprintf("%s %s looks like an id but is not a valid GUID", what, quoteShort(v))
 	default:
 		return c
 	}
@@ -481,13 +511,13 @@ func (b *rowBuilder) sameConnector(keys []uint64) {
 		if sameCell(prev.Group, r.Group) {
 			r.Duplicate = true
 			m.Problems = append(m.Problems, Problem{Line: r.Line, Column: m.ConnectorColumn, Severity: SeverityWarning,
-				Message: fmt.Sprintf("connector %q repeats row %d with the same group: counted once", r.Connector, prev.Line)})
+				Message: fmt.Sprintf("connector %s repeats row %d with the same group: counted once", quoteShort(r.Connector), prev.Line)})
 			continue
 		}
-		r.Problem = fmt.Sprintf("connector %q is also mapped on row %d to group %q: keep one of the two rows", r.Connector, prev.Line, prev.Group)
+		r.Problem = fmt.Sprintf("connector %s is also mapped on row %d to group %s: keep one of the two rows", quoteShort(r.Connector), prev.Line, quoteShort(prev.Group))
 		m.Problems = append(m.Problems, Problem{Line: r.Line, Column: m.GroupColumn, Severity: SeverityError, Message: r.Problem})
 		if prev.Problem == "" {
-			prev.Problem = fmt.Sprintf("connector %q is also mapped on row %d to group %q: keep one of the two rows", prev.Connector, r.Line, r.Group)
+			prev.Problem = fmt.Sprintf("connector %s is also mapped on row %d to group %s: keep one of the two rows", quoteShort(prev.Connector), r.Line, quoteShort(r.Group))
 			m.Problems = append(m.Problems, Problem{Line: prev.Line, Column: m.GroupColumn, Severity: SeverityError, Message: prev.Problem})
 		}
 	}
@@ -630,4 +660,25 @@ func isHex(c byte) bool {
 // NormalizeGUID strips braces and lower-cases a GUID.
 func NormalizeGUID(s string) string {
 	return strings.ToLower(strings.Trim(s, "{}"))
+}
+
+// maxQuoted is how many characters of a value a message quotes: enough to
+// recognise it, while a 100 MB cell never becomes a 100 MB message.
+const maxQuoted = 80
+
+// shortText is s cut to its first n characters, with "…" when it was cut.
+func shortText(s string, n int) string {
+	i := 0
+	for j := range s {
+		if i == n {
+			return strings.ToValidUTF8(s[:j], "\uFFFD") + "…"
+		}
+		i++
+	}
+	return s
+}
+
+// quoteShort quotes the start of a value for a message.
+func quoteShort(s string) string {
+	return strconv.Quote(shortText(s, maxQuoted))
 }

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/xuri/excelize/v2"
@@ -173,6 +175,67 @@ func BenchmarkReadMappingXLSX(b *testing.B) {
 	for _, n := range benchSizes() {
 		b.Run(fmt.Sprintf("rows=%d", n), func(b *testing.B) {
 			benchReader(b, writeBenchXLSX(b, n), n, bareXLSX)
+		})
+	}
+}
+
+// BenchmarkReadXLSXWorstCase measures the memory of the workbook reader at
+// its limits, for the bound the README states: a shared-strings table at
+// both caps (2,000,000 strings, 64 MiB of text), a sheet of as many rows
+// as a sheet holds (whose rows are the mapping returned: the caller's), and
+// a small file that unpacks to one huge cell (refused). peak-heap-MiB is
+// the most live heap during the read, above what was live before (the
+// README gives the process's peak RSS too, measured with /usr/bin/time).
+func BenchmarkReadXLSXWorstCase(b *testing.B) {
+	cases := []struct {
+		name   string
+		parts  func() map[string][]byte
+		refuse bool
+	}{
+		{"shared-strings-at-cap", func() map[string][]byte {
+			parts := workbookParts(0)
+			var sst bytes.Buffer
+			sst.WriteString(`<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">`)
+			for i := range maxSharedStrings {
+				fmt.Fprintf(&sst, `<si><t>%033d</t></si>`, i)
+			}
+			sst.WriteString(`</sst>`)
+			parts["xl/sharedStrings.xml"] = sst.Bytes()
+			var sheet bytes.Buffer
+			sheet.WriteString(sheetHead + `<row r="1"><c r="A1" t="inlineStr"><is><t>connector</t></is></c><c r="B1" t="inlineStr"><is><t>group</t></is></c></row>`)
+			for i := 2; i <= 1001; i++ {
+				fmt.Fprintf(&sheet, `<row r="%d"><c r="A%d" t="s"><v>%d</v></c><c r="B%d" t="s"><v>%d</v></c></row>`, i, i, i*1000, i, i*1000+1)
+			}
+			sheet.WriteString(sheetTail)
+			parts["xl/worksheets/sheet1.xml"] = sheet.Bytes()
+			return parts
+		}, false},
+		{"rows-at-cap", func() map[string][]byte { return workbookParts(maxSheetRows - 1) }, false},
+		{"huge-cell-refused", func() map[string][]byte {
+			parts := workbookParts(0)
+			parts["xl/worksheets/sheet1.xml"] = []byte(sheetHead + `<row r="1"><c r="A1" t="inlineStr"><is><t>` + strings.Repeat("A", 255<<20) + `</t></is></c></row>` + sheetTail)
+			return parts
+		}, true},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			path := filepath.Join(b.TempDir(), "worst.xlsx")
+			if err := os.WriteFile(path, zipParts(b, c.parts()), 0o600); err != nil {
+				b.Fatal(err)
+			}
+			runtime.GC()
+			var heap uint64
+			for b.Loop() {
+				var m *Mapping
+				var err error
+				h := peakHeapOf(func() { m, err = ReadMapping(path, ReadOptions{}) })
+				if (err != nil) != c.refuse {
+					b.Fatalf("read: %v", err)
+				}
+				heap = max(heap, h)
+				runtime.KeepAlive(m)
+			}
+			b.ReportMetric(float64(heap)/(1<<20), "peak-heap-MiB")
 		})
 	}
 }

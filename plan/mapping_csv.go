@@ -120,6 +120,16 @@ var (
 	utf16BEBOM = []byte{0xFE, 0xFF}
 )
 
+// maxCSVRecord bounds one CSV record (a line, or lines joined by a quoted
+// line break): what a reader holds at once, and what a message can quote.
+const maxCSVRecord = 1 << 20
+
+var errLongRecord = errors.New("record too long")
+
+// maxMappingRows bounds the rows of a mapping, CSV or XLSX: a sheet's
+// own limit, and some thousand times the connectors of any tenant.
+const maxMappingRows = maxSheetRows
+
 func readCSV(path string, r io.Reader, size int64) (*Mapping, error) {
 	br := bufio.NewReaderSize(r, csvBufSize)
 	switch b, _ := br.Peek(3); {
@@ -155,8 +165,14 @@ func readCSV(path string, r io.Reader, size int64) (*Mapping, error) {
 	b := newRowBuilder(path, estimateRows(first, size))
 	for {
 		ok, err := s.next()
+		if errors.Is(err, errLongRecord) {
+			return nil, &FileError{Path: path, Line: s.start, Msg: fmt.Sprintf("a record (from this line) longer than %d KiB, far beyond any mapping row: is this the mapping? (a quote that is never closed takes the rest of the file)", maxCSVRecord>>10)}
+		}
 		if err != nil {
 			return nil, &FileError{Path: path, Msg: "cannot read mapping", Err: err}
+		}
+		if len(b.m.Rows) == maxMappingRows {
+			return nil, &FileError{Path: path, Line: s.start, Msg: fmt.Sprintf("more than %d rows, a spreadsheet's own limit and far beyond any tenant: split the mapping", maxMappingRows)}
 		}
 		if !ok {
 			break
@@ -255,15 +271,27 @@ func (s *csvScanner) faultMessage() string {
 // The slice is only valid until the next call.
 func (s *csvScanner) readLine() ([]byte, error) {
 	line, err := s.br.ReadSlice('\n')
-	if err == nil {
+	if err == nil && len(line) <= maxCSVRecord {
 		s.line++ // the common case, without the error checks below
 		return line, nil
+	}
+	if len(line) > maxCSVRecord {
+		s.line++
+		return nil, errLongRecord
 	}
 	if errors.Is(err, bufio.ErrBufferFull) {
 		s.long = append(s.long[:0], line...)
 		for errors.Is(err, bufio.ErrBufferFull) {
+			if len(s.long) > maxCSVRecord {
+				s.line++ // the message points at it
+				return nil, errLongRecord
+			}
 			line, err = s.br.ReadSlice('\n')
 			s.long = append(s.long, line...)
+		}
+		if len(s.long) > maxCSVRecord {
+			s.line++
+			return nil, errLongRecord
 		}
 		line = s.long
 	}
@@ -284,6 +312,7 @@ func (s *csvScanner) next() (bool, error) {
 		if errors.Is(err, io.EOF) {
 			return false, nil
 		}
+		s.start = s.line
 		return false, err
 	}
 	s.start = s.line
@@ -337,6 +366,9 @@ fields:
 					if n := len(s.buf); n >= 2 && s.buf[n-2] == '\r' && s.buf[n-1] == '\n' {
 						s.buf[n-2], s.buf = '\n', s.buf[:n-1]
 					}
+				}
+				if len(s.buf) > maxCSVRecord {
+					return false, errLongRecord
 				}
 				next, err := s.readLine()
 				if errors.Is(err, io.EOF) {

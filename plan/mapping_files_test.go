@@ -13,7 +13,9 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // The corpus in testdata/mapping: files shaped like the ones administrators
@@ -468,9 +470,9 @@ func TestSampleMappingXLSX(t *testing.T) {
 	}
 }
 
-// TestReadMappingPipe: -m <(command) hands over a pipe, which cannot be
-// read at an offset; CSV and XLSX both still read.
-func TestReadMappingPipe(t *testing.T) {
+// TestReadMappingStdin: -m - reads standard input, CSV and XLSX alike,
+// as the same file would read.
+func TestReadMappingStdin(t *testing.T) {
 	for _, file := range []string{"plain.csv", "several-sheets.xlsx"} {
 		t.Run(file, func(t *testing.T) {
 			data, err := os.ReadFile(fixture(file))
@@ -481,26 +483,52 @@ func TestReadMappingPipe(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, w, err := os.Pipe()
+			got, err := ReadMapping("-", ReadOptions{Stdin: bytes.NewReader(data)})
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer r.Close()
-			path := fmt.Sprintf("/proc/self/fd/%d", r.Fd())
+			if !reflect.DeepEqual(got.Rows, want.Rows) || got.SHA256 != want.SHA256 || got.Sheet != want.Sheet || got.Path != StdinName {
+				t.Errorf("from stdin: %+v (sheet %q, %s, %q); from the file: %+v (sheet %q, %s)", got.Rows, got.Sheet, got.SHA256, got.Path, want.Rows, want.Sheet, want.SHA256)
+			}
+		})
+	}
+	if _, err := ReadMapping("-", ReadOptions{}); err == nil {
+		t.Error("-m - without a standard input read as a mapping")
+	}
+}
+
+// TestReadMappingNotRegular: a named pipe (with no writer: it used to hang
+// validate and plan for ever), a pipe and a device are refused at once.
+func TestReadMappingNotRegular(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "mapping.csv")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("no named pipes here: %v", err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	for _, path := range []string{fifo, fmt.Sprintf("/proc/self/fd/%d", r.Fd()), "/dev/zero"} {
+		t.Run(path, func(t *testing.T) {
 			if _, err := os.Stat(path); err != nil {
-				w.Close()
-				t.Skipf("no /proc/self/fd here: %v", err)
+				t.Skip(err)
 			}
+			done := make(chan error, 1)
 			go func() {
-				w.Write(data)
-				w.Close()
+				_, err := ReadMapping(path, ReadOptions{})
+				done <- err
 			}()
-			got, err := ReadMapping(path, ReadOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got.Rows, want.Rows) || got.SHA256 != want.SHA256 || got.Sheet != want.Sheet {
-				t.Errorf("through a pipe: %+v (sheet %q, %s); from the file: %+v (sheet %q, %s)", got.Rows, got.Sheet, got.SHA256, want.Rows, want.Sheet, want.SHA256)
+			select {
+			case err := <-done:
+				var fe *FileError
+				if !errors.As(err, &fe) || !strings.Contains(err.Error(), "is not a regular file") {
+					t.Fatalf("error %v; want it refused as not a regular file", err)
+				}
+			case <-time.After(10 * time.Second): // a guard against the old hang, not a timing
+				t.Fatal("ReadMapping is still waiting on the file")
 			}
 		})
 	}
@@ -556,7 +584,7 @@ func readSheetXML(t *testing.T, name string, sheet []byte) (*Mapping, error) {
 		t.Fatal(err)
 	}
 	r := bytes.NewReader(data)
-	return readMapping(name, r, r.Size(), ReadOptions{}, openReaderWorkbook(r, r.Size()))
+	return readMapping(name, r, r.Size(), ReadOptions{})
 }
 
 // sheetXML writes worksheet XML: rows[i] is row i+1, its cells inline

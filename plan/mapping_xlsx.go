@@ -14,14 +14,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/xuri/excelize/v2"
+	"unicode/utf8"
 )
-
-// maxUnzipSize bounds what a workbook may unpack to. A mapping of 100,000
-// rows unpacks to about 15 MB; the limit turns a zip bomb into an error
-// instead of exhausting memory or the temporary directory.
-const maxUnzipSize = 1 << 30
 
 // What to do with the formats that are not read. Each message says how to
 // get a file that is.
@@ -34,20 +28,6 @@ const (
 		"(File > Info > Protect Workbook > Encrypt with Password, clear it, save) or export the sheet as CSV UTF-8"
 	damagedMessage = "the workbook cannot be read; it may be damaged or not an Excel workbook: open it in Excel and save it again as .xlsx, or export CSV UTF-8"
 )
-
-// workbookOpener opens the workbook with excelize: from the file by name
-// (excelize then reads it in place) or, in tests and fuzzing, from memory.
-type workbookOpener func(excelize.Options) (*excelize.File, error)
-
-func openFileWorkbook(path string) workbookOpener {
-	return func(o excelize.Options) (*excelize.File, error) { return excelize.OpenFile(path, o) }
-}
-
-func openReaderWorkbook(r io.ReaderAt, size int64) workbookOpener {
-	return func(o excelize.Options) (*excelize.File, error) {
-		return excelize.OpenReader(io.NewSectionReader(r, 0, size), o)
-	}
-}
 
 // oleFileError explains an OLE compound file: an encrypted OOXML workbook
 // keeps its package in a stream named EncryptedPackage; anything else in
@@ -65,7 +45,7 @@ func oleFileError(name string, r io.ReaderAt, size int64) error {
 
 // readWorkbook reads a zip-based file: an XLSX workbook, or one of the
 // zip-based formats that are refused with a message.
-func readWorkbook(name string, r io.ReaderAt, size int64, ext string, opts ReadOptions, open workbookOpener) (*Mapping, error) {
+func readWorkbook(name string, r io.ReaderAt, size int64, ext string, opts ReadOptions) (*Mapping, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		return nil, &FileError{Path: name, Msg: damagedMessage, Cause: err}
@@ -80,7 +60,7 @@ func readWorkbook(name string, r io.ReaderAt, size int64, ext string, opts ReadO
 	case kind == "":
 		return nil, &FileError{Path: name, Msg: "this is a zip archive but not an Excel workbook (it has no xl/workbook.xml): export the mapping as .xlsx or CSV UTF-8"}
 	}
-	return readXLSX(name, zr, r, size, opts, open)
+	return readXLSX(name, zr, r, size, opts)
 }
 
 // zipKind tells the zip-based formats apart by their declared content
@@ -108,104 +88,522 @@ func zipKind(zr *zip.Reader) string {
 	return ""
 }
 
-// readXLSX reads one worksheet through excelize's streaming row reader.
+// Limits on a workbook, beyond the per-piece ones of xmlGuard: what it may
+// unpack to in all (a zip bomb is refused before anything is unpacked),
+// what its shared-strings table may hold in memory, the characters in one
+// cell (Excel's own limit), and a sheet's rows and columns (Excel's too).
+// Reading a workbook holds the shared strings and little else; the rows
+// it returns are the caller's.
+const (
+	maxUnzipSize      = 256 << 20
+	maxSharedText     = 64 << 20
+	maxSharedStrings  = 2_000_000
+	maxCellChars      = 32_767
+	maxSheetRows      = 1_048_576
+	maxSheetColumns   = 16_384
+	maxCellBytes      = 4 * maxCellChars // no cell text of maxCellChars characters is longer in UTF-8
+	maxSheetsInList   = 20               // sheet names a message lists
+	spreadsheetLimits = "a spreadsheet's own limit"
+)
+
+// workbook is what readXLSX needs of the package: its parts, sheets in tab
+// order, and where the shared strings are.
+type workbook struct {
+	zr     *zip.Reader
+	part   string // the workbook part, e.g. xl/workbook.xml
+	sheets []wbSheet
+	shared string // the shared-strings part; "" when there is none
+}
+
+type wbSheet struct {
+	name    string
+	visible bool
+	part    string // "" when the workbook's relationships do not say
+}
+
+// openWorkbook follows the package's relationships: _rels/.rels to the
+// workbook, the workbook's sheets and its relationships to their parts.
+// Each is parsed strictly: a damaged one refuses the file.
+func openWorkbook(zr *zip.Reader) (*workbook, error) {
+	if err := checkUnzipSize(zr); err != nil {
+		return nil, err
+	}
+	wb := &workbook{zr: zr, part: "xl/workbook.xml"}
+	var rels xmlRels
+	switch err := readXMLPart(zr, "_rels/.rels", &rels); {
+	case errors.Is(err, errNoPart):
+	case err != nil:
+		return nil, err
+	}
+	for _, r := range rels.Rel {
+		if strings.HasSuffix(r.Type, "/officeDocument") {
+			wb.part = partPath("", r.Target)
+		}
+	}
+	var book struct {
+		Sheets []struct {
+			Name  string `xml:"name,attr"`
+			State string `xml:"state,attr"`
+			// No namespace in the tag: transitional and strict OOXML put
+			// r:id in different namespaces.
+			ID string `xml:"id,attr"`
+		} `xml:"sheets>sheet"`
+	}
+	if err := readXMLPart(zr, wb.part, &book); err != nil {
+		return nil, err
+	}
+	rels.Rel = nil
+	relsPart := path.Join(path.Dir(wb.part), "_rels", path.Base(wb.part)+".rels")
+	switch err := readXMLPart(zr, relsPart, &rels); {
+	case errors.Is(err, errNoPart):
+	case err != nil:
+		return nil, err
+	}
+	targets := map[string]string{}
+	for _, r := range rels.Rel {
+		t := partPath(path.Dir(wb.part), r.Target)
+		targets[r.ID] = t
+		if strings.HasSuffix(r.Type, "/sharedStrings") {
+			wb.shared = t
+		}
+	}
+	if wb.shared == "" && zipFile(zr, "xl/sharedStrings.xml") != nil {
+		wb.shared = "xl/sharedStrings.xml" // where every writer puts it
+	}
+	for _, s := range book.Sheets {
+		wb.sheets = append(wb.sheets, wbSheet{name: s.Name, visible: s.State == "" || s.State == "visible", part: targets[s.ID]})
+	}
+	return wb, nil
+}
+
+type xmlRels struct {
+	Rel []struct {
+		ID     string `xml:"Id,attr"`
+		Type   string `xml:"Type,attr"`
+		Target string `xml:"Target,attr"`
+	} `xml:"Relationship"`
+}
+
+// partPath resolves a relationship target against the folder of its
+// source part; an absolute target starts at the package root.
+func partPath(dir, target string) string {
+	if strings.HasPrefix(target, "/") {
+		return path.Clean(strings.TrimPrefix(target, "/"))
+	}
+	return path.Clean(path.Join(dir, target))
+}
+
+// checkUnzipSize refuses a package that unpacks to more than maxUnzipSize.
+// The sizes are the zip's own; archive/zip fails a part that unpacks to
+// more than it declared, so they cannot lie.
+func checkUnzipSize(zr *zip.Reader) error {
+	var total uint64
+	for _, f := range zr.File {
+		total += f.UncompressedSize64
+		if total > maxUnzipSize {
+			return &limitError{fmt.Sprintf("the workbook unpacks to more than %d MiB, far beyond any mapping", maxUnzipSize>>20)}
+		}
+	}
+	return nil
+}
+
+// limitError is a workbook beyond one of the limits above.
+type limitError struct{ msg string }
+
+func (e *limitError) Error() string { return e.msg }
+
+// sharedStrings is the shared-strings table: every string's text, end to
+// end in one string, and where each ends. One allocation for the text and
+// four bytes a string, where a string per entry would cost a header and an
+// allocation each.
+type sharedStrings struct {
+	text string
+	ends []uint32
+}
+
+func (s *sharedStrings) get(i int) (string, bool) {
+	if s == nil || i < 0 || i >= len(s.ends) {
+		return "", false
+	}
+	start := uint32(0)
+	if i > 0 {
+		start = s.ends[i-1]
+	}
+	return s.text[start:s.ends[i]], true
+}
+
+// readSharedStrings reads the table: each <si>'s text is its <t>, or its
+// rich-text runs' <t>s end to end; phonetic guides (<rPh>) are not part of
+// the cell's text, as a spreadsheet shows it.
+func readSharedStrings(zr *zip.Reader, name string) (*sharedStrings, error) {
+	if name == "" {
+		return nil, nil
+	}
+	zf := zipFile(zr, name)
+	if zf == nil {
+		return nil, nil // a relationship to nothing: cells that use it fail on their own
+	}
+	p, err := openXMLPart(zf)
+	if err != nil {
+		return nil, err
+	}
+	defer p.close()
+	var (
+		text strings.Builder
+		ends []uint32
+		// Where in an <si> the reader is: inside a <t> that counts, and
+		// how deep inside a phonetic run, which does not.
+		inT      bool
+		inPhon   int
+		siStart  = -1
+		siChars  int
+		siNumber int
+	)
+	// The text is never longer than the part: reserving that (up to the
+	// cap) once costs less at the peak than doubling as it fills, which
+	// holds the old and the new buffer at once.
+	text.Grow(int(min(zf.UncompressedSize64, maxSharedText)))
+	p.where = func() string { return fmt.Sprintf("in shared string %d", siNumber) }
+	for {
+		tok, err := p.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			switch t.Name.Local {
+			case "si":
+				siStart, siChars, siNumber = text.Len(), 0, len(ends)+1
+			case "rPh":
+				inPhon++
+			case "t":
+				inT = siStart >= 0 && inPhon == 0
+			}
+		case xml.EndElement:
+			switch t.Name.Local {
+			case "si":
+				if len(ends) == maxSharedStrings {
+					return nil, &limitError{fmt.Sprintf("the workbook's shared-strings table holds more than %d strings, far beyond any mapping", maxSharedStrings)}
+				}
+				ends = append(ends, uint32(text.Len()))
+				siStart = -1
+			case "rPh":
+				inPhon--
+			case "t":
+				inT = false
+			}
+		case xml.CharData:
+			if !inT {
+				continue
+			}
+			siChars += utf8.RuneCount(t)
+			if siChars > maxCellChars {
+				return nil, &limitError{fmt.Sprintf("shared string %d holds more than %d characters, %s for a cell", siNumber, maxCellChars, spreadsheetLimits)}
+			}
+			if text.Len()+len(t) > maxSharedText {
+				return nil, &limitError{fmt.Sprintf("the workbook's shared strings hold more than %d MiB of text, far beyond any mapping", maxSharedText>>20)}
+			}
+			text.Write(t)
+		}
+	}
+	return &sharedStrings{text: text.String(), ends: ends}, nil
+}
+
+// readXLSX reads one worksheet, streaming its XML strictly (xmlPart): a
+// part that does not parse to its end refuses the file, never reads as a
+// shorter mapping.
 //
-// Cells are read raw (RawCellValue), so an id or a number is the text that
-// is stored, never reformatted by the cell's number format; a formula gives
-// its saved (cached) result. A formula with no saved result, as programs
-// that do not calculate write them, comes back from excelize as "", the
-// same as an empty cell; explainEmpty tells the two apart, and nothing is
-// calculated here. Row numbers are the sheet's own, whatever rows
-// are blank or missing from the file. Hidden rows and columns are read like
-// any other: hiding is a view setting, and a mapping row that is hidden is
+// Cells are read raw: an id or a number is the text that is stored, never
+// reformatted by the cell's number format; a formula gives its saved
+// (cached) result, and one with no saved result reads "", which
+// explainEmpty tells from an empty cell; nothing is calculated here. Row
+// numbers and column letters are the sheet's own, whatever rows are blank
+// or missing from the file. Hidden rows and columns are read like any
+// other: hiding is a view setting, and a mapping row that is hidden is
 // still part of the mapping (validate lists every row it reads).
-func readXLSX(name string, zr *zip.Reader, r io.ReaderAt, size int64, opts ReadOptions, open workbookOpener) (*Mapping, error) {
+func readXLSX(name string, zr *zip.Reader, r io.ReaderAt, size int64, opts ReadOptions) (*Mapping, error) {
 	h := sha256.New()
 	if _, err := io.Copy(h, io.NewSectionReader(r, 0, size)); err != nil {
 		return nil, &FileError{Path: name, Msg: "cannot read mapping", Err: err}
 	}
-	f, err := open(excelize.Options{UnzipSizeLimit: maxUnzipSize})
+	wb, err := openWorkbook(zr)
 	if err != nil {
 		return nil, workbookError(name, err)
 	}
-	defer f.Close()
-	sheet, err := pickSheet(name, f, opts.Sheet)
+	sheet, err := pickSheet(name, wb, opts.Sheet)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := f.Rows(sheet)
+	if sheet.part == "" || zipFile(zr, sheet.part) == nil {
+		return nil, &FileError{Path: name, Msg: fmt.Sprintf("sheet %s has no worksheet part in the package: %s", quoteShort(sheet.name), damagedMessage)}
+	}
+	sst, err := readSharedStrings(zr, wb.shared)
 	if err != nil {
-		return nil, &FileError{Path: name, Msg: fmt.Sprintf("cannot read sheet %q", sheet), Cause: err}
+		return nil, workbookError(name, err)
 	}
-	defer rows.Close()
-
-	b := newRowBuilder(name, rowsHint(zr, sheetPart(zr, sheet)))
-	b.m.Sheet = sheet
-	raw := excelize.Options{RawCellValue: true}
-	line, headerLine := 0, 0
-	// Until the header is found: the non-blank rows looked at, the last
-	// of them, and the first, which the error names when none is the
-	// header.
-	looked, lastLooked, firstLine := 0, 0, 0
-	var firstCells []string
-	// Next steps through every row number, blank or absent ones included,
-	// so line is the spreadsheet's row number.
-	for rows.Next() {
-		line++
-		cells, err := rows.Columns(raw)
-		if err != nil {
-			if b.ci < 0 {
-				return nil, &FileError{Path: name, Line: line, Msg: fmt.Sprintf("cannot read row %d of sheet %q", line, sheet), Cause: err}
-			}
-			b.invalid(line, -1, "cannot read this row: "+err.Error())
-			continue
-		}
-		// Leading blank rows and columns are tolerated, and columns keep
-		// their letters. Trailing empty cells are not returned at all.
-		if blankCells(cells) {
-			continue
-		}
-		if b.ci < 0 {
-			// The header is the first of the first few non-blank rows
-			// that names both columns: a title or a note above the table
-			// is skipped, never read as data.
-			looked, lastLooked = looked+1, line
-			if ci, gi := headerColumns(cells); ci >= 0 && gi >= 0 {
-				if err := b.header(line, cells); err != nil {
-					return nil, err
-				}
-				headerLine = line
-				continue
-			}
-			if looked == 1 {
-				firstLine, firstCells = line, slices.Clone(cells)
-			}
-			if looked == maxHeaderSearch {
-				return nil, b.noHeader(firstLine, firstCells, looked, lastLooked)
-			}
-			continue
-		}
-		b.row(line, trimCell(cell(cells, b.ci)), trimCell(cell(cells, b.gi)))
-	}
-	if err := rows.Error(); err != nil {
-		return nil, &FileError{Path: name, Line: line, Msg: fmt.Sprintf("cannot read sheet %q", sheet), Cause: err}
-	}
-	if b.ci < 0 && looked > 0 {
-		return nil, b.noHeader(firstLine, firstCells, looked, lastLooked)
+	b := newRowBuilder(name, rowsHint(zr, sheet.part))
+	b.m.Sheet = sheet.name
+	headerLine, err := b.readSheet(zr, sheet, sst)
+	if err != nil {
+		return nil, err
 	}
 	if b.ci < 0 {
-		return nil, &FileError{Path: name, Msg: fmt.Sprintf("sheet %q is empty: the mapping needs a header row naming a connector column and a group column (%s)",
-			sheet, sheetList(f, "the workbook's sheets are"))}
+		return nil, &FileError{Path: name, Msg: fmt.Sprintf("sheet %s is empty: the mapping needs a header row naming a connector column and a group column (%s)",
+			quoteShort(sheet.name), sheetList(wb, "the workbook's sheets are"))}
 	}
 	// Repeats first: they index rows, and explainEmpty may drop some.
 	b.repeats()
 	if len(b.empty) > 0 {
-		b.explainEmpty(zr, sheet, headerLine)
+		b.explainEmpty(zr, sheet.part, headerLine)
 	}
 	m := b.done()
 	m.SHA256 = hex.EncodeToString(h.Sum(nil))
 	return m, nil
 }
+
+// xlsxCell is the cell being read.
+type xlsxCell struct {
+	col              int    // 0-based
+	typ              string // the t attribute
+	value            []byte // <v>, or an inline string's text
+	inValue          bool
+	inInline, inPhon int
+	bad              string // why the cell cannot be read
+}
+
+// readSheet streams the sheet's rows into the builder and returns the
+// header's row number. Until the header is found every cell of a row is
+// kept (the header may be in any column); after it, only the connector and
+// group cells and whether anything else is in the row.
+func (b *rowBuilder) readSheet(zr *zip.Reader, sheet wbSheet, sst *sharedStrings) (int, error) {
+	name := b.m.Path
+	p, err := openXMLPart(zipFile(zr, sheet.part))
+	if err != nil {
+		return 0, workbookError(name, err)
+	}
+	defer p.close()
+	var (
+		line, headerLine int
+		inData           bool
+		inRow            bool
+		c                *xlsxCell
+		cells            []string // this row's cells, by column, until the header is found
+		conn, group      string   // after it
+		other            bool     // a non-blank cell in another column
+		rowBad           string
+		col              int
+		// Until the header is found: the non-blank rows looked at, the
+		// last of them, and the first, which the error names when none
+		// is the header.
+		looked, lastLooked, firstLine int
+		firstCells                    []string
+	)
+	p.where = func() string {
+		if line > 0 {
+			return fmt.Sprintf("in row %d of sheet %s", line, quoteShort(sheet.name))
+		}
+		return "in sheet " + quoteShort(sheet.name)
+	}
+	endRow := func() error {
+		if rowBad != "" {
+			if b.ci < 0 {
+				return &FileError{Path: name, Line: line, Msg: fmt.Sprintf("cannot read row %d of sheet %s: %s", line, quoteShort(sheet.name), rowBad)}
+			}
+			b.invalid(line, -1, "cannot read this row: "+rowBad)
+			return nil
+		}
+		if b.ci >= 0 {
+			if conn == "" && group == "" && !other {
+				return nil
+			}
+			// One allocation for both cells, and none of the shared
+			// strings' text kept alive by the rows.
+			both := conn + group
+			b.row(line, both[:len(conn)], both[len(conn):])
+			return nil
+		}
+		if blankCells(cells) {
+			return nil
+		}
+		// The header is the first of the first few non-blank rows that
+		// names both columns: a title or a note above the table is
+		// skipped, never read as data.
+		looked, lastLooked = looked+1, line
+		if ci, gi := headerColumns(cells); ci >= 0 && gi >= 0 {
+			headerLine = line
+			return b.header(line, cells)
+		}
+		if looked == 1 {
+			firstLine, firstCells = line, slices.Clone(cells)
+		}
+		if looked == maxHeaderSearch {
+			return b.noHeader(firstLine, firstCells, looked, lastLooked)
+		}
+		return nil
+	}
+	for {
+		tok, err := p.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return 0, workbookError(name, err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			switch local := t.Name.Local; {
+			case local == "sheetData":
+				inData = true
+			case !inData:
+			case local == "row" && !inRow:
+				inRow, rowBad, col = true, "", -1
+				cells, conn, group, other = cells[:0], "", "", false
+				if v := xmlAttr(t.Attr, "r"); v != "" {
+					n, err := strconv.Atoi(v)
+					if err != nil || n < 1 || n > maxSheetRows {
+						return 0, &FileError{Path: name, Line: line + 1, Msg: fmt.Sprintf("sheet %s has a row numbered %s: rows are 1 to %d; %s", quoteShort(sheet.name), quoteShort(v), maxSheetRows, damagedMessage)}
+					}
+					line = n
+				} else {
+					line++
+				}
+				if line > maxSheetRows {
+					return 0, &FileError{Path: name, Line: line, Msg: fmt.Sprintf("sheet %s has more than %d rows, %s", quoteShort(sheet.name), maxSheetRows, spreadsheetLimits)}
+				}
+			case local == "c" && inRow && c == nil:
+				c = &xlsxCell{typ: xmlAttr(t.Attr, "t")}
+				col++
+				if ref := xmlAttr(t.Attr, "r"); ref != "" {
+					cc, _, ok := cellRef(ref)
+					if !ok {
+						c.bad = fmt.Sprintf("the cell reference %s is not a cell", quoteShort(ref))
+					} else {
+						col = cc
+					}
+				}
+				if col >= maxSheetColumns {
+					c.bad = fmt.Sprintf("a cell beyond column %s, %s", ColumnName(maxSheetColumns-1), spreadsheetLimits)
+				}
+				c.col = col
+			case c == nil:
+			case local == "v" && c.inInline == 0:
+				c.inValue, c.value = true, c.value[:0]
+			case local == "is":
+				c.inInline++
+			case local == "rPh" && c.inInline > 0:
+				c.inPhon++
+			case local == "t" && c.inInline > 0 && c.inPhon == 0:
+				c.inValue = true
+			}
+		case xml.CharData:
+			if c != nil && c.inValue {
+				if len(c.value)+len(t) > maxCellBytes {
+					return 0, &FileError{Path: name, Line: line, Column: ColumnName(c.col), Msg: fmt.Sprintf("the cell holds more than %d characters, %s", maxCellChars, spreadsheetLimits)}
+				}
+				c.value = append(c.value, t...)
+			}
+		case xml.EndElement:
+			switch local := t.Name.Local; {
+			case local == "sheetData":
+				inData = false
+			case !inData:
+			case local == "row" && inRow:
+				inRow = false
+				if err := endRow(); err != nil {
+					return 0, err
+				}
+			case local == "c" && c != nil:
+				v, bad := c.text(sst)
+				if bad == "" {
+					bad = c.bad
+				}
+				switch {
+				case bad != "":
+					if rowBad == "" {
+						rowBad = bad
+					}
+				case utf8.RuneCountInString(v) > maxCellChars:
+					return 0, &FileError{Path: name, Line: line, Column: ColumnName(c.col), Msg: fmt.Sprintf("the cell holds more than %d characters, %s", maxCellChars, spreadsheetLimits)}
+				case b.ci < 0:
+					for len(cells) < c.col {
+						cells = append(cells, "")
+					}
+					if c.col < len(cells) {
+						cells[c.col] = v // a column given twice: the last wins
+					} else {
+						cells = append(cells, v)
+					}
+				case c.col == b.ci:
+					conn = trimCell(v)
+				case c.col == b.gi:
+					group = trimCell(v)
+				case !other:
+					other = trimCell(v) != ""
+				}
+				c = nil
+			case c == nil:
+			case local == "v" && c.inInline == 0:
+				c.inValue = false
+			case local == "is":
+				c.inInline--
+			case local == "rPh" && c.inInline > 0:
+				c.inPhon--
+			case local == "t" && c.inInline > 0:
+				c.inValue = false
+			}
+		}
+	}
+	if b.ci < 0 && looked > 0 {
+		return 0, b.noHeader(firstLine, firstCells, looked, lastLooked)
+	}
+	return headerLine, nil
+}
+
+// text is the cell's value as stored: a shared string's text, an inline
+// string, or the saved value (a number, a formula's result, an error such
+// as #N/A, a boolean 0/1) as written. bad says why it cannot be read.
+func (c *xlsxCell) text(sst *sharedStrings) (v, bad string) {
+	if c.typ != "s" {
+		return string(c.value), ""
+	}
+	idx := strings.TrimSpace(string(c.value))
+	if idx == "" {
+		return "", ""
+	}
+	i, err := strconv.Atoi(idx)
+	if err != nil {
+		return "", fmt.Sprintf("the shared-string index %s is not a number", quoteShort(idx))
+	}
+	s, ok := sst.get(i)
+	if !ok {
+		return "", fmt.Sprintf("the cell refers to shared string %d, which the workbook does not have", i)
+	}
+	return s, ""
+}
+
+// cellRef parses a cell reference such as B12 (or $B$12) into a 0-based
+// column and a 1-based row.
+func cellRef(ref string) (col, row int, ok bool) {
+	ref = strings.ReplaceAll(ref, "$", "")
+	i := 0
+	for i < len(ref) && i < 3 && isLetter(ref[i]) {
+		col = col*26 + int(ref[i]|0x20-'a'+1)
+		i++
+	}
+	if i == 0 || i == len(ref) || col > maxSheetColumns {
+		return 0, 0, false
+	}
+	n, err := strconv.Atoi(ref[i:])
+	if err != nil || n < 1 || n > maxSheetRows || ref[i] == '+' || ref[i] == '-' {
+		return 0, 0, false
+	}
+	return col - 1, n, true
+}
+
+func isLetter(c byte) bool { return 'a' <= c|0x20 && c|0x20 <= 'z' }
 
 // maxHeaderSearch is how many non-blank rows of a sheet may hold the
 // header: room for a title, a note or two and a two-row heading above the
@@ -226,16 +624,30 @@ func (b *rowBuilder) noHeader(firstLine int, firstCells []string, looked, last i
 	return err
 }
 
-// workbookError turns an excelize open failure into what to do about it.
+// workbookError turns a failure to read the package into what to do
+// about it: a damaged part (naming it and where it broke) or a limit.
 func workbookError(name string, err error) error {
-	msg := strings.ToLower(err.Error())
+	var fe *FileError
+	var pe *partError
+	var le *limitError
 	switch {
-	case errors.Is(err, excelize.ErrWorkbookPassword), strings.Contains(msg, "password"), strings.Contains(msg, "encrypt"):
-		return &FileError{Path: name, Msg: passwordMessage, Cause: err}
-	case strings.Contains(msg, "unzip size"):
-		return &FileError{Path: name, Msg: fmt.Sprintf("the workbook unpacks to more than %d MiB, far beyond any mapping: export the mapping sheet alone as .xlsx or CSV UTF-8", maxUnzipSize>>20), Cause: err}
+	case errors.As(err, &fe):
+		return fe
+	case errors.As(err, &le):
+		return &FileError{Path: name, Msg: le.msg + ": export the mapping sheet alone as .xlsx or CSV UTF-8"}
+	case errors.As(err, &pe) && (errors.Is(err, errXMLRun) || errors.Is(err, errXMLDTD)):
+		return &FileError{Path: name, Msg: fmt.Sprintf("the workbook holds %s (%s); nothing in it is used: open it in Excel and save it again, or export CSV UTF-8", errors.Unwrap(pe), pe.location())}
+	case errors.As(err, &pe):
+		return &FileError{Path: name, Msg: fmt.Sprintf("the workbook is damaged: %s; nothing in it is used, since a part read only up to where it breaks would be a shorter mapping: open it in Excel and save it again, or export CSV UTF-8", pe)}
 	}
 	return &FileError{Path: name, Msg: damagedMessage, Cause: err}
+}
+
+// location is where a part broke, without the error.
+func (e *partError) location() string {
+	c := *e
+	s := c.Error()
+	return strings.TrimSuffix(s, ": "+e.err.Error())
 }
 
 // pickSheet returns the sheet to read: the one named (Excel's sheet names
@@ -248,38 +660,42 @@ func workbookError(name string, err error) error {
 // is applied. Only a workbook with no visible sheet at all (Excel does
 // not save one; a program might) falls back to the first sheet.
 // Mapping.Sheet says which sheet was read.
-func pickSheet(name string, f *excelize.File, want string) (string, error) {
-	sheets := f.GetSheetList()
-	if len(sheets) == 0 {
-		return "", &FileError{Path: name, Msg: "the workbook has no sheets: " + damagedMessage}
+func pickSheet(name string, wb *workbook, want string) (wbSheet, error) {
+	if len(wb.sheets) == 0 {
+		return wbSheet{}, &FileError{Path: name, Msg: "the workbook has no sheets: " + damagedMessage}
 	}
 	if want == "" {
-		for _, s := range sheets {
-			if visible, err := f.GetSheetVisible(s); err == nil && visible {
+		for _, s := range wb.sheets {
+			if s.visible {
 				return s, nil
 			}
 		}
-		return sheets[0], nil
+		return wb.sheets[0], nil
 	}
-	for _, s := range sheets {
-		if s == want {
+	for _, s := range wb.sheets {
+		if s.name == want {
 			return s, nil
 		}
 	}
-	for _, s := range sheets {
-		if strings.EqualFold(s, want) {
+	for _, s := range wb.sheets {
+		if strings.EqualFold(s.name, want) {
 			return s, nil
 		}
 	}
-	return "", &FileError{Path: name, Msg: fmt.Sprintf("no sheet %q in the workbook: %s", want, sheetList(f, "its sheets are"))}
+	return wbSheet{}, &FileError{Path: name, Msg: fmt.Sprintf("no sheet %s in the workbook: %s", quoteShort(want), sheetList(wb, "its sheets are"))}
 }
 
-// sheetList names the workbook's sheets for a message, marking hidden ones.
-func sheetList(f *excelize.File, lead string) string {
+// sheetList names the workbook's sheets for a message, marking hidden
+// ones; a workbook of thousands of sheets gets the first few and a count.
+func sheetList(wb *workbook, lead string) string {
 	var names []string
-	for _, s := range f.GetSheetList() {
-		q := strconv.Quote(s)
-		if visible, err := f.GetSheetVisible(s); err == nil && !visible {
+	for i, s := range wb.sheets {
+		if i == maxSheetsInList {
+			names = append(names, fmt.Sprintf("and %d more", len(wb.sheets)-i))
+			break
+		}
+		q := quoteShort(s.name)
+		if !s.visible {
 			q += " (hidden)"
 		}
 		names = append(names, q)
@@ -320,11 +736,7 @@ func (r cellRange) String() string {
 //
 // This second pass is made only when such cells exist, so a clean sheet is
 // read once. It streams the sheet, so memory stays flat.
-func (b *rowBuilder) explainEmpty(zr *zip.Reader, sheet string, headerLine int) {
-	part := sheetPart(zr, sheet)
-	if part == "" {
-		return
-	}
+func (b *rowBuilder) explainEmpty(zr *zip.Reader, part string, headerLine int) {
 	want := make(map[cellAt]bool, len(b.empty))
 	for _, e := range b.empty {
 		want[cellAt{e.line, e.col}] = true
@@ -441,8 +853,8 @@ func scanSheet(zr *zip.Reader, part string, want map[cellAt]bool) ([]cellRange, 
 				}
 				col = -1
 			case "c":
-				if c, _, err := excelize.CellNameToCoordinates(attr(t, "r")); err == nil {
-					col = c - 1
+				if c, _, ok := cellRef(attr(t, "r")); ok {
+					col = c
 				} else {
 					col++
 				}
@@ -501,66 +913,12 @@ func parseRange(ref string) (cellRange, bool) {
 	if to == "" {
 		to = from
 	}
-	c1, r1, err1 := excelize.CellNameToCoordinates(from)
-	c2, r2, err2 := excelize.CellNameToCoordinates(to)
-	if err1 != nil || err2 != nil {
+	c1, r1, ok1 := cellRef(from)
+	c2, r2, ok2 := cellRef(to)
+	if !ok1 || !ok2 {
 		return cellRange{}, false
 	}
-	return cellRange{top: min(r1, r2), left: min(c1, c2) - 1, bottom: max(r1, r2), right: max(c1, c2) - 1}, true
-}
-
-// sheetPart finds the zip part that holds the named sheet, following the
-// package's relationships as excelize does: _rels/.rels to the workbook,
-// the workbook's <sheet r:id>, the workbook's rels to the part. "" when
-// any link is missing.
-func sheetPart(zr *zip.Reader, sheet string) string {
-	wb := "xl/workbook.xml"
-	var rels struct {
-		Rel []struct {
-			ID     string `xml:"Id,attr"`
-			Type   string `xml:"Type,attr"`
-			Target string `xml:"Target,attr"`
-		} `xml:"Relationship"`
-	}
-	if data, err := readZipPart(zr, "_rels/.rels", 1<<20); err == nil && xml.Unmarshal(data, &rels) == nil {
-		for _, r := range rels.Rel {
-			if strings.HasSuffix(r.Type, "/officeDocument") {
-				wb = path.Clean(strings.TrimPrefix(r.Target, "/"))
-			}
-		}
-	}
-	var book struct {
-		Sheets []struct {
-			Name string `xml:"name,attr"`
-			// No namespace in the tag: transitional and strict OOXML put
-			// r:id in different namespaces.
-			ID string `xml:"id,attr"`
-		} `xml:"sheets>sheet"`
-	}
-	data, err := readZipPart(zr, wb, 16<<20)
-	if err != nil || xml.Unmarshal(data, &book) != nil {
-		return ""
-	}
-	id := ""
-	for _, s := range book.Sheets {
-		if s.Name == sheet {
-			id = s.ID
-		}
-	}
-	rels.Rel = nil
-	data, err = readZipPart(zr, path.Join(path.Dir(wb), "_rels", path.Base(wb)+".rels"), 1<<20)
-	if id == "" || err != nil || xml.Unmarshal(data, &rels) != nil {
-		return ""
-	}
-	for _, r := range rels.Rel {
-		if r.ID == id {
-			if strings.HasPrefix(r.Target, "/") {
-				return strings.TrimPrefix(r.Target, "/")
-			}
-			return path.Join(path.Dir(wb), r.Target)
-		}
-	}
-	return ""
+	return cellRange{top: min(r1, r2), left: min(c1, c2), bottom: max(r1, r2), right: max(c1, c2)}, true
 }
 
 var dimensionRE = regexp.MustCompile(`<(?:\w+:)?dimension\s+ref="[A-Za-z]+[0-9]+:[A-Za-z]+([0-9]+)"`)
