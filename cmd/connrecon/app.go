@@ -49,6 +49,9 @@ type globalOptions struct {
 
 func (o *globalOptions) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.GraphURL, "graph-url", o.GraphURL, "Graph base URL (env CONNRECON_GRAPH_URL; default: the --cloud's, "+graph.DefaultURL+" for public)")
+	// The usage text shows the default (the environment's, or an earlier
+	// --graph-url): never with a password in it.
+	fs.Lookup("graph-url").DefValue = redactedURL(o.GraphURL)
 	fs.StringVar(&o.Cloud, "cloud", o.Cloud, "national cloud, sets the Graph URL and the sign-in authority: "+strings.Join(graph.CloudNames(), "|")+" (env CONNRECON_CLOUD)")
 	fs.StringVar(&o.Auth, "auth", o.Auth, "sign-in: "+strings.Join(graph.AuthModes, "|")+" (env CONNRECON_AUTH); token reads CONNRECON_TOKEN")
 	fs.StringVar(&o.ClientID, "client-id", o.ClientID, "client id of a user-assigned managed identity (--auth msi) or of the app to sign in to (--auth device) (env CONNRECON_CLIENT_ID)")

@@ -137,7 +137,8 @@ type runState struct {
 }
 
 func newRunState(s *session, mode string, ro reportOptions) *runState {
-	r := &runState{mode: mode, started: time.Now(), graphURL: s.g.graphURL(), formats: ro.formats}
+	// Redacted: this goes into the report even when newClient refuses it.
+	r := &runState{mode: mode, started: time.Now(), graphURL: redactedURL(s.g.graphURL()), formats: ro.formats}
 	r.reportDir = reportDir(ro.Dir, mode, r.started, s.runID)
 	return r
 }
@@ -224,8 +225,14 @@ func outcomeOf(code int) string {
 // Graph URL or a missing token is a usage error (64); a sign-in that cannot
 // even be set up is a runtime failure (1).
 func (s *session) newClient(p *pacer.Pacer) (*graph.Client, error) {
-	if u, err := url.Parse(s.g.graphURL()); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, usageErrorf("--graph-url %q: want an absolute http(s) URL such as %s", s.g.graphURL(), graph.DefaultURL)
+	u, err := url.Parse(s.g.graphURL())
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, usageErrorf("--graph-url %q: want an absolute http(s) URL such as %s", redactedURL(s.g.graphURL()), graph.DefaultURL)
+	}
+	// A password (or a token as the user name) in the URL would be
+	// written to every log and report; Graph takes none there.
+	if u.User != nil {
+		return nil, usageErrorf("--graph-url %q: remove the user information (user:password@): sign in with --auth, not in the URL", redactedURL(s.g.graphURL()))
 	}
 	if s.g.Auth == graph.AuthToken && strings.TrimSpace(s.token) == "" {
 		return nil, usageErrorf("--auth token: CONNRECON_TOKEN is empty or not set")

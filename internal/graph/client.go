@@ -47,6 +47,7 @@ type Config struct {
 type Client struct {
 	cfg     Config
 	base    string
+	origin  string // scheme://host:port of base: the only place reads may go
 	adapter *msgraphcore.GraphRequestAdapterBase
 	profile *opp.OnPremisesPublishingProfileItemRequestBuilder
 	who     *identity
@@ -88,7 +89,12 @@ func New(cfg Config) (*Client, error) {
 	base := strings.TrimRight(cfg.GraphURL, "/")
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("graph URL %q: want an absolute http(s) URL such as %s", cfg.GraphURL, DefaultURL)
+		return nil, fmt.Errorf("graph URL %q: want an absolute http(s) URL such as %s", redactURL(cfg.GraphURL), DefaultURL)
+	}
+	// User information in the URL is a credential that would end up in
+	// logs and reports; Graph takes none.
+	if u.User != nil {
+		return nil, fmt.Errorf("graph URL %q: remove the user information (user:password@): Graph signs in with --auth, not in the URL", redactURL(cfg.GraphURL))
 	}
 	if cfg.ReadConcurrency <= 0 {
 		cfg.ReadConcurrency = 8
@@ -118,6 +124,7 @@ func New(cfg Config) (*Client, error) {
 	return &Client{
 		cfg:     cfg,
 		base:    base,
+		origin:  origin(u),
 		adapter: adapter,
 		profile: profiles.ByOnPremisesPublishingProfileId("applicationProxy"),
 		who:     who,
@@ -178,6 +185,8 @@ type recorder struct {
 	requestID       string
 	clientRequestID string
 	retryAfter      string
+	location        string // a redirect's target
+	contentType     string
 }
 
 type recorderKey struct{}
@@ -217,6 +226,8 @@ func (recorderHandler) Intercept(p khttp.Pipeline, i int, req *http.Request) (*h
 			r.clientRequestID = id
 		}
 		r.retryAfter = resp.Header.Get("Retry-After")
+		r.location = resp.Header.Get("Location")
+		r.contentType = resp.Header.Get("Content-Type")
 		r.mu.Unlock()
 	}
 	return resp, err

@@ -9,5 +9,10 @@
 //
 // Each method makes exactly one attempt per request; the shared pacer given
 // in Config decides about retries, for reads here and for writes in the
-// executor.
+// executor. One exception: a read stops retrying an odd answer (a success
+// status that is not a Graph collection) after maxOddAnswers.
+//
+// Every read must be answered 200 with a Graph collection, and nextLinks
+// are followed only on the Graph URL's scheme, host and port; a redirect
+// is never followed nor taken for an answer, to a read or to a move.
 package graph

@@ -163,6 +163,18 @@ func (r *recorder) retryAfterValue() string {
 	return r.retryAfter
 }
 
+func (r *recorder) locationValue() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.location
+}
+
+func (r *recorder) contentTypeValue() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.contentType
+}
+
 func deref(s *string) string {
 	if s == nil {
 		return ""

@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"sort"
@@ -11,6 +12,7 @@ import (
 	opp "github.com/microsoftgraph/msgraph-beta-sdk-go/onpremisespublishingprofiles"
 	"golang.org/x/sync/errgroup"
 
+	"connrecon/internal/apierr"
 	"connrecon/plan"
 )
 
@@ -158,18 +160,18 @@ func (c *Client) Snapshot(ctx context.Context) (*plan.State, error) {
 }
 
 // list reads a collection page by page, following @odata.nextLink
-// verbatim until it is absent, and hands each item to each.
+// verbatim until it is absent, and hands each item to each. Every page
+// must be a Graph collection (see decodePage), and every nextLink must
+// stay on the Graph URL's scheme, host and port.
 func (c *Client) list(ctx context.Context, what string, info *abs.RequestInformation, each func(json.RawMessage) error) error {
+	seen := map[string]bool{}
 	for pages := 1; info != nil; pages++ {
-		body, err := c.get(ctx, info)
-		if err != nil {
-			return fmt.Errorf("read %s: %w", what, err)
+		if pages > maxPages {
+			return fmt.Errorf("read %s: more than %d pages: not a tenant's collection", what, maxPages)
 		}
-		var p page
-		if len(body) > 0 {
-			if err := json.Unmarshal(body, &p); err != nil {
-				return fmt.Errorf("read %s: page %d is not a Graph collection: %w", what, pages, err)
-			}
+		p, err := c.readPage(ctx, info)
+		if err != nil {
+			return fmt.Errorf("read %s: page %d: %w", what, pages, err)
 		}
 		for _, raw := range p.Value {
 			if err := each(raw); err != nil {
@@ -178,10 +180,15 @@ func (c *Client) list(ctx context.Context, what string, info *abs.RequestInforma
 		}
 		info = nil
 		if p.NextLink != "" {
-			u, err := url.Parse(p.NextLink)
-			if err != nil || !u.IsAbs() {
-				return fmt.Errorf("read %s: page %d: nextLink %q is not an absolute URL", what, pages, p.NextLink)
+			u, err := c.nextLink(p.NextLink)
+			if err != nil {
+				return fmt.Errorf("read %s: page %d: %w", what, pages, err)
 			}
+			// A nextLink seen before would go round for ever.
+			if seen[p.NextLink] {
+				return fmt.Errorf("read %s: page %d: nextLink %s points back to an earlier page", what, pages, redactURL(p.NextLink))
+			}
+			seen[p.NextLink] = true
 			info = abs.NewRequestInformation()
 			info.Method = abs.GET
 			info.SetUri(*u)
@@ -191,21 +198,57 @@ func (c *Client) list(ctx context.Context, what string, info *abs.RequestInforma
 	return nil
 }
 
-// get sends one GET (with the pacer's retries) and returns the raw body.
-func (c *Client) get(ctx context.Context, info *abs.RequestInformation) ([]byte, error) {
-	var body []byte
+// maxPages bounds one collection read: a million connectors at the
+// default page size take about a thousand pages; a server that never stops
+// handing out new nextLinks must not hold the run for ever.
+const maxPages = 100_000
+
+// nextLink checks where a nextLink points. Only the static token's
+// provider refuses other hosts itself; the Azure identity one compares
+// host names without the port (a token for 127.0.0.1:443 goes to any port
+// there) and, for a host not on its list, sends the request on without a
+// token, so a foreign answer would be read as the tenant's next page.
+// Hence the check here, for every sign-in, before anything is sent.
+func (c *Client) nextLink(link string) (*url.URL, error) {
+	u, err := url.Parse(link)
+	if err != nil || !u.IsAbs() || u.Host == "" {
+		return nil, &apierr.Error{Class: apierr.Other, Message: fmt.Sprintf("nextLink %s is not an absolute URL", redactURL(link))}
+	}
+	if origin(u) != c.origin || u.User != nil {
+		return nil, &apierr.Error{Class: apierr.Auth, Err: errForeignHost,
+			Message: fmt.Sprintf("nextLink %s is not on the Graph URL's %s: %v", redactURL(link), c.origin, errForeignHost)}
+	}
+	return u, nil
+}
+
+// readPage sends one GET of a collection page (with the pacer's retries)
+// and decodes it. Odd answers (see maxOddAnswers) are retried a few times
+// at most, however many attempts the pacer would allow.
+func (c *Client) readPage(ctx context.Context, info *abs.RequestInformation) (page, error) {
+	var (
+		p   page
+		odd int
+	)
 	attempt := func(ctx context.Context) error {
 		actx, rec := withRecorder(ctx)
 		res, err := c.adapter.SendPrimitive(actx, info, "[]byte", errorMapping)
 		if err != nil {
 			return c.classify(actx, err, rec)
 		}
-		body, _ = res.([]byte)
-		return nil
+		body, _ := res.([]byte)
+		p, err = c.decodePage(rec, body)
+		var ae *apierr.Error
+		if errors.As(err, &ae) && ae.Class == apierr.Transient {
+			if odd++; odd >= maxOddAnswers {
+				ae.Class = apierr.Other
+				ae.Message += fmt.Sprintf(" (asked %d times)", odd)
+			}
+		}
+		return err
 	}
 	if c.cfg.Pacer == nil {
-		return body, attempt(ctx)
+		return p, attempt(ctx)
 	}
 	_, err := c.cfg.Pacer.Call(ctx, attempt)
-	return body, err
+	return p, err
 }
