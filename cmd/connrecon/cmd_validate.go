@@ -33,7 +33,7 @@ func (o *validateOptions) validate() error {
 // print gigabytes. validate writes no report, so the line that ends the
 // list says where every problem is listed.
 func runValidate(s *session, o validateOptions) error {
-	m, err := plan.ReadMapping(o.Mapping, plan.ReadOptions{Sheet: o.Sheet})
+	m, err := readMapping(s, o.Mapping, o.Sheet)
 	if err != nil {
 		return err
 	}

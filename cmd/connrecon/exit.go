@@ -16,7 +16,7 @@ const (
 	exitFailure     = 1   // runtime failure, or some actions failed
 	exitChanges     = 2   // plan --detailed-exitcode: changes pending
 	exitRefused     = 3   // refused by a safety guard
-	exitInvalid     = 4   // invalid mapping rows (nothing applied)
+	exitInvalid     = 4   // invalid mapping rows, or a mapping file that cannot be used (nothing applied)
 	exitUsage       = 64  // usage error
 	exitInterrupted = 130 // interrupted (report still written)
 )
@@ -50,8 +50,11 @@ func exitCode(err error) int {
 		return exitInterrupted
 	case errors.As(err, &fatal), apierr.ClassOf(err) == apierr.Auth:
 		return exitFailure
-	case errors.As(err, &fe) && fe.Err == nil:
-		return exitInvalid // the file's content is unusable (no header, …)
+	case errors.As(err, &fe):
+		// The mapping cannot be used, whatever the reason (missing,
+		// unreadable, not a regular file, damaged, no header): one code,
+		// and nothing was applied.
+		return exitInvalid
 	default:
 		return exitFailure
 	}

@@ -252,7 +252,7 @@ func (s *session) newClient(p *pacer.Pacer) (*graph.Client, error) {
 // load reads the mapping and the tenant and builds the plan, filling r as
 // it goes so a failure still leaves what was reached for the report.
 func (r *runState) load(ctx context.Context, s *session, o planningOptions) error {
-	m, err := plan.ReadMapping(o.Mapping, plan.ReadOptions{Sheet: o.Sheet})
+	m, err := readMapping(s, o.Mapping, o.Sheet)
 	if err != nil {
 		return err
 	}
@@ -279,6 +279,19 @@ func (r *runState) snapshot(ctx context.Context, s *session) (*plan.State, error
 		s.log.Warn(w)
 	}
 	return state, nil
+}
+
+// readMapping reads -m: a file, or standard input for "-" (never a
+// terminal: the read would wait for a person typing CSV).
+func readMapping(s *session, path, sheet string) (*plan.Mapping, error) {
+	opts := plan.ReadOptions{Sheet: sheet}
+	if path == "-" {
+		if s.env.StdinIsTerminal != nil && s.env.StdinIsTerminal() {
+			return nil, usageErrorf("-m -: standard input is a terminal; pipe the mapping in (connrecon plan -m - < mapping.csv)")
+		}
+		opts.Stdin = s.env.Stdin
+	}
+	return plan.ReadMapping(path, opts)
 }
 
 // verdict is the exit error a plan earns before anything is applied:
