@@ -21,9 +21,10 @@ import (
 // move, written as it finishes. The field names are those of the report's
 // actions. A move of unknown fate that verification then saw in its
 // target group gets a second, later line (outcome succeeded, note
-// NoteConfirmedByRead); and runs given the same report directory append
-// to the same journal. So a move may have several lines: the last is its
-// outcome.
+// NoteConfirmedByRead), so a move may have two lines: the last is its
+// outcome. (OpenJournal appends, but the command line never lets a second
+// run write into a directory that holds a journal, unless --overwrite
+// removed it first.)
 type JournalEntry struct {
 	Row             int       `json:"row,omitempty"` // mapping file row
 	Wave            int       `json:"wave"`

@@ -206,7 +206,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	}
 	if len(unknown) > 0 {
 		p("\n## Outcome unknown (%d)\n\n", len(unknown))
-		p("In flight when the run stopped: each may or may not have taken effect. Check the tenant (or plan again) before re-running.\n\n")
+		p("In flight when the run stopped, or an answer was lost and no read showed the connector in its target group: each may or may not have taken effect. Check the tenant (or plan again) before re-running.\n\n")
 		p("| Row | Connector | To group | Result | request-id | client-request-id |\n")
 		p("|---:|---|---|---|---|---|\n")
 		for i, a := range unknown {
