@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -168,6 +169,7 @@ func newHTTPClient(cfg Config) *http.Client {
 		khttp.NewParametersNameDecodingHandler(),
 		gzipHandler{minSize: gzipMinSize},
 		recorderHandler{},
+		bodyLimitHandler{max: maxAnswerSize},
 	}
 	return &http.Client{
 		Transport: khttp.NewCustomTransportWithParentTransport(transport, chain...),
@@ -232,6 +234,50 @@ func (recorderHandler) Intercept(p khttp.Pipeline, i int, req *http.Request) (*h
 	}
 	return resp, err
 }
+
+// maxAnswerSize bounds one answer's body, as read (after the transport
+// has undone any gzip): the SDK reads a whole answer into memory, so a
+// proxy's endless or huge answer would otherwise exhaust it. A page of 999
+// objects is a few megabytes.
+const maxAnswerSize = 64 << 20
+
+// errAnswerTooLarge: an answer's body went past maxAnswerSize.
+var errAnswerTooLarge = fmt.Errorf("the answer is larger than %d MiB, far beyond any page of Graph's: a proxy in the way?", maxAnswerSize>>20)
+
+// bodyLimitHandler makes reading an answer's body fail past max bytes.
+type bodyLimitHandler struct{ max int64 }
+
+func (h bodyLimitHandler) Intercept(p khttp.Pipeline, i int, req *http.Request) (*http.Response, error) {
+	resp, err := p.Next(req, i)
+	if resp != nil && resp.Body != nil {
+		resp.Body = &limitedBody{rc: resp.Body, left: h.max}
+	}
+	return resp, err
+}
+
+type limitedBody struct {
+	rc   io.ReadCloser
+	left int64
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		// One byte more tells a body of exactly max bytes from a longer one.
+		var one [1]byte
+		if n, _ := b.rc.Read(one[:]); n > 0 {
+			return 0, errAnswerTooLarge
+		}
+		return b.rc.Read(p)
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.rc.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+func (b *limitedBody) Close() error { return b.rc.Close() }
 
 // errForeignHost: a URL (a nextLink) points away from the Graph host.
 var errForeignHost = errors.New("refusing to send the token to another host")
