@@ -267,9 +267,32 @@ func TestSavedCheckStale(t *testing.T) {
 	}
 }
 
+// reseal encodes sv as a plan file with its checksum recomputed, as anyone
+// who can write the file can do; the fingerprint is left as it is.
+func reseal(t *testing.T, sv *Saved) []byte {
+	t.Helper()
+	c := *sv
+	sum, err := checksum(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Checksum = sum
+	out, err := json.MarshalIndent(&c, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Each way of altering a plan file is refused as altered (exit 3), and
+// the refusal names what is wrong with the file, not the tenant.
 func TestLoadSavedAltered(t *testing.T) {
 	s, m := savedFixture()
 	data := saveToBytes(t, Build(m, s, Options{MinActive: 1}))
+	orig, err := LoadSaved(bytes.NewReader(data), "plan.json")
+	if err != nil {
+		t.Fatal(err)
+	}
 	edit := func(f func(doc map[string]any)) []byte {
 		var doc map[string]any
 		if err := json.Unmarshal(data, &doc); err != nil {
@@ -282,6 +305,16 @@ func TestLoadSavedAltered(t *testing.T) {
 		}
 		return out
 	}
+	// resealed: the content edited and its checksum recomputed, the
+	// fingerprint left alone.
+	resealed := func(f func(sv *Saved)) []byte {
+		sv := *orig
+		sv.Changes = slices.Clone(orig.Changes)
+		sv.Involved.Connectors = slices.Clone(orig.Involved.Connectors)
+		f(&sv)
+		return reseal(t, &sv)
+	}
+	us := s.Groups[slices.IndexFunc(s.Groups, func(g Group) bool { return g.Name == "US" })].ID
 	flipInChange := func() []byte {
 		// One byte of the first change's destination group id.
 		i := bytes.Index(data, []byte(`"changes": [`))
@@ -291,30 +324,80 @@ func TestLoadSavedAltered(t *testing.T) {
 		out[k] ^= 0x01
 		return out
 	}
+	const (
+		onlyChecksum = "plan.json: its checksum does not match its content, which is otherwise consistent"
+		mismatch     = "plan.json: its content does not match its checksum: the content was edited or damaged after it was written"
+	)
 	for _, tt := range []struct {
 		name    string
 		data    []byte
-		altered bool   // a *StaleError saying so
-		err     string // otherwise: a plain error containing this
+		reasons []string // altered: the reasons, each containing these, in order
+		err     string   // otherwise: a plain error containing this
 	}{
-		{name: "one byte flipped inside a change", data: flipInChange(), altered: true},
-		{name: "a change removed", data: edit(func(doc map[string]any) { doc["changes"] = doc["changes"].([]any)[1:] }), altered: true},
-		{name: "a wave changed", data: edit(func(doc map[string]any) { doc["changes"].([]any)[1].(map[string]any)["wave"] = 1.0 }), altered: true},
-		{name: "the fingerprint replaced", data: edit(func(doc map[string]any) { doc["fingerprint"] = strings.Repeat("0", 64) }), altered: true},
-		{name: "the checksum removed", data: edit(func(doc map[string]any) { delete(doc, "checksum") }), altered: true},
-		{name: "a field added", data: edit(func(doc map[string]any) { doc["approvedBy"] = "someone" }), altered: true},
+		// The checksum alone edited: the content is whole, so that is
+		// the only reason.
+		{name: "the checksum replaced by another digest", data: edit(func(doc map[string]any) { doc["checksum"] = strings.Repeat("ab", 32) }), reasons: []string{onlyChecksum}},
+		{name: "the checksum removed", data: edit(func(doc map[string]any) { delete(doc, "checksum") }), reasons: []string{"plan.json: it has no checksum"}},
+		{name: "the checksum emptied", data: edit(func(doc map[string]any) { doc["checksum"] = "" }), reasons: []string{"plan.json: it has no checksum"}},
+		{name: "the checksum in capitals", data: edit(func(doc map[string]any) { doc["checksum"] = strings.ToUpper(doc["checksum"].(string)) }), reasons: []string{"plan.json: its checksum \"", "is not a sha256 digest as connrecon writes one"}},
+		{name: "the checksum cut short", data: edit(func(doc map[string]any) { doc["checksum"] = doc["checksum"].(string)[:10] }), reasons: []string{"is not a sha256 digest"}},
+		{name: "the checksum a number", data: edit(func(doc map[string]any) { doc["checksum"] = 12345.0 }), reasons: []string{"plan.json: its field \"checksum\" holds a JSON number, not the string connrecon writes there"}},
+		// The content edited, the checksum left: which part, when it shows.
+		{name: "one byte flipped inside a change", data: flipInChange(), reasons: []string{mismatch, "which the tenant state it records lacks"}},
+		{name: "a change removed", data: edit(func(doc map[string]any) { doc["changes"] = doc["changes"].([]any)[1:] }), reasons: []string{mismatch, "its summary counts 2 moves, but it lists 1"}},
+		{name: "a wave changed", data: edit(func(doc map[string]any) { doc["changes"].([]any)[1].(map[string]any)["wave"] = 1.0 }), reasons: []string{mismatch, "it says its moves run in 2 waves, but they are in 1"}},
+		{name: "the fingerprint replaced", data: edit(func(doc map[string]any) { doc["fingerprint"] = strings.Repeat("0", 64) }), reasons: []string{mismatch, "its fingerprint is not that of the tenant state it records"}},
+		{name: "a group name changed", data: edit(func(doc map[string]any) { doc["changes"].([]any)[0].(map[string]any)["toGroupName"] = "US" }), reasons: []string{mismatch, `named "US", but the tenant state it records names that group "EU"`}},
+		{name: "a field added", data: edit(func(doc map[string]any) { doc["approvedBy"] = "someone" }), reasons: []string{`plan.json: it has a field connrecon does not write: "approvedBy"`}},
+		{name: "a wave of the wrong type", data: edit(func(doc map[string]any) { doc["changes"].([]any)[0].(map[string]any)["wave"] = "1" }), reasons: []string{`its field "changes.wave" holds a JSON string, not the int connrecon writes there`}},
+		// The content edited and the checksum recomputed, the fingerprint
+		// not: the file contradicts itself, and the refusal says where
+		// (today's code blamed the tenant: "the tenant state the plan
+		// depends on changed").
+		{name: "resealed: a move sent to another group", data: resealed(func(sv *Saved) { sv.Changes[0].ToGroupID = us }), reasons: []string{"plan.json: the move of \"fra1.contoso.com\" (row 2) to group " + us + ", which the tenant state it records lacks"}},
+		{name: "resealed: a status changed", data: resealed(func(sv *Saved) { sv.Changes[0].ConnectorStatus = StatusInactive }), reasons: []string{`says it is "inactive", but the tenant state it records says "active"`}},
+		{name: "resealed: the recorded state changed", data: resealed(func(sv *Saved) { sv.Involved.Connectors[0].Status = StatusInactive }), reasons: []string{`the tenant state it records says "inactive"`, "its fingerprint is not that of the tenant state it records"}},
+		{name: "resealed: a move listed twice", data: resealed(func(sv *Saved) { sv.Changes = append(sv.Changes, sv.Changes[0]); sv.Summary.Move++ }), reasons: []string{"plan.json: it moves connector cc000000-0000-4000-8000-000000000001 twice"}},
+		{name: "resealed: a noop listed", data: resealed(func(sv *Saved) { sv.Changes[0].Action = ActionNoop }), reasons: []string{`as "noop", but a saved plan holds moves only`}},
+		{name: "resealed: a huge mapping", data: resealed(func(sv *Saved) { sv.Mapping.Rows = 1 << 40 }), reasons: []string{"plan.json: it records a mapping of 1099511627776 rows"}},
+		{name: "resealed: an unknown option", data: resealed(func(sv *Saved) { sv.Options.Unlisted = "everything\x1b[2J" }), reasons: []string{`it records --unlisted "everything\x1b[2J"`}},
+		{name: "resealed: an unlisted move without --unlisted default", data: resealed(func(sv *Saved) {
+			sv.Changes[0].Row, sv.Changes[0].MappedConnector, sv.Changes[0].MappedGroup = 0, "", ""
+		}), reasons: []string{"is of a connector not in the mapping, but the plan was not made with --unlisted default"}},
 		{name: "only the layout changed", data: edit(func(map[string]any) {})},
 		{name: "not JSON", data: []byte("Machine Name,Connector Group\n"), err: "plan.json: not a connrecon plan file"},
 		{name: "another tool's JSON", data: []byte(`{"format": 1, "changes": []}`), err: "not a connrecon plan file"},
+		{name: "a JSON array", data: []byte(`[1, 2]`), err: "plan.json: not a connrecon plan file: a JSON array, not an object"},
 		{name: "a newer format", data: edit(func(doc map[string]any) { doc["format"] = 2.0 }), err: "plan file format 2, but this connrecon reads format 1"},
+		{name: "a format that is no number", data: edit(func(doc map[string]any) { doc["format"] = "one" }), err: `plan file format "one", but this connrecon reads format 1`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			sv, err := LoadSaved(bytes.NewReader(tt.data), "plan.json")
 			var stale *StaleError
 			switch {
-			case tt.altered:
-				if !errors.As(err, &stale) || len(stale.Reasons) != 1 || !strings.Contains(stale.Reasons[0], "the plan file was altered after it was written") {
-					t.Errorf("LoadSaved error = %v, want a stale plan: altered", err)
+			case tt.reasons != nil:
+				if !errors.As(err, &stale) || !stale.Altered {
+					t.Fatalf("LoadSaved error = %v, want an altered plan file", err)
+				}
+				if !strings.HasPrefix(err.Error(), "altered plan file: plan.json: ") {
+					t.Errorf("message %q", err)
+				}
+				at := 0
+				for _, want := range tt.reasons {
+					for at < len(stale.Reasons) && !strings.Contains(stale.Reasons[at], want) {
+						at++
+					}
+					if at == len(stale.Reasons) {
+						t.Fatalf("reasons %q\nlack %q (in this order: %q)", stale.Reasons, want, tt.reasons)
+					}
+				}
+				if tt.reasons[0] == onlyChecksum && len(stale.Reasons) != 1 {
+					t.Errorf("only the checksum was edited, but the reasons are %q", stale.Reasons)
+				}
+				for _, r := range stale.Reasons {
+					if strings.Contains(r, "tenant state the plan depends on changed") || strings.Contains(r, "\x1b") {
+						t.Errorf("reason %q", r)
+					}
 				}
 			case tt.err != "":
 				if err == nil || errors.As(err, &stale) || !strings.Contains(err.Error(), tt.err) {
@@ -331,17 +414,37 @@ func TestLoadSavedAltered(t *testing.T) {
 	}
 }
 
-// A Saved changed in code (not read from a file) is caught by Check.
+// A Saved changed in code (not read from a file) is caught by Check, as
+// altered, and not compared with the tenant: a diff would blame the tenant
+// for the edit.
 func TestSavedCheckInconsistent(t *testing.T) {
 	s, m := savedFixture()
-	sv, err := LoadSaved(bytes.NewReader(saveToBytes(t, Build(m, s, Options{MinActive: 1}))), "plan.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sv.Involved.Connectors[0].Status = StatusInactive
-	var stale *StaleError
-	if err := sv.Check(s, graphBeta); !errors.As(err, &stale) || !slices.Contains(stale.Reasons, "the plan file was altered after it was written") {
-		t.Errorf("Check = %v", err)
+	us := s.Groups[slices.IndexFunc(s.Groups, func(g Group) bool { return g.Name == "US" })].ID
+	for _, tt := range []struct {
+		name   string
+		change func(sv *Saved)
+		reason string
+	}{
+		{"recorded status", func(sv *Saved) { sv.Involved.Connectors[0].Status = StatusInactive }, `the tenant state it records says "inactive"`},
+		{"destination", func(sv *Saved) { sv.Changes[0].ToGroupID = us }, "which the tenant state it records lacks"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sv, err := LoadSaved(bytes.NewReader(saveToBytes(t, Build(m, s, Options{MinActive: 1}))), "plan.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.change(sv)
+			var stale *StaleError
+			err = sv.Check(s, graphBeta)
+			if !errors.As(err, &stale) || !stale.Altered || !strings.Contains(stale.Reasons[0], tt.reason) {
+				t.Fatalf("Check = %v, want altered: %s", err, tt.reason)
+			}
+			for _, r := range stale.Reasons {
+				if strings.Contains(r, " is now ") || strings.Contains(r, "no longer in the tenant") || strings.Contains(r, "changed") {
+					t.Errorf("reason %q blames the tenant", r)
+				}
+			}
+		})
 	}
 }
 

@@ -10,10 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"connrecon/executor"
 	"connrecon/internal/pacer"
+	"connrecon/internal/safetext"
 	"connrecon/plan"
 )
 
@@ -39,7 +41,7 @@ func (o *applyOptions) AddFlags(fs *flag.FlagSet) {
 	o.fs = fs
 	o.planningOptions.AddFlags(fs)
 	o.Report.AddFlags(fs)
-	fs.StringVar(&o.Plan, "plan", "", "apply a plan saved with plan -o, exactly as saved (instead of -m)")
+	fs.StringVar(&o.Plan, "plan", "", "apply the moves of a plan saved with plan -o, checked again against the tenant (instead of -m)")
 	fs.IntVar(&o.Concurrency, "concurrency", 8, "moves in flight at once (1-64)")
 	fs.BoolVar(&o.Yes, "yes", false, "apply without asking (required without a terminal)")
 	fs.Float64Var(&o.RPS, "rps", 0, "at most this many Graph requests per second, reads and writes together (0: no cap)")
@@ -53,18 +55,19 @@ func (o *applyOptions) validate() error {
 	switch {
 	case o.Plan != "" && (o.Mapping != "" || o.Sheet != ""):
 		return usageErrorf("apply: give either -m FILE or --plan PLAN.json, not both")
-	case o.Plan != "" && o.fs != nil:
-		// A saved plan was checked with the options it was made with; a
-		// guard given now would silently do nothing, so refuse it.
-		var given []string
-		o.fs.Visit(func(f *flag.Flag) {
-			switch f.Name {
-			case "unlisted", "max-changes", "min-active", "allow-coverage-gap":
-				given = append(given, "--"+f.Name)
-			}
-		})
-		if len(given) > 0 {
-			return usageErrorf("apply --plan: %s cannot change a saved plan: make the plan again with them (plan -o)", strings.Join(given, ", "))
+	case o.Plan != "":
+		// --unlisted chose which moves the plan holds: it cannot change
+		// a saved plan. The guards can: apply --plan runs them again,
+		// with the stricter of the saved option and the one given here.
+		unlisted := false
+		if o.fs != nil {
+			o.fs.Visit(func(f *flag.Flag) { unlisted = unlisted || f.Name == "unlisted" })
+		}
+		switch {
+		case unlisted:
+			return usageErrorf("apply --plan: --unlisted cannot change a saved plan: make the plan again with it (plan -o)")
+		case o.MaxChanges < 0 || o.MinActive < 0:
+			return usageErrorf("apply: --max-changes and --min-active must not be negative")
 		}
 	case o.Plan == "":
 		if err := o.planningOptions.validate("apply"); err != nil {
@@ -103,7 +106,7 @@ func runApply(ctx context.Context, s *session, o applyOptions) error {
 	}
 	r.client, r.graphURL = c, c.GraphURL()
 	if o.Plan != "" {
-		err = r.loadSaved(ctx, s, o.Plan)
+		err = r.loadSaved(ctx, s, o.Plan, o.options())
 	} else {
 		err = r.load(ctx, s, o.planningOptions)
 	}
@@ -284,15 +287,28 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// loadSaved reads a plan file and checks it still fits the tenant: the
-// same Graph URL, an unaltered file, and the same state for everything the
-// plan touches. It applies exactly the saved moves, nothing re-resolved.
-func (r *runState) loadSaved(ctx context.Context, s *session, path string) error {
-	f, err := os.Open(path)
+// loadSaved reads a plan file and plans its moves again against the tenant
+// as it is now (plan.Saved.Replan): the same Graph URL, an unaltered file,
+// the same state for everything the plan touches, every claim of the file
+// true of the tenant, and every guard run again with the stricter of the
+// plan's options and apply's own (guards). r.plan is then the replanned
+// plan: the saved moves, with the tenant's names and waves worked out now.
+// A plan refused for any of these leaves r.plan the saved moves as the
+// file has them, for the report to list as not attempted, with why.
+func (r *runState) loadSaved(ctx context.Context, s *session, path string, guards plan.Options) error {
+	// Non-blocking, so a named pipe with no writer is refused, not waited on.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return withCode(exitUsage, fmt.Errorf("apply --plan: %w", err))
 	}
-	sv, err := plan.LoadSaved(f, path)
+	var sv *plan.Saved
+	if st, serr := f.Stat(); serr != nil {
+		err = serr
+	} else if !st.Mode().IsRegular() {
+		err = fmt.Errorf("%s is not a regular file (%s)", path, st.Mode().Type())
+	} else {
+		sv, err = plan.LoadSaved(f, path)
+	}
 	f.Close()
 	if err != nil {
 		var stale *plan.StaleError
@@ -301,26 +317,34 @@ func (r *runState) loadSaved(ctx context.Context, s *session, path string) error
 		}
 		return planFileError(err)
 	}
-	// The saved plan keeps the mapping's identity and row count, not its
-	// rows: the report shows what the plan was made from.
+	// The saved plan keeps the mapping's identity and row count (LoadSaved
+	// bounds it), not its rows: the report shows what the plan was made from.
 	r.mapping = &plan.Mapping{Path: sv.Mapping.Path, SHA256: sv.Mapping.SHA256, Rows: make([]plan.Row, sv.Mapping.Rows)}
 	r.plan = sv.Plan()
-	fmt.Fprintf(s.stdout, "Saved plan %s, made %s from %s (%s).\n\n", path, sv.CreatedAt.Format(time.RFC3339), sv.Mapping.Path, sv.Summary.Line())
+	// The mapping path is the file's own text: escaped, as outside text is.
+	fmt.Fprintf(s.stdout, "Saved plan %s, made %s from %s (%s).\n", safetext.Value(path), sv.CreatedAt.Format(time.RFC3339), safetext.Value(sv.Mapping.Path), sv.Summary.Line())
 	state, err := r.snapshot(ctx, s)
 	if err != nil {
 		return err
 	}
-	if err := sv.Check(state, r.graphURL); err != nil {
+	p, err := sv.Replan(state, r.graphURL, guards)
+	if err != nil {
 		// The report lists the saved moves (not attempted) and why.
 		r.plan.Refusals = append(r.plan.Refusals, plan.Refusal{Guard: plan.GuardStalePlan, Message: err.Error()})
 		return planFileError(err)
 	}
-	s.log.Info("saved plan still fits the tenant", "file", path, "created", sv.CreatedAt.Format(time.RFC3339), "moves", len(sv.Changes))
+	r.plan = p
+	used := fmt.Sprintf("--max-changes %d, --min-active %d", p.Options.MaxChanges, p.Options.MinActive)
+	if p.Options.AllowCoverageGap {
+		used += ", --allow-coverage-gap"
+	}
+	fmt.Fprintf(s.stdout, "Planned again against the tenant as it is now, with %s; names and waves are the tenant's.\n\n", used)
+	s.log.Info("saved plan checked against the tenant", "file", path, "created", sv.CreatedAt.Format(time.RFC3339), "moves", len(sv.Changes), "refused", p.Refused())
 	return nil
 }
 
-// planFileError: a stale or altered plan is a guard's refusal (3); a file
-// that is not a plan at all is a usage error.
+// planFileError: a stale, altered or contradicted plan is a guard's
+// refusal (3); a file that is not a plan at all is a usage error.
 func planFileError(err error) error {
 	var stale *plan.StaleError
 	if errors.As(err, &stale) {

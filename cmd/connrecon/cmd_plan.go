@@ -63,13 +63,32 @@ func runPlan(ctx context.Context, s *session, o planOptions) error {
 		} else if serr := r.save(o.Out); serr != nil {
 			return r.finish(s, serr)
 		} else {
-			fmt.Fprintf(s.stdout, "\nSaved the plan to %s. Apply exactly these moves with:\n  connrecon apply --plan %s\n", o.Out, o.Out)
+			fmt.Fprintf(s.stdout, "\nSaved the plan to %s. Apply exactly these moves with:\n  connrecon apply --plan %s%s\n", o.Out, o.Out, looserGuards(o.planningOptions))
 		}
 	}
 	if err == nil && o.DetailedExitcode && r.plan.Summary().Move > 0 {
 		err = withCode(exitChanges, fmt.Errorf("%d move(s) pending", r.plan.Summary().Move))
 	}
 	return r.finish(s, err)
+}
+
+// looserGuards is the guard flags apply --plan needs to apply this plan
+// as planned: it checks with the stricter of the plan's options and its
+// own, so a guard loosened here must be loosened there too.
+func looserGuards(o planningOptions) string {
+	var d planningOptions // apply's defaults
+	d.AddFlags(flag.NewFlagSet("", flag.ContinueOnError))
+	out := ""
+	if o.MaxChanges == 0 && d.MaxChanges != 0 || o.MaxChanges > d.MaxChanges && d.MaxChanges != 0 {
+		out += fmt.Sprintf(" --max-changes %d", o.MaxChanges)
+	}
+	if o.MinActive < d.MinActive {
+		out += fmt.Sprintf(" --min-active %d", o.MinActive)
+	}
+	if o.AllowCoverageGap && !d.AllowCoverageGap {
+		out += " --allow-coverage-gap"
+	}
+	return out
 }
 
 // save writes the plan file atomically: apply --plan must never read half
