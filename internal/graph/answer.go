@@ -181,6 +181,32 @@ func snippet(b []byte, n int, secret string) string {
 	return q
 }
 
+// RedactUserinfo is a URL as logs, errors and reports may show it: user
+// information (user:password@, or a token as the user name) masked as
+// xxxxx, the rest as given. An unparsable URL is masked as far as its
+// shape allows: what lies between "://" and the last "@" before the path.
+func RedactUserinfo(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		if u.User == nil {
+			return raw
+		}
+		u.User = url.User("xxxxx")
+		return u.String()
+	}
+	prefix, rest := "", raw
+	if i := strings.Index(raw, "://"); i >= 0 {
+		prefix, rest = raw[:i+3], raw[i+3:]
+	}
+	authority := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority = rest[:i]
+	}
+	if i := strings.LastIndex(authority, "@"); i >= 0 {
+		return prefix + "xxxxx" + rest[i:]
+	}
+	return raw
+}
+
 // maxURLLen bounds how much of a foreign URL an error quotes.
 const maxURLLen = 120
 
@@ -192,30 +218,17 @@ func redactURL(raw string) string {
 	raw = strings.TrimSpace(raw)
 	var s string
 	if u, err := url.Parse(raw); err == nil {
-		if u.User != nil {
-			u.User = url.User("xxxxx")
-		}
 		if u.RawQuery != "" || u.ForceQuery {
 			u.RawQuery, u.ForceQuery = "…", false
 		}
 		u.Fragment, u.RawFragment = "", ""
-		s = u.String()
+		s = RedactUserinfo(u.String())
 	} else {
 		s = raw
 		if i := strings.IndexAny(s, "?#"); i >= 0 {
 			s = s[:i] + "?…"
 		}
-		rest, prefix := s, ""
-		if i := strings.Index(s, "://"); i >= 0 {
-			prefix, rest = s[:i+3], s[i+3:]
-		}
-		authority := rest
-		if i := strings.Index(rest, "/"); i >= 0 {
-			authority = rest[:i]
-		}
-		if i := strings.LastIndex(authority, "@"); i >= 0 {
-			s = prefix + "xxxxx" + rest[i:]
-		}
+		s = RedactUserinfo(s)
 	}
 	if len(s) > maxURLLen {
 		s = s[:maxURLLen]
