@@ -182,9 +182,9 @@ func ReadMapping(path string, opts ReadOptions) (*Mapping, error) {
 const StdinName = "stdin"
 
 // maxStdinSize bounds a mapping read from standard input, which is held in
-// memory (a workbook is read at offsets): the unpacked size a workbook may
-// have is far more than any mapping.
-const maxStdinSize = maxUnzipSize
+// memory (a workbook is read at offsets): some ten times a 100,000-row
+// mapping, and while it is read the buffer may grow to twice that.
+const maxStdinSize = 64 << 20
 
 // readStdin reads -m -: all of standard input, at most maxStdinSize.
 func readStdin(opts ReadOptions) (*Mapping, error) {
@@ -262,6 +262,28 @@ type rowBuilder struct {
 	// reader can explain better once it knows the sheet's merged cells and
 	// formulas; the CSV reader ignores it.
 	empty []emptyCell
+	// kept counts the bytes of text the mapping holds (cells and problem
+	// messages), against maxKeptText.
+	kept int
+}
+
+// Bounds on what a mapping holds, whatever the file: a cell the planner
+// keeps (no machine name or group name comes near it), and all the text
+// of the rows and their problems. A small workbook can point thousands of
+// rows at one 32,767-character shared string: without these, each row's
+// copy made gigabytes of a 43 KB file.
+const (
+	maxMappedCell = 1024
+	maxKeptText   = 64 << 20
+)
+
+// full reports whether the mapping holds more text than maxKeptText: the
+// reader refuses the file.
+func (b *rowBuilder) full() bool { return b.kept > maxKeptText }
+
+// tooMuchText is the refusal when full.
+func (b *rowBuilder) tooMuchText(line int) *FileError {
+	return &FileError{Path: b.m.Path, Line: line, Msg: fmt.Sprintf("the mapping's cells and problems hold more than %d MiB of text by this row, far beyond any mapping: is this the mapping?", maxKeptText>>20)}
 }
 
 type emptyCell struct {
@@ -346,6 +368,7 @@ func (b *rowBuilder) headerError(line int, cells []string, ci, gi int) *FileErro
 // invalid adds a row that could not be read at all (a malformed CSV line,
 // an unreadable spreadsheet row).
 func (b *rowBuilder) invalid(line, col int, msg string) {
+	b.kept += len(msg)
 	b.m.Problems = append(b.m.Problems, Problem{Line: line, Column: ColumnName(col), Severity: SeverityError, Message: msg})
 	b.m.Rows = append(b.m.Rows, Row{Line: line, Problem: msg})
 }
@@ -353,11 +376,21 @@ func (b *rowBuilder) invalid(line, col int, msg string) {
 // row checks one data row. connector and group are the cells, trimmed
 // (trimCell); blank rows must already have been skipped.
 func (b *rowBuilder) row(line int, connector, group string) {
+	var long []string
+	connector, long = b.capCell("connector", connector, b.ci, long)
+	group, long = b.capCell("group", group, b.gi, long)
 	idx := len(b.m.Rows)
 	b.m.Rows = append(b.m.Rows, Row{Line: line, Connector: connector, Group: group})
 	r := &b.m.Rows[idx]
 	cc := b.check(r, idx, "connector", connector, b.ci)
 	b.check(r, idx, "group", group, b.gi)
+	for i := 0; i < len(long); i += 2 {
+		if r.Problem == "" {
+			r.Problem = long[i+1]
+		}
+		b.m.Problems = append(b.m.Problems, Problem{Line: line, Column: long[i], Severity: SeverityError, Message: long[i+1]})
+	}
+	b.kept += len(connector) + len(group) + len(r.Problem)
 	if r.Problem == "" {
 		// Repeats are looked for once all rows are in (repeats).
 		key := connector
@@ -366,6 +399,19 @@ func (b *rowBuilder) row(line int, connector, group string) {
 		}
 		b.keys = append(b.keys, maphash.String(b.seed, key)&^0xFFFFFFFF|uint64(uint32(idx)))
 	}
+}
+
+// capCell cuts a cell longer than maxMappedCell characters to its start,
+// and notes (column, message) pairs in long: the row is invalid.
+func (b *rowBuilder) capCell(what, v string, col int, long []string) (string, []string) {
+	if len(v) <= maxMappedCell {
+		return v, long
+	}
+	n := utf8.RuneCountInString(v)
+	if n <= maxMappedCell {
+		return v, long
+	}
+	return shortText(v, maxQuoted), append(long, ColumnName(col), fmt.Sprintf("the %s cell holds %d characters, and no connector or group name has more than %d", what, n, maxMappedCell))
 }
 
 // check applies the checks that need nothing but the cell itself, and

@@ -171,11 +171,14 @@ func readCSV(path string, r io.Reader, size int64) (*Mapping, error) {
 		if err != nil {
 			return nil, &FileError{Path: path, Msg: "cannot read mapping", Err: err}
 		}
-		if len(b.m.Rows) == maxMappingRows {
-			return nil, &FileError{Path: path, Line: s.start, Msg: fmt.Sprintf("more than %d rows, a spreadsheet's own limit and far beyond any tenant: split the mapping", maxMappingRows)}
-		}
 		if !ok {
 			break
+		}
+		if b.ci >= 0 && len(b.m.Rows) == maxMappingRows && !s.blank() {
+			return nil, &FileError{Path: path, Line: s.start, Msg: fmt.Sprintf("more than %d rows, a spreadsheet's own limit and far beyond any tenant: split the mapping", maxMappingRows)}
+		}
+		if b.full() {
+			return nil, b.tooMuchText(s.start)
 		}
 		if s.fault.err != nil {
 			if b.ci < 0 {

@@ -348,6 +348,9 @@ func TestXMLGuard(t *testing.T) {
 		{"comment", "<!--" + strings.Repeat("<", maxXMLRun+1) + "-->", errXMLRun},
 		{"short comments", strings.Repeat("<!--"+strings.Repeat("<", 1000)+"-->", 2000), nil},
 		{"processing instruction", "<?x " + strings.Repeat("<", maxXMLRun+1) + "?>", errXMLRun},
+		{"comment closed by its own opening dashes", "<!--->" + strings.Repeat(strings.Repeat("a", 1000)+"<", 2000) + "-->", errXMLRun},
+		{"empty comment", "<!---->" + strings.Repeat("<a/>", 10), nil},
+		{"PI closed by its own opening", "<?>" + strings.Repeat("<", maxXMLRun+1) + "?>", errXMLRun},
 		{"doctype", "<!DOCTYPE a><a/>", errXMLDTD},
 		{"entity", "<!ENTITY a 'b'><a/>", errXMLDTD},
 	} {
@@ -384,6 +387,16 @@ func TestParseCSVBounded(t *testing.T) {
 			}
 		})
 	}
+	t.Run("exactly as many rows as a sheet holds", func(t *testing.T) {
+		var b strings.Builder
+		b.WriteString("connector,group\n")
+		for range maxMappingRows {
+			b.WriteString("a,b\n")
+		}
+		if m, err := ParseCSV("full.csv", strings.NewReader(b.String())); err != nil || len(m.Rows) != maxMappingRows {
+			t.Fatalf("error %v; want all %d rows read", err, maxMappingRows)
+		}
+	})
 	t.Run("too many rows", func(t *testing.T) {
 		var b strings.Builder
 		b.WriteString("connector,group\n")
@@ -395,4 +408,170 @@ func TestParseCSVBounded(t *testing.T) {
 			t.Fatalf("error %v; want the row limit", err)
 		}
 	})
+}
+
+// sstParts is workbookParts with a shared-strings table and a sheet whose
+// rows all point at shared strings 2 and 3 (0 and 1 are the header).
+func sstParts(rows int, strs ...string) map[string][]byte {
+	parts := workbookParts(0)
+	var sst bytes.Buffer
+	sst.WriteString(`<sst><si><t>connector</t></si><si><t>group</t></si>`)
+	for _, v := range strs {
+		fmt.Fprintf(&sst, `<si><t>%s</t></si>`, v)
+	}
+	sst.WriteString(`</sst>`)
+	parts["xl/sharedStrings.xml"] = sst.Bytes()
+	var sheet bytes.Buffer
+	sheet.WriteString(sheetHead + `<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>`)
+	for r := 2; r <= rows+1; r++ {
+		fmt.Fprintf(&sheet, `<row r="%d"><c r="A%d" t="s"><v>2</v></c><c r="B%d" t="s"><v>3</v></c></row>`, r, r, r)
+	}
+	sheet.WriteString(sheetTail)
+	parts["xl/worksheets/sheet1.xml"] = sheet.Bytes()
+	return parts
+}
+
+// TestReadXLSXSharedStringAmplification: thousands of rows pointing at one
+// huge shared string cost a bounded amount. Each row's copy of two
+// 32,767-character strings made 1.3 GB of a 167 KB workbook; now such a
+// cell makes its row invalid and is kept cut, and a mapping whose cells and
+// problems pass maxKeptText is refused.
+func TestReadXLSXSharedStringAmplification(t *testing.T) {
+	t.Run("cells past the cell cap", func(t *testing.T) {
+		data := zipParts(t, sstParts(20_000, strings.Repeat("a", 32_767), strings.Repeat("b", 32_767)))
+		var m *Mapping
+		var err error
+		peak := peakHeapOf(func() { m, err = readBytes(data, ReadOptions{}) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(m.Rows) != 20_000 || m.Invalid() != 20_000 || !strings.Contains(m.Rows[0].Problem, "holds 32767 characters") {
+			t.Fatalf("%d rows, %d invalid, first problem %q; want every row invalid for its long cells", len(m.Rows), m.Invalid(), m.Rows[0].Problem)
+		}
+		if len(m.Rows[0].Connector) > 4*maxQuoted {
+			t.Errorf("kept a %d-byte cell", len(m.Rows[0].Connector))
+		}
+		if peak > 96<<20 {
+			t.Errorf("held %d MiB", peak>>20)
+		}
+	})
+	t.Run("all cells past the mapping's text cap", func(t *testing.T) {
+		data := zipParts(t, sstParts(40_000, strings.Repeat("a", maxMappedCell), strings.Repeat("b", maxMappedCell)))
+		_, err := readBytes(data, ReadOptions{})
+		var fe *FileError
+		if !errors.As(err, &fe) || !strings.Contains(err.Error(), "more than 64 MiB of text") {
+			t.Fatalf("error %v; want the file refused for its text", err)
+		}
+	})
+}
+
+// TestReadXLSXStrictStructure: what encoding/xml lets through but XML or
+// SpreadsheetML forbids, and readers would read differently, refuses the
+// file.
+func TestReadXLSXStrictStructure(t *testing.T) {
+	head := `<row r="1"><c r="A1" t="inlineStr"><is><t>connector</t></is></c><c r="B1" t="inlineStr"><is><t>group</t></is></c></row>`
+	row2 := `<row r="2"><c r="A2" t="inlineStr"><is><t>c1</t></is></c><c r="B2" t="inlineStr"><is><t>g1</t></is></c></row>`
+	for _, tt := range []struct{ name, sheet, want string }{
+		{"attribute given twice", sheetHead + head + `<row r="2" r="900"><c r="A2" t="inlineStr"><is><t>c1</t></is></c></row>` + sheetTail, "given twice"},
+		{"undeclared prefix", sheetHead + head + `<q:row r="2"><c r="A2" t="inlineStr"><is><t>c1</t></is></c></q:row>` + sheetTail, "namespace"},
+		{"value in a foreign namespace", sheetHead + head + `<row r="2" xmlns:e="urn:evil"><c r="A2" t="str"><e:v>evil</e:v><v>c1</v></c></row>` + sheetTail, "namespace"},
+		{"second sheetData", sheetHead + head + `</sheetData><sheetData>` + row2 + sheetTail, "second <sheetData>"},
+		{"row repeated", sheetHead + head + row2 + row2 + sheetTail, "rows out of order or repeated"},
+		{"rows out of order", sheetHead + head + `<row r="3"><c r="A3" t="inlineStr"><is><t>c</t></is></c></row>` + row2 + sheetTail, "rows out of order"},
+		{"cell repeated", sheetHead + head + `<row r="2"><c r="A2" t="inlineStr"><is><t>c1</t></is></c><c r="A2" t="inlineStr"><is><t>c2</t></is></c></row>` + sheetTail, "cells out of order or repeated"},
+		{"row inside a row", sheetHead + `<row r="1"><row r="2"/></row>` + sheetTail, "inside a <row>"},
+		{"comment that ends in its own opening", sheetHead + head + `</sheetData><!--->` + strings.Repeat(strings.Repeat("x", 500_000)+"<", 4) + `--><sheetData>` + sheetTail, "longer than 1024 KiB"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			parts := workbookParts(0)
+			parts["xl/worksheets/sheet1.xml"] = []byte(tt.sheet)
+			m, err := readBytes(zipParts(t, parts), ReadOptions{})
+			if err == nil {
+				t.Fatalf("read as %d rows %+v; want the file refused", len(m.Rows), m.Rows)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v; want %q", err, tt.want)
+			}
+		})
+	}
+	t.Run("two parts of one name", func(t *testing.T) {
+		var out bytes.Buffer
+		zw := zip.NewWriter(&out)
+		parts := workbookParts(2)
+		for _, n := range []string{"[Content_Types].xml", "_rels/.rels", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/worksheets/sheet1.xml", "xl/worksheets/sheet1.xml"} {
+			w, _ := zw.Create(n)
+			w.Write(parts[n])
+		}
+		zw.Close()
+		if _, err := readBytes(out.Bytes(), ReadOptions{}); err == nil || !strings.Contains(err.Error(), "two parts of this name") {
+			t.Fatalf("error %v; want the duplicate part refused", err)
+		}
+	})
+}
+
+// TestReadXLSXLegalOddities: what XML allows and some writers write still
+// reads: a UTF-8 byte order mark, a part declared in ISO-8859-1 or
+// Windows-1252, elements in no namespace.
+func TestReadXLSXLegalOddities(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		sheet []byte
+		want  string
+	}{
+		{"UTF-8 byte order mark", append([]byte("\xef\xbb\xbf"), workbookParts(1)["xl/worksheets/sheet1.xml"]...), "app2"},
+		{"ISO-8859-1", []byte(`<?xml version="1.0" encoding="ISO-8859-1"?><worksheet><sheetData><row r="1"><c t="inlineStr"><is><t>connector</t></is></c><c t="inlineStr"><is><t>group</t></is></c></row><row r="2"><c t="inlineStr"><is><t>app2</t></is></c><c t="inlineStr"><is><t>Z` + "\xfc" + `rich</t></is></c></row></sheetData></worksheet>`), "Zürich"},
+		{"Windows-1252", []byte(`<?xml version="1.0" encoding="windows-1252"?><worksheet><sheetData><row r="1"><c t="inlineStr"><is><t>connector</t></is></c><c t="inlineStr"><is><t>group</t></is></c></row><row r="2"><c t="inlineStr"><is><t>app2</t></is></c><c t="inlineStr"><is><t>EU ` + "\x96" + ` Paris</t></is></c></row></sheetData></worksheet>`), "EU – Paris"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			parts := workbookParts(0)
+			parts["xl/worksheets/sheet1.xml"] = tt.sheet
+			m, err := readBytes(zipParts(t, parts), ReadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(m.Rows) != 1 || (m.Rows[0].Connector != tt.want && m.Rows[0].Group != tt.want) {
+				t.Fatalf("rows %+v; want one with %q", m.Rows, tt.want)
+			}
+		})
+	}
+}
+
+// TestReadXLSXValuesUnderMergedHeader: a row under a header merged
+// downwards that has a connector or group value is invalid, not silently
+// dropped as part of the header (with --unlisted default, the connectors
+// it named were idled).
+func TestReadXLSXValuesUnderMergedHeader(t *testing.T) {
+	parts := workbookParts(0)
+	parts["xl/worksheets/sheet1.xml"] = sheetXML([][]string{
+		{"Machine Name", "Connector Group"},
+		{"fra-appproxy-01.contoso.com"},
+		{"sea-appproxy-01.contoso.com"},
+		{"fra-appproxy-02.contoso.com", "EU - Frankfurt"},
+	}, "B1:B3")
+	m, err := readBytes(zipParts(t, parts), ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Rows) != 3 || m.Invalid() != 2 || !strings.Contains(m.Rows[0].Problem, "under the header's merged cells B1:B3") {
+		t.Fatalf("rows %+v; want rows 2 and 3 invalid", m.Rows)
+	}
+}
+
+// endlessReader is an endless stream of one byte.
+type endlessReader byte
+
+func (e endlessReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(e)
+	}
+	return len(p), nil
+}
+
+// TestReadStdinBounded: standard input past maxStdinSize is refused, not
+// read for ever.
+func TestReadStdinBounded(t *testing.T) {
+	_, err := ReadMapping("-", ReadOptions{Stdin: endlessReader('a')})
+	if err == nil || !strings.Contains(err.Error(), "more than 64 MiB") {
+		t.Fatalf("error %v; want the stdin limit", err)
+	}
 }

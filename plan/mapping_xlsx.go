@@ -198,7 +198,16 @@ func partPath(dir, target string) string {
 // more than it declared, so they cannot lie.
 func checkUnzipSize(zr *zip.Reader) error {
 	var total uint64
+	names := make(map[string]bool, len(zr.File))
 	for _, f := range zr.File {
+		// Part names are case-insensitive; two parts of one name leave
+		// readers to disagree on which is the workbook (excelize took the
+		// last, this reader the first).
+		key := strings.ToLower(f.Name)
+		if names[key] {
+			return &partError{part: f.Name, err: errors.New("the package holds two parts of this name")}
+		}
+		names[key] = true
 		total += f.UncompressedSize64
 		if total > maxUnzipSize {
 			return &limitError{fmt.Sprintf("the workbook unpacks to more than %d MiB, far beyond any mapping", maxUnzipSize>>20)}
@@ -387,6 +396,9 @@ func (b *rowBuilder) readSheet(zr *zip.Reader, sheet wbSheet, sst *sharedStrings
 	defer p.close()
 	var (
 		line, headerLine int
+		lastRow          int // rows and cells must ascend, as every writer writes them
+		lastCol          int
+		seenData         bool
 		inData           bool
 		inRow            bool
 		c                *xlsxCell
@@ -418,6 +430,9 @@ func (b *rowBuilder) readSheet(zr *zip.Reader, sheet wbSheet, sst *sharedStrings
 		if b.ci >= 0 {
 			if conn == "" && group == "" && !other {
 				return nil
+			}
+			if b.full() {
+				return b.tooMuchText(line)
 			}
 			// One allocation for both cells, and none of the shared
 			// strings' text kept alive by the rows.
@@ -454,12 +469,19 @@ func (b *rowBuilder) readSheet(zr *zip.Reader, sheet wbSheet, sst *sharedStrings
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
+			if inData && !spreadsheetNS(t.Name.Space) {
+				return 0, workbookError(name, p.fail(fmt.Errorf("an element <%s> in the namespace %s inside the sheet's data", shortText(t.Name.Local, 40), quoteShort(t.Name.Space))))
+			}
 			switch local := t.Name.Local; {
+			case local == "sheetData" && seenData:
+				return 0, workbookError(name, p.fail(errors.New("a second <sheetData>")))
 			case local == "sheetData":
-				inData = true
+				inData, seenData = true, true
 			case !inData:
-			case local == "row" && !inRow:
-				inRow, rowBad, col = true, "", -1
+			case local == "row" && inRow, local == "c" && (!inRow || c != nil):
+				return 0, workbookError(name, p.fail(fmt.Errorf("a <%s> inside a <%s>", local, map[bool]string{true: "c", false: "row"}[c != nil])))
+			case local == "row":
+				inRow, rowBad, col, lastCol = true, "", -1, -1
 				cells, conn, group, other = cells[:0], "", "", false
 				if v := xmlAttr(t.Attr, "r"); v != "" {
 					n, err := strconv.Atoi(v)
@@ -470,10 +492,14 @@ func (b *rowBuilder) readSheet(zr *zip.Reader, sheet wbSheet, sst *sharedStrings
 				} else {
 					line++
 				}
+				if line <= lastRow {
+					return 0, workbookError(name, p.fail(fmt.Errorf("row %d comes after row %d: rows out of order or repeated", line, lastRow)))
+				}
+				lastRow = line
 				if line > maxSheetRows {
 					return 0, &FileError{Path: name, Line: line, Msg: fmt.Sprintf("sheet %s has more than %d rows, %s", quoteShort(sheet.name), maxSheetRows, spreadsheetLimits)}
 				}
-			case local == "c" && inRow && c == nil:
+			case local == "c":
 				c = &xlsxCell{typ: xmlAttr(t.Attr, "t")}
 				col++
 				if ref := xmlAttr(t.Attr, "r"); ref != "" {
@@ -487,6 +513,10 @@ func (b *rowBuilder) readSheet(zr *zip.Reader, sheet wbSheet, sst *sharedStrings
 				if col >= maxSheetColumns {
 					c.bad = fmt.Sprintf("a cell beyond column %s, %s", ColumnName(maxSheetColumns-1), spreadsheetLimits)
 				}
+				if c.bad == "" && col <= lastCol {
+					return 0, workbookError(name, p.fail(fmt.Errorf("cell %s%d comes after %s%d: cells out of order or repeated", ColumnName(col), line, ColumnName(lastCol), line)))
+				}
+				lastCol = max(lastCol, col)
 				c.col = col
 			case c == nil:
 			case local == "v" && c.inInline == 0:
@@ -582,6 +612,19 @@ func (c *xlsxCell) text(sst *sharedStrings) (v, bad string) {
 		return "", fmt.Sprintf("the cell refers to shared string %d, which the workbook does not have", i)
 	}
 	return s, ""
+}
+
+// spreadsheetNS: elements of a sheet's data are SpreadsheetML's (the
+// transitional or the strict namespace), or in no namespace as some
+// writers leave them; an element in any other (or an undeclared prefix,
+// which encoding/xml leaves as the prefix) is not one a reader may take
+// for a row, cell or value.
+func spreadsheetNS(ns string) bool {
+	switch ns {
+	case "", "http://schemas.openxmlformats.org/spreadsheetml/2006/main", "http://purl.oclc.org/ooxml/spreadsheetml/main":
+		return true
+	}
+	return false
 }
 
 // cellRef parses a cell reference such as B12 (or $B$12) into a 0-based
@@ -786,20 +829,43 @@ func (b *rowBuilder) explainEmpty(zr *zip.Reader, part string, headerLine int) {
 	if bottom == headerLine {
 		return
 	}
-	inHeader := func(line int) bool { return line > headerLine && line <= bottom }
-	rows := m.Rows[:0]
-	for _, r := range m.Rows {
-		if !inHeader(r.Line) {
-			rows = append(rows, r)
+	// A row under the merged header is part of the header when its
+	// connector and group cells are empty. One with a value there is not
+	// a header row, nor can it be trusted as data (is it a sub-heading or
+	// a connector?): it is invalid, and says why.
+	under := func(line int) bool { return line > headerLine && line <= bottom }
+	merged := cellRange{top: headerLine, bottom: bottom}
+	for _, r := range merges {
+		if r.top == headerLine && r.bottom == bottom {
+			merged = r
+			break
 		}
+	}
+	msg := fmt.Sprintf("this row is under the header's merged cells %s, yet has a connector or group value: unmerge the header cells, or leave the row empty", merged)
+	rows := m.Rows[:0]
+	var invalid []int
+	for _, r := range m.Rows {
+		switch {
+		case !under(r.Line):
+		case r.Connector == "" && r.Group == "":
+			continue // part of the header
+		default:
+			r.Problem, r.Duplicate = msg, false
+			invalid = append(invalid, r.Line)
+		}
+		rows = append(rows, r)
 	}
 	m.Rows = rows
 	problems := m.Problems[:0]
 	for _, p := range m.Problems {
-		if !inHeader(p.Line) {
+		if !under(p.Line) {
 			problems = append(problems, p)
 		}
 	}
+	for _, line := range invalid {
+		problems = append(problems, Problem{Line: line, Severity: SeverityError, Message: msg})
+	}
+	slices.SortStableFunc(problems, func(x, y Problem) int { return x.Line - y.Line })
 	m.Problems = problems
 }
 

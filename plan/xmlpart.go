@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"golang.org/x/text/encoding/charmap"
 )
 
 // Limits on what a workbook part may hold. encoding/xml keeps a whole text
@@ -43,12 +45,13 @@ type xmlGuard struct {
 }
 
 const (
-	guardText    = iota // in text or a tag: the next '<' starts a new piece
-	guardLT             // just after '<'
-	guardBang           // just after "<!"
-	guardCDATA          // in <![CDATA[ … ]]>
-	guardPI             // in <? … ?>
-	guardComment        // in <!-- … -->
+	guardText     = iota // in text or a tag: the next '<' starts a new piece
+	guardLT              // just after '<'
+	guardBang            // just after "<!"
+	guardBangDash        // just after "<!-": a comment needs a second '-'
+	guardCDATA           // in <![CDATA[ … ]]>
+	guardPI              // in <? … ?>
+	guardComment         // in <!-- … -->
 )
 
 func (g *xmlGuard) Read(p []byte) (int, error) {
@@ -69,7 +72,7 @@ func (g *xmlGuard) Read(p []byte) (int, error) {
 			case '!':
 				g.state = guardBang
 			case '?':
-				g.state = guardPI
+				g.state, c = guardPI, 0 // "<?>" does not end it
 			default:
 				g.state = guardText
 				if c == '<' {
@@ -79,12 +82,19 @@ func (g *xmlGuard) Read(p []byte) (int, error) {
 		case guardBang:
 			switch c {
 			case '-':
-				g.state = guardComment
+				g.state = guardBangDash
 			case '[':
 				g.state = guardCDATA
 			default:
 				g.err = errXMLDTD
 			}
+		case guardBangDash:
+			if c != '-' {
+				g.err = errors.New(`"<!-" that does not start a comment`)
+			}
+			// The dashes that open a comment never close it ("<!--->" is
+			// not a whole comment): the terminator is looked for afresh.
+			g.state, c = guardComment, 0
 		case guardCDATA:
 			if c == '>' && g.prev == [2]byte{']', ']'} {
 				g.state = guardText
@@ -135,7 +145,11 @@ func openXMLPart(zf *zip.File) (*xmlPart, error) {
 	}
 	br := bufio.NewReaderSize(rc, 64<<10)
 	var r io.Reader = br
-	if b, _ := br.Peek(2); bytes.HasPrefix(b, utf16LEBOM) || bytes.HasPrefix(b, utf16BEBOM) {
+	b, _ := br.Peek(3)
+	switch {
+	case bytes.HasPrefix(b, utf8BOM):
+		br.Discard(3) // XML allows it; encoding/xml would read it as text
+	case bytes.HasPrefix(b, utf16LEBOM) || bytes.HasPrefix(b, utf16BEBOM):
 		// OOXML parts may be UTF-16 (with a byte order mark); the XML
 		// declaration then says so, and is taken at its word below.
 		br.Discard(2)
@@ -146,6 +160,10 @@ func openXMLPart(zf *zip.File) (*xmlPart, error) {
 		switch strings.ToLower(label) {
 		case "utf-16", "utf-16le", "utf-16be", "us-ascii", "ascii":
 			return in, nil // already UTF-8 (transcoded above), or a subset of it
+		case "iso-8859-1", "latin1", "latin-1", "l1":
+			return charmap.ISO8859_1.NewDecoder().Reader(in), nil
+		case "windows-1252", "cp1252":
+			return charmap.Windows1252.NewDecoder().Reader(in), nil
 		}
 		return nil, fmt.Errorf("the part declares the character set %q; only UTF-8 and UTF-16 are read", shortText(label, 40))
 	}
@@ -169,6 +187,9 @@ func (p *xmlPart) next() (xml.Token, error) {
 	}
 	switch t := tok.(type) {
 	case xml.StartElement:
+		if a, ok := repeatedAttr(t.Attr); ok {
+			return nil, p.fail(fmt.Errorf("the attribute %s is given twice", shortText(a, 40)))
+		}
 		if p.depth == 0 && p.rooted {
 			return nil, p.fail(errors.New("a second root element after the end of the first"))
 		}
@@ -187,6 +208,19 @@ func (p *xmlPart) next() (xml.Token, error) {
 		}
 	}
 	return tok, nil
+}
+
+// repeatedAttr finds an attribute given twice (XML forbids it; encoding/xml
+// does not check, and readers would disagree on which one counts).
+func repeatedAttr(attrs []xml.Attr) (string, bool) {
+	for i := 1; i < len(attrs); i++ {
+		for j := range i {
+			if attrs[i].Name == attrs[j].Name {
+				return attrs[i].Name.Local, true
+			}
+		}
+	}
+	return "", false
 }
 
 // fail wraps err with the part's name and where it broke.
