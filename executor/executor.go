@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -20,7 +21,8 @@ import (
 // connector into a group. The Call's ClientRequestID is set once the
 // request was handed to the HTTP pipeline: an error with Status 0 and a
 // ClientRequestID is an answer lost on the way back (the move may have
-// happened), one without is a request never sent.
+// happened), one without is a request never sent. A 502 or 504 is a
+// gateway's answer in place of Graph's: lost too.
 type Mover interface {
 	MoveConnector(ctx context.Context, connectorID, groupID string) (apierr.Call, error)
 }
@@ -37,8 +39,9 @@ const (
 	// Unknown: the move may or may not have happened. Either a request for
 	// it was still in flight when the grace period after an interrupt (or a
 	// fatal error) ran out and was cut off, or an attempt's answer was lost
-	// (a reset, a timeout, an EOF after the request went out) and no later
-	// attempt settled it. Verify settles it by reading the target group
+	// (a reset, a timeout, an EOF after the request went out, or a
+	// gateway's 502 or 504 in place of Graph's answer) and no later attempt
+	// settled it. Verify settles it by reading the target group
 	// (NoteConfirmedByRead); otherwise check the connector (a rerun reads
 	// the live state and converges either way). Kept apart from Failed
 	// because "failed" tells the operator nothing changed, which here may
@@ -322,10 +325,11 @@ func apply(sendCtx, reqCtx context.Context, c plan.Change, m Mover, pc *pacer.Pa
 	r := Result{StartedAt: time.Now().UTC()}
 	var (
 		last     apierr.Call
-		cutOff   bool  // the last attempt was still in flight when reqCtx ended
-		attempts int   // attempts made so far
-		lostAt   int   // the first attempt whose answer was lost; 0: none
-		lostErr  error // and its error
+		cutOff   bool        // the last attempt was still in flight when reqCtx ended
+		attempts int         // attempts made so far
+		lostAt   int         // the first attempt whose answer was lost; 0: none
+		lostErr  error       // and its error
+		lostCall apierr.Call // and its call
 	)
 	attempt := func(context.Context) error {
 		call, err := m.MoveConnector(reqCtx, c.ConnectorID, c.ToGroupID)
@@ -335,7 +339,7 @@ func apply(sendCtx, reqCtx context.Context, c plan.Change, m Mover, pc *pacer.Pa
 		// was cut off, not refused. An answer that raced the deadline counts.
 		cutOff = err != nil && call.Status == 0 && reqCtx.Err() != nil
 		if lostAt == 0 && answerLost(call, err) {
-			lostAt, lostErr = attempts, err
+			lostAt, lostErr, lostCall = attempts, err, call
 		}
 		return err
 	}
@@ -360,20 +364,23 @@ func apply(sendCtx, reqCtx context.Context, c plan.Change, m Mover, pc *pacer.Pa
 		r.Outcome, r.Note, err = Succeeded, "already in place", nil
 	case lostAt == r.Attempts:
 		r.Outcome = Unknown
-		r.Error = fmt.Sprintf("no answer came back to attempt %d after it was sent, so the move may have happened; check the connector's group (a rerun converges): %v", lostAt, err)
+		r.Error = fmt.Sprintf("%s, so the move may have happened; check the connector's group (a rerun converges): %v", lostWhy(fmt.Sprint(lostAt), lostCall), err)
 	case lostAt > 0:
 		r.Outcome = Unknown
-		r.Error = fmt.Sprintf("no answer came back to attempt %d of %d after it was sent (%v), so the move may have happened; check the connector's group (a rerun converges); the last attempt: %v",
-			lostAt, r.Attempts, lostErr, err)
+		r.Error = fmt.Sprintf("%s (%v), so the move may have happened; check the connector's group (a rerun converges); the last attempt: %v",
+			lostWhy(fmt.Sprintf("%d of %d", lostAt, r.Attempts), lostCall), lostErr, err)
 	default:
 		r.Outcome, r.Error = Failed, err.Error()
 	}
 	return r, err
 }
 
-// answerLost: an attempt that got no HTTP answer (status 0) after its
-// request went out, so Graph may have acted on it: a reset, a timeout, an
-// EOF. Two status-0 failures cannot have moved anything and are not lost
+// answerLost: an attempt whose request went out and whose answer from
+// Graph never came back, so Graph may have acted on it. Either no HTTP
+// answer at all (status 0: a reset, a timeout, an EOF), or a gateway's in
+// its place: 504 (it gave up waiting for the service) and 502 (it got no
+// usable answer from it) both come after the request was passed on.
+// Two status-0 failures cannot have moved anything and are not lost
 // answers: a request that never entered the HTTP pipeline (signing in
 // failed; the client sends a client-request-id with every request, so a
 // Call without one was never sent) and a connection that could not be
@@ -381,11 +388,26 @@ func apply(sendCtx, reqCtx context.Context, c plan.Change, m Mover, pc *pacer.Pa
 // an answer counts as lost: the cost of being wrong is a read in Verify,
 // against reporting "failed" for a connector that moved.
 func answerLost(call apierr.Call, err error) bool {
-	if err == nil || call.Status != 0 || call.ClientRequestID == "" {
+	switch {
+	case err == nil:
+		return false
+	case call.Status == http.StatusBadGateway, call.Status == http.StatusGatewayTimeout:
+		return true
+	case call.Status != 0 || call.ClientRequestID == "":
 		return false
 	}
 	var op *net.OpError
 	return !errors.As(err, &op) || op.Op != "dial"
+}
+
+// lostWhy says how the answer to attempt (a number, or "n of m") was
+// lost.
+func lostWhy(attempt string, call apierr.Call) string {
+	if call.Status != 0 {
+		return fmt.Sprintf("attempt %s was answered %d %s (a gateway passed the request on, and Graph's answer was lost)",
+			attempt, call.Status, http.StatusText(call.Status))
+	}
+	return fmt.Sprintf("no answer came back to attempt %s after it was sent", attempt)
 }
 
 func groupLabel(name, id string) string {

@@ -36,6 +36,9 @@ func TestApplyLostAnswer(t *testing.T) {
 	notFound := answered(404, apierr.NotFound, "Resource 'c2' does not exist")
 	already := answered(400, apierr.AlreadyInPlace, "One or more added object references already exist")
 	denied := answered(403, apierr.Auth, "Insufficient privileges")
+	// A gateway's answer in place of Graph's: the request was passed on.
+	gatewayTimeout := answered(504, apierr.Transient, "Gateway Timeout")
+	badGateway := answered(502, apierr.Other, "Bad Gateway")
 	// Status 0, but nothing was sent: signing in failed (no
 	// client-request-id), or the connection was never opened.
 	signIn := reply{apierr.Call{}, &apierr.Error{Class: apierr.Transient, Message: "sign-in (--auth cli): timeout"}}
@@ -65,6 +68,22 @@ func TestApplyLostAnswer(t *testing.T) {
 			want: Unknown, attempts: 2, errHas: []string{"Insufficient privileges"}, fatal: true},
 		{name: "lost, then already in place", replies: []reply{lost(1), already}, pacer: fastPacer(6),
 			want: Succeeded, attempts: 2},
+		{name: "504 on the only attempt", replies: []reply{gatewayTimeout},
+			want: Unknown, attempts: 1, errHas: []string{"attempt 1 was answered 504 Gateway Timeout", "may have happened"}},
+		{name: "502 on the only attempt", replies: []reply{badGateway},
+			want: Unknown, attempts: 1, errHas: []string{"attempt 1 was answered 502 Bad Gateway", "may have happened"}},
+		{name: "504 until attempts run out", replies: []reply{gatewayTimeout, gatewayTimeout, gatewayTimeout}, pacer: fastPacer(3),
+			want: Unknown, attempts: 3, errHas: []string{"attempt 1 of 3 was answered 504", "gave up after 3 attempts"}},
+		{name: "504, then a 400 that is not already-exist", replies: []reply{gatewayTimeout, badRequest}, pacer: fastPacer(6),
+			want: Unknown, attempts: 2, errHas: []string{"attempt 1 of 2", "region mismatch"}},
+		{name: "503 then 504: the 504 was passed on", replies: []reply{unavailable, gatewayTimeout}, pacer: fastPacer(2),
+			want: Unknown, attempts: 2, errHas: []string{"attempt 2 was answered 504"}},
+		{name: "504, then already in place", replies: []reply{gatewayTimeout, already}, pacer: fastPacer(6),
+			want: Succeeded, attempts: 2},
+		{name: "504, then success", replies: []reply{gatewayTimeout}, pacer: fastPacer(6),
+			want: Succeeded, attempts: 2},
+		{name: "503 until attempts run out: Graph refused it", replies: []reply{unavailable, unavailable}, pacer: fastPacer(2),
+			want: Failed, attempts: 2, errHas: []string{"gave up"}},
 		{name: "sign-in failures sent nothing", replies: []reply{signIn, signIn}, pacer: fastPacer(2),
 			want: Failed, attempts: 2, errHas: []string{"gave up"}},
 		{name: "a connection never opened sent nothing", replies: []reply{refused, refused}, pacer: fastPacer(2),

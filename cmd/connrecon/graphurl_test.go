@@ -75,7 +75,16 @@ func TestGraphURLWithUserInformationIsRefused(t *testing.T) {
 		{"apply", "", []string{"apply", "--yes", "--graph-url", withUser("user:secret")}, "xxxxx@"},
 		{"from the environment", withUser("user:secret"), []string{"plan"}, "xxxxx@"},
 		{"global flag before the command", "", []string{"--graph-url", withUser("user:secret"), "plan"}, "xxxxx@"},
-		{"unparsable", "", []string{"plan", "--graph-url", "http://user:secret@[::1/beta"}, "want an absolute http(s) URL"},
+		{"unparsable", "", []string{"plan", "--graph-url", "http://user:secret@[::1/beta"}, `"http://xxxxx@[::1/beta"`},
+		// Not scheme://host: url.Parse gives an opaque or a host-less URL
+		// with no user information, yet the password is there.
+		{"no slashes (opaque)", "", []string{"plan", "--graph-url", "http:usr:secret@127.0.0.1:18080/beta"}, `"xxxxx@127.0.0.1:18080/beta"`},
+		{"no colon", "", []string{"plan", "--graph-url", "https//usr:secret@graph.microsoft.com/beta"}, `"xxxxx@graph.microsoft.com/beta"`},
+		{"one slash", "", []string{"plan", "--graph-url", "https:/usr:secret@host/beta"}, `"xxxxx@host/beta"`},
+		{"no scheme", "", []string{"plan", "--graph-url", "usr:secret@127.0.0.1:18080/beta"}, `"xxxxx@127.0.0.1:18080/beta"`},
+		{"no scheme, apply", "", []string{"apply", "--yes", "--graph-url", "usr:secret@127.0.0.1:18080/beta"}, "remove the user information"},
+		{"opaque, from the environment", "http:usr:secret@127.0.0.1:18080/beta", []string{"plan"}, "remove the user information"},
+		{"a query after the password", "", []string{"plan", "--graph-url", "http:usr:secret@h/beta?x=1"}, `"xxxxx@h/beta?x=1"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -130,7 +139,16 @@ func TestRedactedURL(t *testing.T) {
 		{"http://tok@h/beta", "http://xxxxx@h/beta"},
 		{"http://u:p@w@h/beta", "http://xxxxx@h/beta"},
 		{"http://u:p w@[::1/beta", "http://xxxxx@[::1/beta"},
-		{"http://[::1/a@b", "http://[::1/a@b"},
+		// Not scheme://host: everything (after "scheme://") up to the
+		// last "@" before any "?" or "#" is masked.
+		{"http://[::1/a@b", "http://xxxxx@b"},
+		{"http:usr:Pa55word@127.0.0.1:18080/beta", "xxxxx@127.0.0.1:18080/beta"},
+		{"https//usr:Pa55word@graph.microsoft.com/beta", "xxxxx@graph.microsoft.com/beta"},
+		{"https:/usr:Pa55word@host/beta", "xxxxx@host/beta"},
+		{"usr:Pa55word@127.0.0.1:18080/beta", "xxxxx@127.0.0.1:18080/beta"},
+		{"usr:Pa55w@rd@h/beta?a=b@c#d@e", "xxxxx@h/beta?a=b@c#d@e"},
+		{"http:h/beta", "http:h/beta"},
+		{"https://h/beta/a@b", "https://h/beta/a@b"}, // scheme://host: an "@" in the path is no user information
 	} {
 		if got := redactedURL(tc.in); got != tc.want {
 			t.Errorf("redactedURL(%q) = %q, want %q", tc.in, got, tc.want)

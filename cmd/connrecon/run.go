@@ -225,13 +225,17 @@ func outcomeOf(code int) string {
 // Graph URL or a missing token is a usage error (64); a sign-in that cannot
 // even be set up is a runtime failure (1).
 func (s *session) newClient(p *pacer.Pacer) (*graph.Client, error) {
+	// A password (or a token as the user name) in the URL would be
+	// written to every log and report; Graph takes none there. A URL that
+	// does not parse as scheme://host (http:user:pw@host, https//user:pw@host)
+	// is taken to carry user information when it has an "@" where the
+	// redaction masks one.
 	u, err := url.Parse(s.g.graphURL())
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	bad := err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Opaque != ""
+	if bad && redactedURL(s.g.graphURL()) == s.g.graphURL() {
 		return nil, usageErrorf("--graph-url %q: want an absolute http(s) URL such as %s", redactedURL(s.g.graphURL()), graph.DefaultURL)
 	}
-	// A password (or a token as the user name) in the URL would be
-	// written to every log and report; Graph takes none there.
-	if u.User != nil {
+	if bad || u.User != nil {
 		return nil, usageErrorf("--graph-url %q: remove the user information (user:password@): sign in with --auth, not in the URL", redactedURL(s.g.graphURL()))
 	}
 	if s.g.Auth == graph.AuthToken && strings.TrimSpace(s.token) == "" {

@@ -55,7 +55,7 @@ func (c *Client) decodePage(rec *recorder, body []byte) (page, error) {
 		return page{}, odd("an empty body, not a Graph collection")
 	}
 	if !json.Valid(body) {
-		return page{}, odd("not JSON (Content-Type %s), not a Graph collection: the body begins %s", contentType(rec.contentTypeValue()), snippet(body, snippetLen, strings.TrimSpace(c.cfg.Auth.Token)))
+		return page{}, odd("not JSON (Content-Type %s), not a Graph collection: the body begins %s", contentType(rec.contentTypeValue()), snippet(body, snippetLen, c.secrets(rec)...))
 	}
 	var raw struct {
 		Value    json.RawMessage `json:"value"`
@@ -158,13 +158,27 @@ func jsonKind(first byte) string {
 var secretLike = regexp.MustCompile(`(?i)bearer\s+[^\s"'<>&,;]+|eyJ[A-Za-z0-9_-]{4,}(\.[A-Za-z0-9_-]*){0,2}`)
 
 // snippet quotes the start of b for an error message: at most n bytes,
-// control characters escaped, anything token-like masked, and so is
-// secret (the client's own token, when it has one). A proxy's page could
+// control characters escaped, masked as mask does. A proxy's page could
 // echo the request's Authorization header back.
-func snippet(b []byte, n int, secret string) string {
-	s := string(bytes.TrimSpace(b))
-	if secret != "" {
-		s = strings.ReplaceAll(s, secret, "[redacted]")
+func snippet(b []byte, n int, secrets ...string) string {
+	s, cut := mask(string(bytes.TrimSpace(b)), n, secrets...)
+	q := fmt.Sprintf("%q", s)
+	if cut {
+		q += "…"
+	}
+	return q
+}
+
+// mask is the one rule for text from outside (a body, a service's or a
+// proxy's error message) that an error quotes: every secret (the client's
+// own tokens) replaced, cut to at most n bytes on a character boundary,
+// and then anything token-like (secretLike) replaced, a token cut short
+// included. It reports whether it cut.
+func mask(s string, n int, secrets ...string) (string, bool) {
+	for _, secret := range secrets {
+		if secret != "" {
+			s = strings.ReplaceAll(s, secret, "[redacted]")
+		}
 	}
 	cut := len(s) > n
 	if cut {
@@ -173,20 +187,19 @@ func snippet(b []byte, n int, secret string) string {
 			s = s[:len(s)-1]
 		}
 	}
-	s = secretLike.ReplaceAllString(s, "[redacted]")
-	q := fmt.Sprintf("%q", s)
-	if cut {
-		q += "…"
-	}
-	return q
+	return secretLike.ReplaceAllString(s, "[redacted]"), cut
 }
 
 // RedactUserinfo is a URL as logs, errors and reports may show it: user
 // information (user:password@, or a token as the user name) masked as
-// xxxxx, the rest as given. An unparsable URL is masked as far as its
-// shape allows: what lies between "://" and the last "@" before the path.
+// xxxxx, the rest as given. Only a URL that parses as scheme://host is
+// trusted to say where its user information is. Any other (unparsable,
+// opaque like http:user:pw@host, host-less like https:/user:pw@host or
+// https//user:pw@host, or no scheme at all) is masked from after its
+// "scheme://", if any, up to the last "@" before any "?" or "#": too
+// much, perhaps, but never the password.
 func RedactUserinfo(raw string) string {
-	if u, err := url.Parse(raw); err == nil {
+	if u, err := url.Parse(raw); err == nil && u.Scheme != "" && u.Opaque == "" && u.Host != "" {
 		if u.User == nil {
 			return raw
 		}
@@ -197,11 +210,11 @@ func RedactUserinfo(raw string) string {
 	if i := strings.Index(raw, "://"); i >= 0 {
 		prefix, rest = raw[:i+3], raw[i+3:]
 	}
-	authority := rest
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		authority = rest[:i]
+	head := rest
+	if i := strings.IndexAny(rest, "?#"); i >= 0 {
+		head = rest[:i]
 	}
-	if i := strings.LastIndex(authority, "@"); i >= 0 {
+	if i := strings.LastIndex(head, "@"); i >= 0 {
 		return prefix + "xxxxx" + rest[i:]
 	}
 	return raw

@@ -327,6 +327,8 @@ func TestSnippetAndRedactURL(t *testing.T) {
 		{"https://u:p@login.example.com/", "https://xxxxx@login.example.com/"},
 		{"https://u@login.example.com/", "https://xxxxx@login.example.com/"},
 		{"http://u:p w@[::1/x?y", "http://xxxxx@[::1/x?…"},
+		{"http:u:s3cr3t@h/x?q=1", "xxxxx@h/x?…"},
+		{"https:/u:s3cr3t@h/x#f", "xxxxx@h/x"},
 		{"https://h/" + strings.Repeat("a", 200), "https://h/" + strings.Repeat("a", maxURLLen-len("https://h/")) + "…"},
 	} {
 		if got := redactURL(tc.in); got != tc.want {
@@ -338,9 +340,11 @@ func TestSnippetAndRedactURL(t *testing.T) {
 // A Graph URL carrying user information is refused, and the refusal does
 // not repeat the password.
 func TestNewRefusesUserInformation(t *testing.T) {
-	for _, u := range []string{"http://user:s3cr3t@127.0.0.1:1/beta", "https://s3cr3t@graph.microsoft.com/beta"} {
+	for _, u := range []string{"http://user:s3cr3t@127.0.0.1:1/beta", "https://s3cr3t@graph.microsoft.com/beta",
+		// not scheme://host: opaque, host-less, no scheme
+		"http:usr:s3cr3t@127.0.0.1:18080/beta", "https//usr:s3cr3t@graph.microsoft.com/beta", "https:/usr:s3cr3t@host/beta", "usr:s3cr3t@127.0.0.1:18080/beta"} {
 		_, err := New(Config{GraphURL: u, Auth: Auth{Mode: AuthToken, Token: "x"}})
-		if err == nil || strings.Contains(err.Error(), "s3cr3t") || !strings.Contains(err.Error(), "xxxxx@") {
+		if err == nil || strings.Contains(err.Error(), "s3cr3t") || !strings.Contains(err.Error(), "xxxxx@") || !strings.Contains(err.Error(), "remove the user information") {
 			t.Errorf("New(%s): %v", u, err)
 		}
 	}

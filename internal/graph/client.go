@@ -88,13 +88,15 @@ func New(cfg Config) (*Client, error) {
 		cfg.GraphURL = DefaultURL
 	}
 	base := strings.TrimRight(cfg.GraphURL, "/")
+	// User information in the URL is a credential that would end up in
+	// logs and reports; Graph takes none. A URL that is not scheme://host
+	// carries it when RedactUserinfo finds an "@" to mask.
 	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	bad := err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Opaque != ""
+	if bad && RedactUserinfo(cfg.GraphURL) == cfg.GraphURL {
 		return nil, fmt.Errorf("graph URL %q: want an absolute http(s) URL such as %s", redactURL(cfg.GraphURL), DefaultURL)
 	}
-	// User information in the URL is a credential that would end up in
-	// logs and reports; Graph takes none.
-	if u.User != nil {
+	if bad || u.User != nil {
 		return nil, fmt.Errorf("graph URL %q: remove the user information (user:password@): Graph signs in with --auth, not in the URL", redactURL(cfg.GraphURL))
 	}
 	if cfg.ReadConcurrency <= 0 {
@@ -189,6 +191,9 @@ type recorder struct {
 	retryAfter      string
 	location        string // a redirect's target
 	contentType     string
+	// token is the bearer token the request carried, whatever signed in:
+	// errors mask it should an answer echo it (see Client.secrets).
+	token string
 }
 
 type recorderKey struct{}
@@ -220,8 +225,16 @@ type recorderHandler struct{}
 
 func (recorderHandler) Intercept(p khttp.Pipeline, i int, req *http.Request) (*http.Response, error) {
 	resp, err := p.Next(req, i)
-	if r := recorderFrom(req.Context()); r != nil && resp != nil {
-		r.mu.Lock()
+	r := recorderFrom(req.Context())
+	if r == nil {
+		return resp, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if tok, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer "); ok {
+		r.token = strings.TrimSpace(tok)
+	}
+	if resp != nil {
 		r.status = resp.StatusCode
 		r.requestID = resp.Header.Get("request-id")
 		if id := resp.Header.Get("client-request-id"); id != "" {
@@ -230,7 +243,6 @@ func (recorderHandler) Intercept(p khttp.Pipeline, i int, req *http.Request) (*h
 		r.retryAfter = resp.Header.Get("Retry-After")
 		r.location = resp.Header.Get("Location")
 		r.contentType = resp.Header.Get("Content-Type")
-		r.mu.Unlock()
 	}
 	return resp, err
 }

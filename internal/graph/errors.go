@@ -33,16 +33,48 @@ func permissionHint(status int, auth Auth) string {
 		"Microsoft documents no application permission for them, so a service principal or managed identity may be refused even with Directory.ReadWrite.All"
 }
 
+// Bounds on what an error keeps of a service's (or a proxy's) words.
+const (
+	maxMessageLen = 1024
+	maxCodeLen    = snippetLen
+)
+
 // classify turns what the SDK returned into an *apierr.Error carrying the
-// trace ids, classed by what the caller does next.
+// trace ids, classed by what the caller does next. Its Code and Message
+// come from outside (Graph, a proxy, the identity service, the transport)
+// and go to reports and the journal: they are masked (see mask), since a
+// proxy's error can echo the request's Authorization header, and cut.
 func (c *Client) classify(ctx context.Context, err error, rec *recorder) error {
-	call := rec.call()
 	if err == nil {
 		return nil
 	}
+	e := c.classifyRaw(ctx, err, rec)
+	secrets := c.secrets(rec)
+	var cut bool
+	if e.Message, cut = mask(e.Message, maxMessageLen, secrets...); cut {
+		e.Message += "…"
+	}
+	if e.Code, cut = mask(e.Code, maxCodeLen, secrets...); cut {
+		e.Code += "…"
+	}
+	return e
+}
+
+// secrets are the tokens an error must never quote: the static token, and
+// the one the request carried (from any sign-in).
+func (c *Client) secrets(rec *recorder) []string {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return []string{strings.TrimSpace(c.cfg.Auth.Token), rec.token}
+}
+
+// classifyRaw is classify before the masking.
+func (c *Client) classifyRaw(ctx context.Context, err error, rec *recorder) *apierr.Error {
+	call := rec.call()
 	e := &apierr.Error{Call: call, Err: err}
 	var odata *odataerrors.ODataError
 	var api *abs.ApiError
+	byStatus := true // classed by the HTTP status below
 	switch {
 	case errors.As(err, &odata):
 		e.Status = odata.ResponseStatusCode
@@ -60,6 +92,7 @@ func (c *Client) classify(ctx context.Context, err error, rec *recorder) error {
 		e.Message = http.StatusText(e.Status)
 	default:
 		e.Message = err.Error()
+		byStatus = false
 		switch {
 		case ctx.Err() != nil:
 			// cancelled or timed out by the caller: Other, and errors.Is
@@ -80,8 +113,18 @@ func (c *Client) classify(ctx context.Context, err error, rec *recorder) error {
 			e.Message = "sign-in (--auth " + c.cfg.Auth.String() + ") failed: " + e.Message
 		case e.Status == 0 && isTransportError(err):
 			e.Class = apierr.Transient
+		case e.Status >= 400 && !errors.Is(err, errAnswerTooLarge):
+			// An error answer the SDK could not parse (a gateway's or a
+			// proxy's HTML page: "content type text/html does not have a
+			// factory registered"): classed by its status like any other,
+			// so a proxy's 503 or 504 is retried and its 401 stops the run.
+			e.Message = http.StatusText(e.Status) + " (the body, Content-Type " + contentType(rec.contentTypeValue()) + ", is not a Graph error)"
+			e.Err = nil
+			byStatus = true
 		}
-		return e
+		if !byStatus {
+			return e
+		}
 	}
 	if e.Status == 0 {
 		e.Status = call.Status

@@ -1,13 +1,17 @@
 package graph
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -163,5 +167,126 @@ func TestRefusedConnectionIsNotALostAnswer(t *testing.T) {
 	}
 	if r := results[0]; r.Outcome != executor.Failed || r.Attempts != 2 {
 		t.Errorf("%s after %d attempts (%s), want failed after 2: a refused connection sent nothing", r.Outcome, r.Attempts, r.Error)
+	}
+}
+
+// gatewayProxy stands between the client and the simulator and answers
+// the first times moves of each connector (every move when times is 0)
+// with status, after passing the request on to the simulator when forward
+// is set: a gateway that gave up waiting (504) or got nothing usable back
+// (502).
+type gatewayProxy struct {
+	gatewayAnswer
+	sim *graphsim.Server
+
+	mu  sync.Mutex
+	hit map[string]int // per POST body: per connector
+}
+
+type gatewayAnswer struct {
+	status  int
+	body    string
+	forward bool
+	times   int // answers per connector; 0: every time
+}
+
+func (g *gatewayProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/members/$ref") {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			panic(http.ErrAbortHandler)
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		g.mu.Lock()
+		if g.hit == nil {
+			g.hit = map[string]int{}
+		}
+		g.hit[string(body)]++
+		answer := g.times == 0 || g.hit[string(body)] <= g.times
+		g.mu.Unlock()
+		if answer {
+			if g.forward {
+				g.sim.ServeHTTP(httptest.NewRecorder(), r)
+			}
+			if strings.HasPrefix(g.body, "{") {
+				w.Header().Set("Content-Type", "application/json")
+			} else {
+				w.Header().Set("Content-Type", "text/html")
+			}
+			w.WriteHeader(g.status)
+			w.Write([]byte(g.body))
+			return
+		}
+	}
+	g.sim.ServeHTTP(w, r)
+}
+
+// A move answered 504 or 502 by a gateway may have happened: it is
+// unknown, not failed, unless a later attempt settles it, and Verify's
+// read decides. Through the real client, with a proxy in front of the
+// simulator.
+func TestGatewayAnswerIsUnknownUntilARead(t *testing.T) {
+	const n = 3
+	const html504 = "<html><body><h1>504 Gateway Time-out</h1></body></html>"
+	const odata502 = `{"error":{"code":"BadGateway","message":"The upstream server sent no valid answer"}}`
+	for _, tc := range []struct {
+		name     string
+		proxy    gatewayAnswer
+		outcome  executor.Outcome // after Run
+		attempts int
+		errHas   string
+		moved    bool   // the simulator applied the moves
+		settled  string // after Verify: the note, or "" for still unknown
+	}{
+		{"passed on, 504 every time", gatewayAnswer{status: 504, body: html504, forward: true},
+			executor.Unknown, 3, "attempt 1 of 3 was answered 504", true, executor.NoteConfirmedByRead},
+		{"passed on, 502 (not retried)", gatewayAnswer{status: 502, body: odata502, forward: true},
+			executor.Unknown, 1, "attempt 1 was answered 502", true, executor.NoteConfirmedByRead},
+		{"passed on, 504 once, then Graph's own answer", gatewayAnswer{status: 504, body: html504, forward: true, times: 1},
+			executor.Succeeded, 2, "", true, "already in place"},
+		{"not passed on, 504 every time", gatewayAnswer{status: 504, body: html504},
+			executor.Unknown, 3, "attempt 1 of 3 was answered 504", false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tn, p := spreadTenant(n)
+			gp := &gatewayProxy{gatewayAnswer: tc.proxy, sim: graphsim.New(tn, graphsim.Options{Seed: 7})}
+			srv := httptest.NewServer(gp)
+			defer srv.Close()
+			pc := pacer.New(pacer.Options{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond, MaxRetryTime: time.Minute}, 7)
+			c, err := New(Config{GraphURL: srv.URL + "/beta", Auth: Auth{Mode: AuthToken, Token: "test-token"}, Pacer: pc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			results, err := executor.Run(context.Background(), p, c, executor.Options{Concurrency: 1, Pacer: pc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			state := map[string]string{}
+			for _, cn := range gp.sim.State().Connectors {
+				state[cn.ID] = cn.Group
+			}
+			for _, r := range results {
+				ch := p.Changes[r.Change]
+				if (state[ch.ConnectorID] == ch.ToGroupID) != tc.moved {
+					t.Fatalf("%s is in %s: the proxy did not do what the case says", ch.ConnectorID, state[ch.ConnectorID])
+				}
+				if r.Outcome != tc.outcome || r.Attempts != tc.attempts || !strings.Contains(r.Error, tc.errHas) {
+					t.Errorf("%s: %s after %d attempts (%q), want %s after %d, saying %q", ch.ConnectorID, r.Outcome, r.Attempts, r.Error, tc.outcome, tc.attempts, tc.errHas)
+				}
+			}
+			err = executor.Verify(context.Background(), p, results, c, executor.VerifyOptions{Timeout: 20 * time.Millisecond, Interval: time.Millisecond})
+			if (err == nil) != tc.moved {
+				t.Errorf("Verify: %v", err)
+			}
+			for _, r := range results {
+				id := p.Changes[r.Change].ConnectorID
+				switch {
+				case tc.settled == "" && (r.Outcome != executor.Unknown || r.Verified == nil || *r.Verified):
+					t.Errorf("%s: %s verified %v, want still unknown, verified false", id, r.Outcome, r.Verified)
+				case tc.settled != "" && (r.Outcome != executor.Succeeded || r.Note != tc.settled || r.Verified == nil || !*r.Verified):
+					t.Errorf("%s: %s %q verified %v, want succeeded %q, verified", id, r.Outcome, r.Note, r.Verified, tc.settled)
+				}
+			}
+		})
 	}
 }

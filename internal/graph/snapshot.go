@@ -1,12 +1,14 @@
 package graph
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
 	"sort"
+	"strings"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 	opp "github.com/microsoftgraph/msgraph-beta-sdk-go/onpremisespublishingprofiles"
@@ -165,6 +167,8 @@ func (c *Client) Snapshot(ctx context.Context) (*plan.State, error) {
 // stay on the Graph URL's scheme, host and port.
 func (c *Client) list(ctx context.Context, what string, info *abs.RequestInformation, each func(json.RawMessage) error) error {
 	seen := map[string]bool{}
+	ids := map[string]int{} // lower-case id → its item number
+	items := 0
 	for pages := 1; info != nil; pages++ {
 		if pages > maxPages {
 			return fmt.Errorf("read %s: more than %d pages: not a tenant's collection", what, maxPages)
@@ -174,8 +178,12 @@ func (c *Client) list(ctx context.Context, what string, info *abs.RequestInforma
 			return fmt.Errorf("read %s: page %d: %w", what, pages, err)
 		}
 		for _, raw := range p.Value {
-			if err := each(raw); err != nil {
+			items++
+			if err := checkItem(raw, items, ids); err != nil {
 				return fmt.Errorf("read %s: page %d: %w", what, pages, err)
+			}
+			if err := each(raw); err != nil {
+				return fmt.Errorf("read %s: page %d: item %d: %w", what, pages, items, err)
 			}
 		}
 		info = nil
@@ -195,6 +203,53 @@ func (c *Client) list(ctx context.Context, what string, info *abs.RequestInforma
 			info.Headers.TryAdd("Accept", "application/json")
 		}
 	}
+	return nil
+}
+
+// errBadItem: an item of a collection is not a Graph object with an id.
+// Reading again will not help: the read fails.
+var errBadItem = errors.New("not a Graph collection")
+
+// checkItem holds item n of a collection (counted across its pages) to
+// what every object Graph lists has: a JSON object with a non-empty
+// string "id", listed once (ids compared without case; ids maps those
+// seen to their item numbers). Without this, null, {} or an id-less item
+// became data: members answered {"value":[{},{}]} put every connector in
+// no group, and the plan moved them all; a connector without an id became
+// one with the id "", which apply POSTed.
+func checkItem(raw json.RawMessage, n int, ids map[string]int) error {
+	bad := func(format string, a ...any) error {
+		return &apierr.Error{Class: apierr.Other, Err: errBadItem,
+			Message: fmt.Sprintf("item %d ", n) + fmt.Sprintf(format, a...) + ": " + errBadItem.Error()}
+	}
+	switch v := bytes.TrimSpace(raw); {
+	case len(v) == 0:
+		return bad("is empty, not an object")
+	case v[0] != '{':
+		return bad("is JSON %s, not an object", jsonKind(v[0]))
+	}
+	var obj struct {
+		ID json.RawMessage `json:"id"`
+	}
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return bad("cannot be read: %v", err)
+	}
+	var id string
+	switch rid := bytes.TrimSpace(obj.ID); {
+	case len(rid) == 0:
+		return bad(`has no "id"`)
+	case rid[0] != '"':
+		return bad(`has an "id" that is JSON %s, not a string`, jsonKind(rid[0]))
+	case json.Unmarshal(rid, &id) != nil:
+		return bad(`has an "id" that is not a valid JSON string`)
+	case strings.TrimSpace(id) == "":
+		return bad(`has an empty "id"`)
+	}
+	key := strings.ToLower(id)
+	if first, ok := ids[key]; ok {
+		return bad("has the id %s of item %d: an object listed twice", snippet([]byte(id), snippetLen), first)
+	}
+	ids[key] = n
 	return nil
 }
 
