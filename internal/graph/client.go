@@ -145,7 +145,7 @@ func (c *Client) GraphURL() string { return c.base }
 // order. The SDK's default chain comes from a Go map (random order) and
 // contains a retry handler; retrying there as well as in the pacer would
 // multiply attempts, and a retry running before compression corrupts
-// retried POST bodies (graph-notes). Order, outermost first:
+// retried POST bodies (docs/design.md). Order, outermost first:
 //
 //	clientRequestID: a fresh GUID per request, recorded for the report
 //	user agent

@@ -5,7 +5,7 @@
 //
 // Only the SDK's onpremisespublishingprofiles, models and odataerrors
 // packages are imported, never its root package, which would double a cold
-// build (see ../shared/graph-notes.md).
+// build (docs/design.md, "What the service does").
 //
 // Each method makes exactly one attempt per request; the shared pacer given
 // in Config decides about retries, for reads here and for writes in the

@@ -20,7 +20,7 @@ import (
 
 // alreadyExists is the start of the service's answer to adding a
 // connector to the group it is already in (a guess by analogy with
-// directory $ref writes; see graph-notes).
+// directory $ref writes; see docs/simulator.md).
 const alreadyExists = "One or more added object references already exist"
 
 // permissionHint explains the permission model when Graph says 401/403.

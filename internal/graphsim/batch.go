@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// JSON batching (POST /beta/$batch), as graph-notes describes it: at most 20
+// JSON batching (POST /beta/$batch), as the service documents it: at most 20
 // requests; the outer status is 200 even when items fail; items come back in
 // random order (from the seeded source); each item goes through the
 // throttle and 503/504 faults on its own, so it may be a 429 of its own; an

@@ -4,7 +4,7 @@
 //
 // The simulator exists because the real service cannot be reached from tests,
 // benchmarks, the demo command or the sim command, so it must behave like the
-// service described in shared/graph-notes.md: OData errors with the JSON
+// service described in docs/design.md: OData errors with the JSON
 // content type, request-id and client-request-id headers, absolute nextLinks
 // with opaque skip tokens, move semantics for the members/$ref POST,
 // eventually consistent membership reads, and gzip request bodies.

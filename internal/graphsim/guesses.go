@@ -3,7 +3,7 @@ package graphsim
 import "net/http"
 
 // Everything in this file is a GUESS: no public source shows what the real
-// Graph service does here (see shared/graph-notes.md, lines marked "guess").
+// Graph service does here (docs/simulator.md lists them).
 // Keep every guessed behaviour in this one file so it can be corrected when
 // someone sees the real thing.
 

@@ -197,7 +197,7 @@ func TestGzipBodies(t *testing.T) {
 	}
 
 	// The body claims gzip but is plain JSON: the kiota retry-before-
-	// compression bug from graph-notes.
+	// compression bug described in docs/design.md.
 	r = h.do("POST", base+"/connectorGroups/"+gUS+"/members/$ref", plain, "Content-Encoding", "gzip")
 	e := wantError(t, r, 400, "Request_BadRequest", "")
 	if !strings.Contains(e.Error.Message, "could not be decompressed") {
