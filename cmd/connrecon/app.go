@@ -35,8 +35,8 @@ func systemEnv() Env {
 	}
 }
 
-// globalOptions apply to every command; each also reads an environment
-// variable (the flag wins).
+// globalOptions apply to every command; like every flag, each also reads
+// its environment variable (setFromEnv; the flag wins).
 type globalOptions struct {
 	GraphURL   string // "" = the cloud's
 	Cloud      string
@@ -60,28 +60,10 @@ func (o *globalOptions) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Lock, "lock", o.Lock, "lock file: a second run holding it exits at once (env CONNRECON_LOCK)")
 }
 
-func defaultGlobals(env Env) globalOptions {
-	o := globalOptions{Cloud: "public", Auth: graph.AuthDefault, LogFormat: "text"}
-	o.GraphURL = env.Getenv("CONNRECON_GRAPH_URL")
-	if v := env.Getenv("CONNRECON_CLOUD"); v != "" {
-		o.Cloud = v
-	}
-	o.ClientID = env.Getenv("CONNRECON_CLIENT_ID")
-	if v := env.Getenv("CONNRECON_AUTH"); v != "" {
-		o.Auth = v
-	}
-	if v := env.Getenv("CONNRECON_LOG_FORMAT"); v != "" {
-		o.LogFormat = v
-	}
-	o.NoProgress = envBool(env.Getenv("CONNRECON_NO_PROGRESS"))
-	o.Lock = env.Getenv("CONNRECON_LOCK")
-	return o
-}
-
-// envBool reads a switch from the environment: any value but empty, 0 or
-// false turns it on.
-func envBool(v string) bool {
-	return v != "" && v != "0" && !strings.EqualFold(v, "false")
+// defaultGlobals are the global options before the environment
+// (setFromEnv) and the command line.
+func defaultGlobals() globalOptions {
+	return globalOptions{Cloud: "public", Auth: graph.AuthDefault, LogFormat: "text"}
 }
 
 // graphURL is --graph-url when given, otherwise the cloud's.
@@ -135,9 +117,6 @@ func commands(s *session) []*command {
 		do demoOptions
 		so simOptions
 	)
-	// The flag's default, as the global options read theirs.
-	po.Report.Overwrite = envBool(s.env.Getenv("CONNRECON_OVERWRITE"))
-	ao.Report.Overwrite = po.Report.Overwrite
 	return []*command{
 		{name: "plan", args: "-m FILE [--sheet NAME] [-o PLAN.json] [--report-dir DIR [--overwrite]] [--detailed-exitcode] [guard options]", summary: "read the tenant and show the moves the mapping needs",
 			flags: po.AddFlags, check: po.validate, run: func(ctx context.Context, s *session) error { return runPlan(ctx, s, po) },
@@ -163,10 +142,13 @@ func commands(s *session) []*command {
 // Main runs connrecon with args (without the program name) and returns the
 // exit code.
 func Main(ctx context.Context, args []string, env Env) int {
-	s := &session{env: env, g: defaultGlobals(env), stdout: env.Stdout, token: env.Getenv("CONNRECON_TOKEN"), runID: newRunID()}
+	// One writer owns stderr: a log line never lands inside the progress
+	// bar.
+	env.Stderr = newTerminal(env.Stderr)
+	s := &session{env: env, g: defaultGlobals(), stdout: env.Stdout, token: env.Getenv("CONNRECON_TOKEN"), runID: newRunID()}
 	// The environment's log format applies from the first line, usage
 	// errors included; --log-format takes over once parsed.
-	s.log = newLogger(env.Stderr, s.g.LogFormat).With("run", s.runID)
+	s.log = newLogger(env.Stderr, env.Getenv(envName("log-format"))).With("run", s.runID)
 	err := dispatch(ctx, s, args)
 	code := exitCode(err)
 	switch {
@@ -194,6 +176,11 @@ func dispatch(ctx context.Context, s *session, args []string) error {
 		}
 		usage(s.env.Stderr, cmds, top)
 		return usageErrorf("%v", err)
+	}
+	given := givenFlags(top, nil)
+	fromEnv, err := setFromEnv(top, s.env.Getenv, given)
+	if err != nil {
+		return err
 	}
 	rest := top.Args()
 	if len(rest) == 0 {
@@ -226,14 +213,19 @@ func dispatch(ctx context.Context, s *session, args []string) error {
 		commandUsage(s.env.Stderr, cmd, fs)
 		return usageErrorf("%s: %v", cmd.name, err)
 	}
+	cmdEnv, err := setFromEnv(fs, s.env.Getenv, givenFlags(fs, given))
+	if err != nil {
+		return err
+	}
+	fromEnv = append(fromEnv, cmdEnv...)
 	if fs.NArg() > 0 {
 		return usageErrorf("%s: unexpected argument %q (flags go before any other argument)", cmd.name, fs.Arg(0))
 	}
 	if err := s.g.validate(); err != nil {
-		return err
+		return withEnvNote(err, fromEnv)
 	}
 	if err := cmd.check(); err != nil {
-		return err
+		return withEnvNote(err, fromEnv)
 	}
 	s.log = newLogger(s.env.Stderr, s.g.LogFormat).With("run", s.runID)
 	if lock := s.g.Lock; lock != "" || cmd.lockDir != nil {

@@ -18,6 +18,7 @@ const (
 	exitRefused     = 3   // refused by a safety guard
 	exitInvalid     = 4   // invalid mapping rows, or a mapping file that cannot be used (nothing applied)
 	exitUsage       = 64  // usage error
+	exitTempFail    = 75  // EX_TEMPFAIL: another run holds the lock; try again later
 	exitInterrupted = 130 // interrupted (report still written)
 )
 

@@ -43,7 +43,7 @@ func acquireLock(path string) (func(), error) {
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
-		return nil, withCode(exitFailure, fmt.Errorf("another connrecon run holds the lock %s: try again when it has finished", path))
+		return nil, withCode(exitTempFail, fmt.Errorf("another connrecon run holds the lock %s: try again when it has finished", path))
 	}
 	return func() {
 		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)

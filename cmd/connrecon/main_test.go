@@ -472,8 +472,8 @@ func TestLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := newHarness(t, graphsim.Options{})
-	if code := h.run("plan", "-m", sampleMapping, "--report-dir", t.TempDir(), "--lock", lock); code != exitFailure {
-		t.Errorf("second run under a held lock: exit %d, want 1", code)
+	if code := h.run("plan", "-m", sampleMapping, "--report-dir", t.TempDir(), "--lock", lock); code != exitTempFail {
+		t.Errorf("second run under a held lock: exit %d, want 75", code)
 	}
 	if !strings.Contains(h.stderr.String(), "holds the lock "+lock) {
 		t.Errorf("message: %s", &h.stderr)
@@ -485,7 +485,8 @@ func TestLock(t *testing.T) {
 }
 
 // Two applies at once writing to the same report directory: the second
-// finds the first's lock and exits 1 naming it; the first is unharmed.
+// finds the first's lock and exits 75 (EX_TEMPFAIL) naming it; the first
+// is unharmed.
 func TestConcurrentAppliesExclude(t *testing.T) {
 	h1 := newHarness(t, graphsim.Options{Faults: graphsim.Faults{Latency: 150 * time.Millisecond}})
 	dir := t.TempDir()
@@ -498,8 +499,8 @@ func TestConcurrentAppliesExclude(t *testing.T) {
 	}
 	h2 := newHarness(t, graphsim.Options{})
 	h2.env = h1.env
-	if code := h2.run("apply", "-m", sampleMapping, "--report-dir", dir, "--yes"); code != exitFailure {
-		t.Errorf("second apply: exit %d, want 1", code)
+	if code := h2.run("apply", "-m", sampleMapping, "--report-dir", dir, "--yes"); code != exitTempFail {
+		t.Errorf("second apply: exit %d, want 75", code)
 	}
 	lock := filepath.Join(dir, ".connrecon.lock")
 	if !strings.Contains(h2.stderr.String(), "another connrecon run holds the lock "+lock) {

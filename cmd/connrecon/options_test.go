@@ -13,11 +13,14 @@ import (
 // parseGlobals parses args the way dispatch does, without running anything.
 func parseGlobals(t *testing.T, env map[string]string, args ...string) (globalOptions, error) {
 	t.Helper()
-	g := defaultGlobals(Env{Getenv: func(k string) string { return env[k] }})
+	g := defaultGlobals()
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	g.AddFlags(fs)
 	if err := fs.Parse(args); err != nil {
+		return g, err
+	}
+	if _, err := setFromEnv(fs, func(k string) string { return env[k] }, givenFlags(fs, nil)); err != nil {
 		return g, err
 	}
 	return g, g.validate()

@@ -19,6 +19,7 @@ type progress struct {
 	started time.Time
 	log     *slog.Logger
 	bar     *progressbar.ProgressBar
+	term    *terminal // stderr, shared with the log while the bar is shown
 
 	mu     sync.Mutex
 	done   int
@@ -30,8 +31,11 @@ type progress struct {
 func newProgress(total int, s *session, period time.Duration) *progress {
 	p := &progress{total: total, started: time.Now(), log: s.log, stop: make(chan struct{})}
 	if !s.g.NoProgress && s.env.StderrIsTerminal != nil && s.env.StderrIsTerminal() {
+		// The bar draws through stderr's one owner, so that log lines
+		// clear it and it is drawn again below them.
+		p.term = newTerminal(s.env.Stderr)
 		p.bar = progressbar.NewOptions(total,
-			progressbar.OptionSetWriter(s.env.Stderr),
+			progressbar.OptionSetWriter(p.term.bar()),
 			progressbar.OptionSetDescription("moving connectors"),
 			progressbar.OptionShowCount(),
 			progressbar.OptionShowIts(),
@@ -95,5 +99,6 @@ func (p *progress) finish() {
 	p.wg.Wait()
 	if p.bar != nil {
 		p.bar.Finish()
+		p.term.barDone()
 	}
 }
