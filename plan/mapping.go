@@ -16,7 +16,7 @@ import (
 )
 
 // Accepted header names, compared after lower-casing and removing spaces,
-// underscores and dashes (DESIGN.md, "Mapping file").
+// underscores and dashes (README, "The mapping file").
 var (
 	connectorHeaders = []string{"connector", "connectorid", "machinename"}
 	groupHeaders     = []string{"group", "groupid", "connectorgroup", "connectorgroupid", "groupname", "connectorgroupname"}

@@ -33,7 +33,7 @@ const (
 	CoverageNoApplications = "noApplications" // nothing is published through the group
 )
 
-// Report is report.json. Field names and meanings are fixed (DESIGN.md);
+// Report is report.json. Field names and meanings are fixed (the README's schema);
 // fields are only ever added. Actions stays last so that WriteJSON can
 // stream it after the small header.
 type Report struct {

@@ -335,7 +335,7 @@ func TestBuildRunMetadata(t *testing.T) {
 	}
 }
 
-// The names in DESIGN.md are a contract: check them apart from the golden
+// The names in the README's schema are a contract: check them apart from the golden
 // file, so an -update cannot quietly rename one.
 func TestJSONFieldNames(t *testing.T) {
 	raw := render(t, WriteJSON, Build(applyRun(), fixtureMapping(), fixturePlan(), fixtureResults()))

@@ -10,7 +10,7 @@ import (
 	"connrecon/plan"
 )
 
-// Exit codes (DESIGN.md; scripts depend on them).
+// Exit codes (README, "Exit codes"; scripts depend on them).
 const (
 	exitOK          = 0
 	exitFailure     = 1   // runtime failure, or some actions failed
