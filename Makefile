@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.buildVersion=$(VERSION)
 BIN     := bin/connrecon
 # Packages that never link the Graph SDK: they build and test in seconds.
-LIGHT   := ./plan/... ./executor/... ./report/... ./internal/apierr/... ./internal/pacer/... ./internal/graphsim/... ./samples/...
+LIGHT   := ./plan/... ./internal/mapping/... ./executor/... ./report/... ./internal/apierr/... ./internal/pacer/... ./internal/graphsim/... ./samples/...
 
 .PHONY: all build test test-light demo bench lint clean
 
@@ -30,13 +30,13 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 # Each fuzzer of the mapping readers for a bounded time: no input may make
-# them panic. Inputs that fail are kept in plan/testdata/fuzz/ and replayed
-# by every go test run after that.
+# them panic. Inputs that fail are kept in internal/mapping/testdata/fuzz/
+# and replayed by every go test run after that.
 FUZZTIME ?= 20s
 .PHONY: fuzz
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzParseCSV$$' -fuzztime $(FUZZTIME) ./plan/
-	$(GO) test -run '^$$' -fuzz '^FuzzReadXLSX$$' -fuzztime $(FUZZTIME) ./plan/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseCSV$$' -fuzztime $(FUZZTIME) ./internal/mapping/
+	$(GO) test -run '^$$' -fuzz '^FuzzReadXLSX$$' -fuzztime $(FUZZTIME) ./internal/mapping/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

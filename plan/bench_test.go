@@ -1,7 +1,6 @@
 package plan
 
 import (
-	"bytes"
 	"fmt"
 	"testing"
 )
@@ -63,27 +62,4 @@ func genMigration(n, g int) (*State, *Mapping) {
 	}
 	SortState(s)
 	return s, m
-}
-
-// BenchmarkParseCSV: 100k rows with a quoted column, as a spreadsheet
-// export would have them.
-func BenchmarkParseCSV(b *testing.B) {
-	const n = 100_000
-	var buf bytes.Buffer
-	buf.WriteString("Machine Name,Connector Group,Notes\r\n")
-	for i := range n {
-		fmt.Fprintf(&buf, "appproxy-%06d.site%05d.contoso.com,Site %05d,\"rack %d, row %d\"\r\n", i, i%5000, (i+1)%5000, i%40, i%7)
-	}
-	data := buf.Bytes()
-	if m, err := ParseCSV("bench.csv", bytes.NewReader(data)); err != nil || len(m.Rows) != n || len(m.Problems) != 0 {
-		b.Fatalf("unexpected parse for the benchmark: err=%v", err)
-	}
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := ParseCSV("bench.csv", bytes.NewReader(data)); err != nil {
-			b.Fatal(err)
-		}
-	}
 }

@@ -186,7 +186,7 @@ func Build(m *Mapping, s *State, opts Options) *Plan {
 				reasons = append(reasons, why)
 			}
 		} else if r.Problem == "" {
-			// ReadMapping flags empty cells; a Mapping built by other
+			// mapping.Read flags empty cells; a Mapping built by other
 			// code may not, and must not reach the lookups below.
 			reasons = append(reasons, "the connector cell is empty")
 		}
@@ -336,7 +336,7 @@ func (ix *index) connector(s *State, v string) (int32, string) {
 	}
 	switch {
 	case !ok:
-		return -1, fmt.Sprintf("no connector named %s in the tenant", quoteShort(v))
+		return -1, fmt.Sprintf("no connector named %s in the tenant", QuoteShort(v))
 	case len(more) == 0:
 		return first, ""
 	}
@@ -346,7 +346,7 @@ func (ix *index) connector(s *State, v string) (int32, string) {
 		names = append(names, fmt.Sprintf("%s (%s)", c.MachineName, c.ID))
 	}
 	sort.Strings(names)
-	return -1, fmt.Sprintf("connector name %s is ambiguous: use one of the ids %s", quoteShort(v), strings.Join(names, ", "))
+	return -1, fmt.Sprintf("connector name %s is ambiguous: use one of the ids %s", QuoteShort(v), strings.Join(names, ", "))
 }
 
 // group resolves a mapping cell to a position in s.Groups: a GUID by id,
@@ -361,7 +361,7 @@ func (ix *index) group(s *State, v string) (int32, string) {
 	first, more, ok := lookup(ix.groupByName, ix.groupNameMore, strings.ToLower(v))
 	switch {
 	case !ok:
-		return -1, fmt.Sprintf("no connector group named %s in the tenant", quoteShort(v))
+		return -1, fmt.Sprintf("no connector group named %s in the tenant", QuoteShort(v))
 	case len(more) == 0:
 		return first, ""
 	}
@@ -371,5 +371,5 @@ func (ix *index) group(s *State, v string) (int32, string) {
 		names = append(names, fmt.Sprintf("%s (%s)", g.Name, g.ID))
 	}
 	sort.Strings(names)
-	return -1, fmt.Sprintf("connector group name %s is ambiguous: use one of the ids %s", quoteShort(v), strings.Join(names, ", "))
+	return -1, fmt.Sprintf("connector group name %s is ambiguous: use one of the ids %s", QuoteShort(v), strings.Join(names, ", "))
 }

@@ -531,7 +531,7 @@ func genRows(s *State, invalidEvery int) []Row {
 	return rows
 }
 
-// Rows built by other code than ReadMapping may carry empty cells without
+// Rows built by other code than mapping.Read may carry empty cells without
 // a Problem: they are invalid rows, never a panic.
 func TestBuildEmptyCellsWithoutProblem(t *testing.T) {
 	s := &State{

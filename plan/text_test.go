@@ -32,39 +32,6 @@ func lastLine(s string) string {
 	return lines[len(lines)-1]
 }
 
-// TestWriteTextGolden renders the plan for testdata/plan-mapping.csv against
-// testdata/tenant.json: moves into two groups (one inactive, so a warning),
-// a noop, invalid rows from the file and from resolution, and unmanaged
-// connectors.
-func TestWriteTextGolden(t *testing.T) {
-	m, err := ReadMapping(filepath.Join("testdata", "plan-mapping.csv"), ReadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := Build(m, loadState(t, filepath.Join("testdata", "tenant.json")), Options{})
-	var buf bytes.Buffer
-	if err := WriteText(&buf, p); err != nil {
-		t.Fatal(err)
-	}
-	golden := filepath.Join("testdata", "plan.golden")
-	if *update {
-		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test ./plan/ -run TestWriteTextGolden -update to create it)", err)
-	}
-	if got := buf.String(); got != string(want) {
-		t.Errorf("WriteText differs from %s (rerun with -update if the change is intended):\n--- got\n%s--- want\n%s", golden, got, want)
-	}
-	// Independent of the golden file, so -update cannot bless a wrong total.
-	if got, want := lastLine(buf.String()), "Plan: 3 to move, 1 unchanged, 3 invalid, 2 unmanaged."; got != want {
-		t.Errorf("last line = %q, want %q", got, want)
-	}
-}
-
 // TestWriteTextWavesGolden renders a plan that uses everything the
 // planner adds on top of resolution: three waves, connectors idled in the
 // default group (--unlisted default), an inactive connector, a group

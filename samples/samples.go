@@ -15,7 +15,7 @@ var Tenant []byte
 var MappingCSV []byte
 
 // MappingXLSX is samples/mapping.xlsx: the same mapping as MappingCSV in a
-// workbook's first sheet (written by go run ./plan/testdata/gen).
+// workbook's first sheet (written by go run ./internal/mapping/testdata/gen).
 //
 //go:embed mapping.xlsx
 var MappingXLSX []byte

@@ -7,7 +7,7 @@ import (
 
 	"connrecon/executor"
 	"connrecon/internal/apierr"
-	"connrecon/plan"
+	"connrecon/internal/mapping"
 )
 
 // Exit codes (README, "Exit codes"; scripts depend on them).
@@ -40,7 +40,7 @@ func withCode(code int, err error) error { return &exitError{code: code, err: er
 // exitCode maps an error to the process exit code: the one place that does.
 func exitCode(err error) int {
 	var ee *exitError
-	var fe *plan.FileError
+	var fe *mapping.FileError
 	var fatal *executor.FatalError
 	switch {
 	case err == nil:

@@ -13,6 +13,7 @@ import (
 
 	"connrecon/executor"
 	"connrecon/internal/graph"
+	"connrecon/internal/mapping"
 	"connrecon/internal/pacer"
 	"connrecon/internal/safetext"
 	"connrecon/plan"
@@ -288,14 +289,14 @@ func (r *runState) snapshot(ctx context.Context, s *session) (*plan.State, error
 // readMapping reads -m: a file, or standard input for "-" (never a
 // terminal: the read would wait for a person typing CSV).
 func readMapping(s *session, path, sheet string) (*plan.Mapping, error) {
-	opts := plan.ReadOptions{Sheet: sheet}
+	opts := mapping.Options{Sheet: sheet}
 	if path == "-" {
 		if s.env.StdinIsTerminal != nil && s.env.StdinIsTerminal() {
 			return nil, usageErrorf("-m -: standard input is a terminal; pipe the mapping in (connrecon plan -m - < mapping.csv)")
 		}
 		opts.Stdin = s.env.Stdin
 	}
-	return plan.ReadMapping(path, opts)
+	return mapping.Read(path, opts)
 }
 
 // verdict is the exit error a plan earns before anything is applied:

@@ -1,4 +1,4 @@
-package plan
+package mapping
 
 import (
 	"archive/zip"
@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"connrecon/plan"
 )
 
 // Hostile and broken workbooks, built here part by part: every one must be
@@ -83,7 +85,7 @@ func zipParts(t testing.TB, parts map[string][]byte) []byte {
 	return out.Bytes()
 }
 
-func readBytes(data []byte, opts ReadOptions) (*Mapping, error) {
+func readBytes(data []byte, opts Options) (*plan.Mapping, error) {
 	r := bytes.NewReader(data)
 	return readMapping("hostile.xlsx", r, r.Size(), opts)
 }
@@ -134,7 +136,7 @@ func TestReadXLSXBrokenXMLRefused(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			parts := workbookParts(300)
 			parts[tt.part] = []byte(tt.data)
-			m, err := readBytes(zipParts(t, parts), ReadOptions{})
+			m, err := readBytes(zipParts(t, parts), Options{})
 			if err == nil {
 				t.Fatalf("read as a mapping of %d rows; want the file refused", len(m.Rows))
 			}
@@ -151,7 +153,7 @@ func TestReadXLSXBrokenXMLRefused(t *testing.T) {
 	}
 	// The same workbook unbroken reads every row: the refusals above are
 	// about the damage, not the generator.
-	m, err := readBytes(zipParts(t, workbookParts(300)), ReadOptions{})
+	m, err := readBytes(zipParts(t, workbookParts(300)), Options{})
 	if err != nil || len(m.Rows) != 300 {
 		t.Fatalf("the intact workbook: %v, %d rows; want 300", err, len(m.Rows))
 	}
@@ -235,7 +237,7 @@ func TestReadXLSXHugeCellsRefused(t *testing.T) {
 			parts[tt.part] = tt.data()
 			data := zipParts(t, parts)
 			var err error
-			peak := peakHeapOf(func() { _, err = readBytes(data, ReadOptions{}) })
+			peak := peakHeapOf(func() { _, err = readBytes(data, Options{}) })
 			if err == nil || !strings.Contains(err.Error(), tt.wants) && !strings.Contains(err.Error(), "more than 32767 characters") {
 				t.Fatalf("error %v; want one saying %q", err, tt.wants)
 			}
@@ -258,7 +260,7 @@ func TestReadXLSXUnzipLimit(t *testing.T) {
 	parts["xl/media/filler.bin"] = bytes.Repeat([]byte{0}, maxUnzipSize-len(parts["xl/worksheets/sheet1.xml"])+1)
 	data := zipParts(t, parts)
 	var err error
-	peak := peakHeapOf(func() { _, err = readBytes(data, ReadOptions{}) })
+	peak := peakHeapOf(func() { _, err = readBytes(data, Options{}) })
 	if err == nil || !strings.Contains(err.Error(), "unpacks to more than 256 MiB") {
 		t.Fatalf("error %v; want the unzip limit", err)
 	}
@@ -279,7 +281,7 @@ func TestReadXLSXManySheetsBoundedMessage(t *testing.T) {
 	}
 	book.WriteString(`</sheets></workbook>`)
 	parts["xl/workbook.xml"] = book.Bytes()
-	_, err := readBytes(zipParts(t, parts), ReadOptions{Sheet: "nosuch"})
+	_, err := readBytes(zipParts(t, parts), Options{Sheet: "nosuch"})
 	if err == nil || !strings.Contains(err.Error(), `no sheet "nosuch"`) || !strings.Contains(err.Error(), "and 99980 more") {
 		t.Fatalf("error %v; want the unknown sheet with 20 names and a count", err)
 	}
@@ -294,7 +296,7 @@ func TestReadXLSXLongHeaderQuotedShort(t *testing.T) {
 	parts := workbookParts(0)
 	long := strings.Repeat("h", 30_000)
 	parts["xl/worksheets/sheet1.xml"] = []byte(sheetHead + `<row r="1"><c r="A1" t="inlineStr"><is><t>` + long + `</t></is></c><c r="B1" t="inlineStr"><is><t>group</t></is></c></row>` + sheetTail)
-	_, err := readBytes(zipParts(t, parts), ReadOptions{})
+	_, err := readBytes(zipParts(t, parts), Options{})
 	if err == nil || !strings.Contains(err.Error(), "no connector column") {
 		t.Fatalf("error %v; want no connector column", err)
 	}
@@ -317,7 +319,7 @@ func TestReadXLSXRowsAndCellsBeyondLimits(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			parts := workbookParts(0)
 			parts["xl/worksheets/sheet1.xml"] = []byte(sheetHead + head + tt.rows + sheetTail)
-			m, err := readBytes(zipParts(t, parts), ReadOptions{})
+			m, err := readBytes(zipParts(t, parts), Options{})
 			msg := ""
 			if err != nil {
 				msg = err.Error()
@@ -439,16 +441,16 @@ func sstParts(rows int, strs ...string) map[string][]byte {
 func TestReadXLSXSharedStringAmplification(t *testing.T) {
 	t.Run("cells past the cell cap", func(t *testing.T) {
 		data := zipParts(t, sstParts(20_000, strings.Repeat("a", 32_767), strings.Repeat("b", 32_767)))
-		var m *Mapping
+		var m *plan.Mapping
 		var err error
-		peak := peakHeapOf(func() { m, err = readBytes(data, ReadOptions{}) })
+		peak := peakHeapOf(func() { m, err = readBytes(data, Options{}) })
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(m.Rows) != 20_000 || m.Invalid() != 20_000 || !strings.Contains(m.Rows[0].Problem, "holds 32767 characters") {
 			t.Fatalf("%d rows, %d invalid, first problem %q; want every row invalid for its long cells", len(m.Rows), m.Invalid(), m.Rows[0].Problem)
 		}
-		if len(m.Rows[0].Connector) > 4*maxQuoted {
+		if len(m.Rows[0].Connector) > 4*plan.MaxQuoted {
 			t.Errorf("kept a %d-byte cell", len(m.Rows[0].Connector))
 		}
 		if peak > 96<<20 {
@@ -457,7 +459,7 @@ func TestReadXLSXSharedStringAmplification(t *testing.T) {
 	})
 	t.Run("all cells past the mapping's text cap", func(t *testing.T) {
 		data := zipParts(t, sstParts(40_000, strings.Repeat("a", maxMappedCell), strings.Repeat("b", maxMappedCell)))
-		_, err := readBytes(data, ReadOptions{})
+		_, err := readBytes(data, Options{})
 		var fe *FileError
 		if !errors.As(err, &fe) || !strings.Contains(err.Error(), "more than 64 MiB of text") {
 			t.Fatalf("error %v; want the file refused for its text", err)
@@ -485,7 +487,7 @@ func TestReadXLSXStrictStructure(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			parts := workbookParts(0)
 			parts["xl/worksheets/sheet1.xml"] = []byte(tt.sheet)
-			m, err := readBytes(zipParts(t, parts), ReadOptions{})
+			m, err := readBytes(zipParts(t, parts), Options{})
 			if err == nil {
 				t.Fatalf("read as %d rows %+v; want the file refused", len(m.Rows), m.Rows)
 			}
@@ -503,7 +505,7 @@ func TestReadXLSXStrictStructure(t *testing.T) {
 			w.Write(parts[n])
 		}
 		zw.Close()
-		if _, err := readBytes(out.Bytes(), ReadOptions{}); err == nil || !strings.Contains(err.Error(), "two parts of this name") {
+		if _, err := readBytes(out.Bytes(), Options{}); err == nil || !strings.Contains(err.Error(), "two parts of this name") {
 			t.Fatalf("error %v; want the duplicate part refused", err)
 		}
 	})
@@ -525,7 +527,7 @@ func TestReadXLSXLegalOddities(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			parts := workbookParts(0)
 			parts["xl/worksheets/sheet1.xml"] = tt.sheet
-			m, err := readBytes(zipParts(t, parts), ReadOptions{})
+			m, err := readBytes(zipParts(t, parts), Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -548,7 +550,7 @@ func TestReadXLSXValuesUnderMergedHeader(t *testing.T) {
 		{"sea-appproxy-01.contoso.com"},
 		{"fra-appproxy-02.contoso.com", "EU - Frankfurt"},
 	}, "B1:B3")
-	m, err := readBytes(zipParts(t, parts), ReadOptions{})
+	m, err := readBytes(zipParts(t, parts), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -570,7 +572,7 @@ func (e endlessReader) Read(p []byte) (int, error) {
 // TestReadStdinBounded: standard input past maxStdinSize is refused, not
 // read for ever.
 func TestReadStdinBounded(t *testing.T) {
-	_, err := ReadMapping("-", ReadOptions{Stdin: endlessReader('a')})
+	_, err := Read("-", Options{Stdin: endlessReader('a')})
 	if err == nil || !strings.Contains(err.Error(), "more than 64 MiB") {
 		t.Fatalf("error %v; want the stdin limit", err)
 	}

@@ -1,4 +1,4 @@
-package plan
+package mapping
 
 import (
 	"archive/zip"
@@ -12,12 +12,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"connrecon/plan"
 )
 
 // checkMapping holds for any input that reads: problems are located,
 // rows come in file order, and a row is invalid exactly when an error is
 // reported on its line.
-func checkMapping(t *testing.T, m *Mapping) {
+func checkMapping(t *testing.T, m *plan.Mapping) {
 	t.Helper()
 	last := 0
 	invalidLines := map[int]bool{}
@@ -41,7 +43,7 @@ func checkMapping(t *testing.T, m *Mapping) {
 		if p.Line < 1 {
 			t.Fatalf("problem without a line: %+v", p)
 		}
-		if p.Severity == SeverityError {
+		if p.Severity == plan.SeverityError {
 			errorLines[p.Line] = true
 		}
 	}
@@ -88,7 +90,7 @@ func addFileSeeds(f *testing.F, patterns ...string) {
 // FuzzParseCSV: any bytes either read as a mapping or give a *FileError;
 // never a panic.
 func FuzzParseCSV(f *testing.F) {
-	addFileSeeds(f, fixture("*.csv"), fixture("*.tsv"), fixture("*.txt"), fixture("*.xls"), filepath.Join("..", "samples", "mapping.csv"))
+	addFileSeeds(f, fixture("*.csv"), fixture("*.tsv"), fixture("*.txt"), fixture("*.xls"), filepath.Join("..", "..", "samples", "mapping.csv"))
 	for _, s := range []string{
 		"",
 		"connector,group\n",
@@ -129,7 +131,7 @@ func FuzzReadXLSX(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	for _, pat := range []string{fixture("*.xlsx"), fixture("*.xlsm"), fixture("*.xls"), fixture("*.ods"), filepath.Join("..", "samples", "mapping.xlsx")} {
+	for _, pat := range []string{fixture("*.xlsx"), fixture("*.xlsm"), fixture("*.xls"), fixture("*.ods"), filepath.Join("..", "..", "samples", "mapping.xlsx")} {
 		files, _ := filepath.Glob(pat)
 		for _, file := range files {
 			data, err := os.ReadFile(file)
@@ -159,7 +161,7 @@ func FuzzReadXLSX(f *testing.F) {
 			}
 		}
 		r := bytes.NewReader(file)
-		m, err := readMapping("fuzz.xlsx", r, r.Size(), ReadOptions{})
+		m, err := readMapping("fuzz.xlsx", r, r.Size(), Options{})
 		if err != nil {
 			checkFileError(t, "fuzz.xlsx", err)
 			return

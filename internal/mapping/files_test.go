@@ -1,4 +1,4 @@
-package plan
+package mapping
 
 import (
 	"archive/zip"
@@ -16,13 +16,16 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"connrecon/plan"
 )
 
 // The corpus in testdata/mapping: files shaped like the ones administrators
 // export. Each fixture's name says what wrote it (see testdata/gen):
 // "libreoffice-*" were written by LibreOffice 7.4, "*-lookalike*" imitate
 // an Excel export without being one, the other workbooks were written by
-// excelize (go run ./plan/testdata/gen), the other text files by hand.
+// excelize (go run ./internal/mapping/testdata/gen), the other text files
+// by hand.
 
 func fixture(name string) string { return filepath.Join("testdata", "mapping", name) }
 
@@ -64,24 +67,24 @@ func TestReadMappingCorpus(t *testing.T) {
 		connHeader        string
 		grpHeader         string
 		connCol, grpCol   string
-		rows              []Row // Problem compared by the fragments in problems
+		rows              []plan.Row // Problem compared by the fragments in problems
 		problems          []wantProblem
 	}{
 		{
 			name: "plain CSV", file: "plain.csv",
 			connHeader: "connector", grpHeader: "group", connCol: "A", grpCol: "B",
-			rows: []Row{{Line: 2, Connector: "app1.contoso.com", Group: "Europe"}, {Line: 3, Connector: "app2.contoso.com", Group: "US East"}},
+			rows: []plan.Row{{Line: 2, Connector: "app1.contoso.com", Group: "Europe"}, {Line: 3, Connector: "app2.contoso.com", Group: "US East"}},
 		},
 		{
 			// Excel's "CSV UTF-8" in a European locale: BOM, ';', CRLF.
 			name: "Excel CSV with BOM and semicolons (lookalike)", file: "excel-semicolon.csv", guard: hasPrefix(bom), // and CRLF below
 			connHeader: "Machine Name", grpHeader: "Connector Group", connCol: "A", grpCol: "B",
-			rows: []Row{{Line: 2, Connector: "app1.contoso.com", Group: "Europe"}, {Line: 4, Connector: "app2.contoso.com", Group: "US East"}},
+			rows: []plan.Row{{Line: 2, Connector: "app1.contoso.com", Group: "Europe"}, {Line: 4, Connector: "app2.contoso.com", Group: "US East"}},
 		},
 		{
 			name: "tab-separated, columns in another order", file: "export.tsv", guard: hasAll("\t"),
 			connHeader: "Connector Id", grpHeader: "Connector Group Id", connCol: "C", grpCol: "B",
-			rows: []Row{
+			rows: []plan.Row{
 				{Line: 2, Connector: "{C0000000-0000-4000-8000-000000000001}", Group: "9a000000-0000-4000-8000-000000000002"},
 				{Line: 4, Connector: "app2", Group: "US East"},
 			},
@@ -89,21 +92,21 @@ func TestReadMappingCorpus(t *testing.T) {
 		{
 			name: "UTF-8 without BOM", file: "utf8-no-bom.csv", guard: func(b []byte) bool { return !bytes.HasPrefix(b, []byte(bom)) && bytes.Contains(b, []byte("ü")) },
 			connHeader: "connector", grpHeader: "group", connCol: "A", grpCol: "B",
-			rows: []Row{{Line: 2, Connector: "fra-appproxy-01.contoso.com", Group: "EU - Zürich"}, {Line: 3, Connector: "tyo-appproxy-01.contoso.com", Group: "APAC - 東京"}},
+			rows: []plan.Row{{Line: 2, Connector: "fra-appproxy-01.contoso.com", Group: "EU - Zürich"}, {Line: 3, Connector: "tyo-appproxy-01.contoso.com", Group: "APAC - 東京"}},
 		},
 		{
 			// Excel's "Unicode text": UTF-16LE with BOM, tabs, CRLF, a
 			// quoted cell holding a tab.
 			name: "Excel Unicode text (lookalike)", file: "excel-unicode-text-lookalike.txt", guard: hasPrefix(utf16LE),
 			connHeader: "Machine Name", grpHeader: "Connector Group", connCol: "A", grpCol: "B",
-			rows: []Row{{Line: 2, Connector: "fra-appproxy-01.contoso.com", Group: "EU - Zürich"}, {Line: 3, Connector: "tyo-appproxy-01.contoso.com", Group: "APAC - 東京"}},
+			rows: []plan.Row{{Line: 2, Connector: "fra-appproxy-01.contoso.com", Group: "EU - Zürich"}, {Line: 3, Connector: "tyo-appproxy-01.contoso.com", Group: "APAC - 東京"}},
 		},
 		{
 			// LibreOffice's UTF-16 text export of libreoffice.xlsx's first
 			// sheet: every text cell quoted, LF.
 			name: "LibreOffice UTF-16 text export", file: "libreoffice-unicode-text.txt", guard: hasPrefix(utf16LE),
 			connHeader: "Machine Name", grpHeader: "Connector Group", connCol: "A", grpCol: "C",
-			rows: []Row{
+			rows: []plan.Row{
 				{Line: 2, Connector: "fra-appproxy-01.contoso.com", Group: "EU - Frankfurt"},
 				{Line: 3, Connector: "fra-appproxy-02.contoso.com", Group: "EU - Frankfurt"},
 				{Line: 4, Connector: "sea-appproxy-01.contoso.com", Group: "US - Seattle"},
@@ -112,32 +115,32 @@ func TestReadMappingCorpus(t *testing.T) {
 		{
 			name: "UTF-16BE with BOM", file: "utf16be.csv", guard: hasPrefix(utf16BE),
 			connHeader: "connector", grpHeader: "group", connCol: "A", grpCol: "B",
-			rows: []Row{{Line: 2, Connector: "fra-appproxy-01.contoso.com", Group: "EU - Zürich"}},
+			rows: []plan.Row{{Line: 2, Connector: "fra-appproxy-01.contoso.com", Group: "EU - Zürich"}},
 		},
 		{
 			name: "sep= line", file: "sep-line.csv", guard: hasPrefix("sep=;\r\n"),
 			connHeader: "Machine Name", grpHeader: "Connector Group", connCol: "A", grpCol: "B",
-			rows: []Row{{Line: 3, Connector: "app1.contoso.com", Group: "Europe, West"}},
+			rows: []plan.Row{{Line: 3, Connector: "app1.contoso.com", Group: "Europe, West"}},
 		},
 		{
 			// Excel's "CSV (Comma delimited)" on Western Windows: ANSI.
 			name: "Windows-1252 CSV (lookalike)", file: "windows-1252-lookalike.csv", guard: hasAll("Z\xfcrich"),
 			connHeader: "connector", grpHeader: "group", connCol: "A", grpCol: "B",
-			rows:     []Row{{Line: 2, Connector: "fra-appproxy-01.contoso.com", Group: "EU - Z\xfcrich"}, {Line: 3, Connector: "sea-appproxy-01.contoso.com", Group: "US - Seattle"}},
-			problems: []wantProblem{{2, "B", SeverityError, []string{"not UTF-8", "save the file as CSV UTF-8"}}},
+			rows:     []plan.Row{{Line: 2, Connector: "fra-appproxy-01.contoso.com", Group: "EU - Z\xfcrich"}, {Line: 3, Connector: "sea-appproxy-01.contoso.com", Group: "US - Seattle"}},
+			problems: []wantProblem{{2, "B", plan.SeverityError, []string{"not UTF-8", "save the file as CSV UTF-8"}}},
 		},
 		{
 			name: "malformed line", file: "malformed.csv",
 			connHeader: "connector", grpHeader: "group", connCol: "A", grpCol: "B",
-			rows:     []Row{{Line: 2, Connector: "app1.contoso.com", Group: "Europe"}, {Line: 3}, {Line: 4, Connector: "app3.contoso.com", Group: "Europe"}},
-			problems: []wantProblem{{3, "B", SeverityError, []string{"malformed CSV"}}},
+			rows:     []plan.Row{{Line: 2, Connector: "app1.contoso.com", Group: "Europe"}, {Line: 3}, {Line: 4, Connector: "app3.contoso.com", Group: "Europe"}},
+			problems: []wantProblem{{3, "B", plan.SeverityError, []string{"malformed CSV"}}},
 		},
 		{
 			// Every malformed line, and the rows between them; a quoted
 			// note over two lines keeps its record together.
 			name: "several malformed lines", file: "malformed-many.csv",
 			connHeader: "connector", grpHeader: "group", connCol: "A", grpCol: "B",
-			rows: []Row{
+			rows: []plan.Row{
 				{Line: 2, Connector: "app1.contoso.com", Group: "Europe"},
 				{Line: 3}, {Line: 4},
 				{Line: 5, Connector: "app4.contoso.com", Group: "Europe"},
@@ -145,21 +148,21 @@ func TestReadMappingCorpus(t *testing.T) {
 				{Line: 9, Connector: "app6.contoso.com", Group: "Asia"},
 			},
 			problems: []wantProblem{
-				{3, "A", SeverityError, []string{"bare \""}},
-				{4, "B", SeverityError, []string{"text follows the closing quote"}},
-				{7, "B", SeverityError, []string{"text follows the closing quote"}},
+				{3, "A", plan.SeverityError, []string{"bare \""}},
+				{4, "B", plan.SeverityError, []string{"text follows the closing quote"}},
+				{7, "B", plan.SeverityError, []string{"text follows the closing quote"}},
 			},
 		},
 		{
 			name: "unterminated quote", file: "unterminated.csv",
 			connHeader: "connector", grpHeader: "group", connCol: "A", grpCol: "B",
-			rows:     []Row{{Line: 2, Connector: "app1.contoso.com", Group: "Europe"}, {Line: 3}},
-			problems: []wantProblem{{3, "B", SeverityError, []string{"never closed", "lines 3 to 5"}}},
+			rows:     []plan.Row{{Line: 2, Connector: "app1.contoso.com", Group: "Europe"}, {Line: 3}},
+			problems: []wantProblem{{3, "B", plan.SeverityError, []string{"never closed", "lines 3 to 5"}}},
 		},
 		{
 			name: "several sheets: the first", file: "several-sheets.xlsx",
 			wantSheet: "Mapping", connHeader: "Machine Name", grpHeader: "Connector Group", connCol: "A", grpCol: "B",
-			rows: []Row{
+			rows: []plan.Row{
 				{Line: 2, Connector: "fra-appproxy-01.contoso.com", Group: "EU - Frankfurt"},
 				{Line: 3, Connector: "sea-appproxy-01.contoso.com", Group: "US - Seattle"},
 				{Line: 4, Connector: "tyo-appproxy-01.contoso.com", Group: "APAC - Tokyo"},
@@ -168,31 +171,31 @@ func TestReadMappingCorpus(t *testing.T) {
 		{
 			name: "several sheets: --sheet", file: "several-sheets.xlsx", sheet: "Retired",
 			wantSheet: "Retired", connHeader: "connector", grpHeader: "group", connCol: "A", grpCol: "B",
-			rows: []Row{{Line: 2, Connector: "old-appproxy-01.contoso.com", Group: "Default"}, {Line: 3, Connector: "old-appproxy-02.contoso.com", Group: "Default"}},
+			rows: []plan.Row{{Line: 2, Connector: "old-appproxy-01.contoso.com", Group: "Default"}, {Line: 3, Connector: "old-appproxy-02.contoso.com", Group: "Default"}},
 		},
 		{
 			name: "several sheets: --sheet in another case", file: "several-sheets.xlsx", sheet: "RETIRED",
 			wantSheet: "Retired", connHeader: "connector", grpHeader: "group", connCol: "A", grpCol: "B",
-			rows: []Row{{Line: 2, Connector: "old-appproxy-01.contoso.com", Group: "Default"}, {Line: 3, Connector: "old-appproxy-02.contoso.com", Group: "Default"}},
+			rows: []plan.Row{{Line: 2, Connector: "old-appproxy-01.contoso.com", Group: "Default"}, {Line: 3, Connector: "old-appproxy-02.contoso.com", Group: "Default"}},
 		},
 		{
 			// The hidden Draft sheet comes first in the file; the first
 			// visible sheet is read.
 			name: "hidden first sheet skipped", file: "hidden-first-sheet.xlsx",
 			wantSheet: "Mapping", connHeader: "connector", grpHeader: "group", connCol: "A", grpCol: "B",
-			rows: []Row{{Line: 2, Connector: "fra-appproxy-01.contoso.com", Group: "EU - Frankfurt"}},
+			rows: []plan.Row{{Line: 2, Connector: "fra-appproxy-01.contoso.com", Group: "EU - Frankfurt"}},
 		},
 		{
 			name: "hidden sheet by name", file: "hidden-first-sheet.xlsx", sheet: "Draft",
 			wantSheet: "Draft", connHeader: "connector", grpHeader: "group", connCol: "A", grpCol: "B",
-			rows: []Row{{Line: 2, Connector: "draft-appproxy-01.contoso.com", Group: "Staging"}},
+			rows: []plan.Row{{Line: 2, Connector: "draft-appproxy-01.contoso.com", Group: "Staging"}},
 		},
 		{
 			// The table starts at C3; row 5 is hidden and read; row 6 is
 			// blank; F:H are styled but empty; rows 8-11 have problems.
 			name: "leading blank rows and columns, hidden row, problems", file: "layout.xlsx",
 			wantSheet: "Connectors", connHeader: "Connector Id", grpHeader: "Connector Group", connCol: "D", grpCol: "E",
-			rows: []Row{
+			rows: []plan.Row{
 				{Line: 4, Connector: "fra-appproxy-01.contoso.com", Group: "EU - Frankfurt"},
 				{Line: 5, Connector: "fra-appproxy-02.contoso.com", Group: "EU - Frankfurt"},
 				{Line: 7, Connector: "sea-appproxy-01.contoso.com", Group: "US - Seattle"},
@@ -202,11 +205,11 @@ func TestReadMappingCorpus(t *testing.T) {
 				{Line: 11, Connector: "SEA-APPPROXY-01.contoso.com", Group: "us - seattle", Duplicate: true},
 			},
 			problems: []wantProblem{
-				{4, "E", SeverityError, []string{"also mapped on row 10"}},
-				{8, "D", SeverityError, []string{"the connector cell is empty"}},
-				{9, "D", SeverityError, []string{"not a valid GUID"}},
-				{10, "E", SeverityError, []string{"also mapped on row 4"}},
-				{11, "D", SeverityWarning, []string{"repeats row 7"}},
+				{4, "E", plan.SeverityError, []string{"also mapped on row 10"}},
+				{8, "D", plan.SeverityError, []string{"the connector cell is empty"}},
+				{9, "D", plan.SeverityError, []string{"not a valid GUID"}},
+				{10, "E", plan.SeverityError, []string{"also mapped on row 4"}},
+				{11, "D", plan.SeverityWarning, []string{"repeats row 7"}},
 			},
 		},
 		{
@@ -215,15 +218,15 @@ func TestReadMappingCorpus(t *testing.T) {
 			// row 3 (found after the header rows are dropped).
 			name: "merged header cells", file: "merged-header.xlsx",
 			wantSheet: "Mapping", connHeader: "Machine Name", grpHeader: "Connector Group", connCol: "A", grpCol: "B",
-			rows: []Row{
+			rows: []plan.Row{
 				{Line: 3, Connector: "fra-appproxy-01.contoso.com", Group: "EU - Frankfurt"},
 				{Line: 4, Connector: "sea-appproxy-01.contoso.com", Group: "US - Seattle"},
 				{Line: 5, Connector: "sea-appproxy-02.contoso.com"},
 				{Line: 6, Connector: "FRA-appproxy-01.contoso.com", Group: "EU - Frankfurt", Duplicate: true},
 			},
 			problems: []wantProblem{
-				{5, "B", SeverityError, []string{"the group cell is empty", "merged cells B4:B5", "unmerge"}},
-				{6, "A", SeverityWarning, []string{"repeats row 3"}},
+				{5, "B", plan.SeverityError, []string{"the group cell is empty", "merged cells B4:B5", "unmerge"}},
+				{6, "A", plan.SeverityWarning, []string{"repeats row 3"}},
 			},
 		},
 		{
@@ -231,19 +234,19 @@ func TestReadMappingCorpus(t *testing.T) {
 			// value is.
 			name: "header merged across", file: "merged-header.xlsx", sheet: "Across",
 			wantSheet: "Across", connHeader: "Connector", grpHeader: "Group", connCol: "A", grpCol: "C",
-			rows: []Row{{Line: 2, Connector: "tyo-appproxy-01.contoso.com", Group: "APAC - Tokyo"}},
+			rows: []plan.Row{{Line: 2, Connector: "tyo-appproxy-01.contoso.com", Group: "APAC - Tokyo"}},
 		},
 		{
 			name: "formulas without saved results", file: "formulas.xlsx",
 			wantSheet: "Mapping", connHeader: "Machine Name", grpHeader: "Connector Group", connCol: "A", grpCol: "C",
-			rows: []Row{
+			rows: []plan.Row{
 				{Line: 2, Connector: "fra-appproxy-01.contoso.com"},
 				{Line: 3, Connector: "sea-appproxy-01.contoso.com", Group: "US - Seattle"},
 				{Line: 4, Connector: "tyo-appproxy-01.contoso.com", Group: "#N/A"},
 			},
 			problems: []wantProblem{
-				{2, "C", SeverityError, []string{"group cell holds a formula =VLOOKUP(B2,Sites!A:B,2,FALSE) with no saved result", "save it"}},
-				{4, "C", SeverityError, []string{"spreadsheet error #N/A"}},
+				{2, "C", plan.SeverityError, []string{"group cell holds a formula =VLOOKUP(B2,Sites!A:B,2,FALSE) with no saved result", "save it"}},
+				{4, "C", plan.SeverityError, []string{"spreadsheet error #N/A"}},
 			},
 		},
 		{
@@ -251,7 +254,7 @@ func TestReadMappingCorpus(t *testing.T) {
 			// row 3 is hidden.
 			name: "LibreOffice workbook with formulas", file: "libreoffice.xlsx", guard: writtenBy("LibreOffice"),
 			wantSheet: "Mapping", connHeader: "Machine Name", grpHeader: "Connector Group", connCol: "A", grpCol: "C",
-			rows: []Row{
+			rows: []plan.Row{
 				{Line: 2, Connector: "fra-appproxy-01.contoso.com", Group: "EU - Frankfurt"},
 				{Line: 3, Connector: "fra-appproxy-02.contoso.com", Group: "EU - Frankfurt"},
 				{Line: 4, Connector: "sea-appproxy-01.contoso.com", Group: "US - Seattle"},
@@ -262,7 +265,7 @@ func TestReadMappingCorpus(t *testing.T) {
 			// date, but the stored number is what is read.
 			name: "numeric cells", file: "numeric.xlsx",
 			wantSheet: "Mapping", connHeader: "connector", grpHeader: "group", connCol: "A", grpCol: "B",
-			rows: []Row{
+			rows: []plan.Row{
 				{Line: 2, Connector: "fra-appproxy-01.contoso.com", Group: "2024"},
 				{Line: 3, Connector: "sea-appproxy-01.contoso.com", Group: "12345"},
 				{Line: 4, Connector: "c0000000-0000-4000-8000-000000000001", Group: "123456789012"},
@@ -279,7 +282,7 @@ func TestReadMappingCorpus(t *testing.T) {
 			if tt.guard != nil && !tt.guard(data) {
 				t.Fatalf("fixture %s is not what the test is about any more (BOM, encoding, line endings or writer changed)", path)
 			}
-			m, err := ReadMapping(path, ReadOptions{Sheet: tt.sheet})
+			m, err := Read(path, Options{Sheet: tt.sheet})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -290,7 +293,7 @@ func TestReadMappingCorpus(t *testing.T) {
 				t.Errorf("header %q %s / %q %s, want %q %s / %q %s", m.ConnectorHeader, m.ConnectorColumn, m.GroupHeader, m.GroupColumn,
 					tt.connHeader, tt.connCol, tt.grpHeader, tt.grpCol)
 			}
-			got := make([]Row, len(m.Rows))
+			got := make([]plan.Row, len(m.Rows))
 			invalid := map[int]bool{}
 			for i, r := range m.Rows {
 				if r.Problem != "" {
@@ -306,7 +309,7 @@ func TestReadMappingCorpus(t *testing.T) {
 			// A row is invalid exactly when it has an error.
 			wantInvalid := map[int]bool{}
 			for _, p := range tt.problems {
-				if p.Severity == SeverityError {
+				if p.Severity == plan.SeverityError {
 					wantInvalid[p.Line] = true
 				}
 			}
@@ -401,7 +404,7 @@ func TestReadMappingFileErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, err := ReadMapping(tt.path, ReadOptions{Sheet: tt.sheet})
+			m, err := Read(tt.path, Options{Sheet: tt.sheet})
 			if err == nil {
 				t.Fatalf("no error; mapping %+v", m)
 			}
@@ -445,11 +448,11 @@ func writeTemp(t *testing.T, dir, name string, data []byte) string {
 // TestSampleMappingXLSX: samples/mapping.xlsx holds exactly what
 // samples/mapping.csv does, so the demo can use either.
 func TestSampleMappingXLSX(t *testing.T) {
-	fromCSV, err := ReadMapping(filepath.Join("..", "samples", "mapping.csv"), ReadOptions{})
+	fromCSV, err := Read(filepath.Join("..", "..", "samples", "mapping.csv"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	fromXLSX, err := ReadMapping(filepath.Join("..", "samples", "mapping.xlsx"), ReadOptions{})
+	fromXLSX, err := Read(filepath.Join("..", "..", "samples", "mapping.xlsx"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -479,11 +482,11 @@ func TestReadMappingStdin(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, err := ReadMapping(fixture(file), ReadOptions{})
+			want, err := Read(fixture(file), Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := ReadMapping("-", ReadOptions{Stdin: bytes.NewReader(data)})
+			got, err := Read("-", Options{Stdin: bytes.NewReader(data)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -492,7 +495,7 @@ func TestReadMappingStdin(t *testing.T) {
 			}
 		})
 	}
-	if _, err := ReadMapping("-", ReadOptions{}); err == nil {
+	if _, err := Read("-", Options{}); err == nil {
 		t.Error("-m - without a standard input read as a mapping")
 	}
 }
@@ -518,7 +521,7 @@ func TestReadMappingNotRegular(t *testing.T) {
 			}
 			done := make(chan error, 1)
 			go func() {
-				_, err := ReadMapping(path, ReadOptions{})
+				_, err := Read(path, Options{})
 				done <- err
 			}()
 			select {
@@ -528,7 +531,7 @@ func TestReadMappingNotRegular(t *testing.T) {
 					t.Fatalf("error %v; want it refused as not a regular file", err)
 				}
 			case <-time.After(10 * time.Second): // a guard against the old hang, not a timing
-				t.Fatal("ReadMapping is still waiting on the file")
+				t.Fatal("Read is still waiting on the file")
 			}
 		})
 	}
@@ -564,7 +567,7 @@ func TestReadXLSXFormulaResults(t *testing.T) {
 			}
 			var want []wantProblem
 			if tt.problem != nil {
-				want = []wantProblem{{2, "B", SeverityError, tt.problem}}
+				want = []wantProblem{{2, "B", plan.SeverityError, tt.problem}}
 			}
 			checkProblems(t, m.Problems, want)
 		})
@@ -573,7 +576,7 @@ func TestReadXLSXFormulaResults(t *testing.T) {
 
 // readSheetXML reads a workbook whose first sheet ("Mapping") is the given
 // worksheet XML, put inside formulas.xlsx, as name.
-func readSheetXML(t *testing.T, name string, sheet []byte) (*Mapping, error) {
+func readSheetXML(t *testing.T, name string, sheet []byte) (*plan.Mapping, error) {
 	t.Helper()
 	base, err := os.ReadFile(fixture("formulas.xlsx"))
 	if err != nil {
@@ -584,7 +587,7 @@ func readSheetXML(t *testing.T, name string, sheet []byte) (*Mapping, error) {
 		t.Fatal(err)
 	}
 	r := bytes.NewReader(data)
-	return readMapping(name, r, r.Size(), ReadOptions{})
+	return readMapping(name, r, r.Size(), Options{})
 }
 
 // sheetXML writes worksheet XML: rows[i] is row i+1, its cells inline
@@ -602,7 +605,7 @@ func sheetXML(rows [][]string, merges ...string) []byte {
 			if v == "" {
 				continue
 			}
-			fmt.Fprintf(&b, `<c r="%s%d" t="inlineStr"><is><t>`, ColumnName(j), i+1)
+			fmt.Fprintf(&b, `<c r="%s%d" t="inlineStr"><is><t>`, plan.ColumnName(j), i+1)
 			xml.EscapeText(&b, []byte(v))
 			b.WriteString(`</t></is></c>`)
 		}
@@ -640,7 +643,7 @@ func TestReadXLSXTitleRows(t *testing.T) {
 		merges []string
 		// On success: the header found, the rows and problems read.
 		connHeader, connCol, grpHeader, grpCol string
-		want                                   []Row
+		want                                   []plan.Row
 		problems                               []wantProblem
 		// On failure: the error's row and fragments.
 		errLine     int
@@ -651,7 +654,7 @@ func TestReadXLSXTitleRows(t *testing.T) {
 			rows: [][]string{{title}, nil, {"Machine Name", "Connector Group", "Owner"},
 				{"fra-appproxy-01.contoso.com", "EU - Frankfurt", "Ann"}, nil, {"sea-appproxy-01.contoso.com", "US - Seattle"}},
 			connHeader: "Machine Name", connCol: "A", grpHeader: "Connector Group", grpCol: "B",
-			want: []Row{{Line: 4, Connector: "fra-appproxy-01.contoso.com", Group: "EU - Frankfurt"}, {Line: 6, Connector: "sea-appproxy-01.contoso.com", Group: "US - Seattle"}},
+			want: []plan.Row{{Line: 4, Connector: "fra-appproxy-01.contoso.com", Group: "EU - Frankfurt"}, {Line: 6, Connector: "sea-appproxy-01.contoso.com", Group: "US - Seattle"}},
 		},
 		{
 			// B1 is an accepted group header, but row 1 has no connector
@@ -659,13 +662,13 @@ func TestReadXLSXTitleRows(t *testing.T) {
 			name:       "title with a value in the group column only",
 			rows:       [][]string{{"", "Connector Group"}, {"connector", "group"}, {"app1", "Europe"}},
 			connHeader: "connector", connCol: "A", grpHeader: "group", grpCol: "B",
-			want: []Row{{Line: 3, Connector: "app1", Group: "Europe"}},
+			want: []plan.Row{{Line: 3, Connector: "app1", Group: "Europe"}},
 		},
 		{
 			name:       "note with a connector header only, header in another column",
 			rows:       [][]string{{"Connector", "moves approved by CAB"}, {"", "", "connectorId", "groupName"}, {"", "", "app1", "Europe"}},
 			connHeader: "connectorId", connCol: "C", grpHeader: "groupName", grpCol: "D",
-			want: []Row{{Line: 3, Connector: "app1", Group: "Europe"}},
+			want: []plan.Row{{Line: 3, Connector: "app1", Group: "Europe"}},
 		},
 		{
 			// A3:A4 and B3:B4 merged downwards: row 4 is header; B6:B7
@@ -675,12 +678,12 @@ func TestReadXLSXTitleRows(t *testing.T) {
 				{"fra-appproxy-01.contoso.com", "EU - Frankfurt", "Ann"}, {"sea-appproxy-01.contoso.com", "US - Seattle", "Bo"}, {"sea-appproxy-02.contoso.com", "", "Bo"}},
 			merges:     []string{"A1:C1", "A3:A4", "B3:B4", "B6:B7"},
 			connHeader: "Machine Name", connCol: "A", grpHeader: "Connector Group", grpCol: "B",
-			want: []Row{
+			want: []plan.Row{
 				{Line: 5, Connector: "fra-appproxy-01.contoso.com", Group: "EU - Frankfurt"},
 				{Line: 6, Connector: "sea-appproxy-01.contoso.com", Group: "US - Seattle"},
 				{Line: 7, Connector: "sea-appproxy-02.contoso.com"},
 			},
-			problems: []wantProblem{{7, "B", SeverityError, []string{"the group cell is empty", "merged cells B6:B7"}}},
+			problems: []wantProblem{{7, "B", plan.SeverityError, []string{"the group cell is empty", "merged cells B6:B7"}}},
 		},
 		{
 			// Only the first row naming both columns is the header: a
@@ -688,18 +691,18 @@ func TestReadXLSXTitleRows(t *testing.T) {
 			name:       "a header-like row below the header is data",
 			rows:       [][]string{{title}, {"connector", "group"}, {"app1", "Europe"}, {"Machine Name", "Connector Group"}, {"connector", ""}},
 			connHeader: "connector", connCol: "A", grpHeader: "group", grpCol: "B",
-			want: []Row{
+			want: []plan.Row{
 				{Line: 3, Connector: "app1", Group: "Europe"},
 				{Line: 4, Connector: "Machine Name", Group: "Connector Group"},
 				{Line: 5, Connector: "connector"},
 			},
-			problems: []wantProblem{{5, "B", SeverityError, []string{"the group cell is empty"}}},
+			problems: []wantProblem{{5, "B", plan.SeverityError, []string{"the group cell is empty"}}},
 		},
 		{
 			name:       "header on the 10th non-blank row",
 			rows:       titled(9, []string{"connector", "group"}, []string{"app1", "Europe"}),
 			connHeader: "connector", connCol: "A", grpHeader: "group", grpCol: "B",
-			want: []Row{{Line: 20, Connector: "app1", Group: "Europe"}},
+			want: []plan.Row{{Line: 20, Connector: "app1", Group: "Europe"}},
 		},
 		{
 			name:    "header on the 11th non-blank row",
@@ -744,7 +747,7 @@ func TestReadXLSXTitleRows(t *testing.T) {
 				t.Errorf("header %q %s / %q %s, want %q %s / %q %s", m.ConnectorHeader, m.ConnectorColumn, m.GroupHeader, m.GroupColumn,
 					tt.connHeader, tt.connCol, tt.grpHeader, tt.grpCol)
 			}
-			got := make([]Row, len(m.Rows))
+			got := make([]plan.Row, len(m.Rows))
 			for i, r := range m.Rows {
 				r.Problem = ""
 				got[i] = r

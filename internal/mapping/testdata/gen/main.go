@@ -1,14 +1,14 @@
 // Command gen writes the generated mapping fixtures: the workbooks in
-// plan/testdata/mapping, the UTF-16 and Windows-1252 text files there that
-// no editor writes by accident, and samples/mapping.xlsx (the content of
-// samples/mapping.csv). Run it from the repository root:
+// internal/mapping/testdata/mapping, the UTF-16 and Windows-1252 text files
+// there that no editor writes by accident, and samples/mapping.xlsx (the
+// content of samples/mapping.csv). Run it from the repository root:
 //
-//	go run ./plan/testdata/gen                # the files made here, with excelize
-//	go run ./plan/testdata/gen -libreoffice   # and the ones LibreOffice writes (needs soffice)
+//	go run ./internal/mapping/testdata/gen                # the files made here, with excelize
+//	go run ./internal/mapping/testdata/gen -libreoffice   # and the ones LibreOffice writes (needs soffice)
 //
 // It has no build tag: the go command leaves testdata directories out of
-// ./... anyway, and a tag would stop `go run ./plan/testdata/gen` from
-// working.
+// ./... anyway, and a tag would stop `go run ./internal/mapping/testdata/gen`
+// from working.
 //
 // The output is committed; the tests read it and never run this. Every
 // file's name says what wrote it: "libreoffice-*" were converted by
@@ -32,13 +32,13 @@ import (
 	"github.com/xuri/excelize/v2"
 )
 
-const dir = "plan/testdata/mapping"
+const dir = "internal/mapping/testdata/mapping"
 
 func main() {
 	lo := flag.Bool("libreoffice", false, "also write the files LibreOffice converts (needs soffice on PATH)")
 	flag.Parse()
 	if _, err := os.Stat("go.mod"); err != nil {
-		log.Fatal("run from the repository root: go run ./plan/testdata/gen")
+		log.Fatal("run from the repository root: go run ./internal/mapping/testdata/gen")
 	}
 	steps := []struct {
 		name string

@@ -1,4 +1,4 @@
-package plan
+package mapping
 
 import (
 	"bytes"
@@ -18,6 +18,8 @@ import (
 	"testing"
 	"testing/iotest"
 	"unicode/utf16"
+
+	"connrecon/plan"
 )
 
 const bom = "\xef\xbb\xbf"
@@ -27,11 +29,11 @@ const bom = "\xef\xbb\xbf"
 type wantProblem struct {
 	Line     int
 	Column   string
-	Severity Severity
+	Severity plan.Severity
 	Contains []string
 }
 
-func checkProblems(t *testing.T, got []Problem, want []wantProblem) {
+func checkProblems(t *testing.T, got []plan.Problem, want []wantProblem) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("got %d problems, want %d:\n%s", len(got), len(want), formatProblems(got))
@@ -49,7 +51,7 @@ func checkProblems(t *testing.T, got []Problem, want []wantProblem) {
 	}
 }
 
-func formatProblems(ps []Problem) string {
+func formatProblems(ps []plan.Problem) string {
 	var b strings.Builder
 	for _, p := range ps {
 		b.WriteString(p.Format("in.csv") + "\n")
@@ -57,7 +59,7 @@ func formatProblems(ps []Problem) string {
 	return b.String()
 }
 
-func parse(t *testing.T, input string) *Mapping {
+func parse(t *testing.T, input string) *plan.Mapping {
 	t.Helper()
 	m, err := ParseCSV("in.csv", strings.NewReader(input))
 	if err != nil {
@@ -96,7 +98,7 @@ func TestParseCSVHeaders(t *testing.T) {
 			if m.ConnectorColumn != tt.connCol || m.GroupColumn != tt.grpCol {
 				t.Errorf("columns = %s, %s; want %s, %s", m.ConnectorColumn, m.GroupColumn, tt.connCol, tt.grpCol)
 			}
-			want := []Row{{Line: 2, Connector: tt.connector, Group: tt.group}}
+			want := []plan.Row{{Line: 2, Connector: tt.connector, Group: tt.group}}
 			if !reflect.DeepEqual(m.Rows, want) {
 				t.Errorf("rows = %+v, want %+v", m.Rows, want)
 			}
@@ -113,76 +115,76 @@ func TestParseCSVFormats(t *testing.T) {
 	tests := []struct {
 		name  string
 		input string
-		want  []Row
+		want  []plan.Row
 	}{
 		{
 			name:  "LF",
 			input: "connector,group\napp1,Europe\napp2,US East\n",
-			want:  []Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 3, Connector: "app2", Group: "US East"}},
+			want:  []plan.Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 3, Connector: "app2", Group: "US East"}},
 		},
 		{
 			name:  "CRLF",
 			input: "connector,group\r\napp1,Europe\r\napp2,US East\r\n",
-			want:  []Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 3, Connector: "app2", Group: "US East"}},
+			want:  []plan.Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 3, Connector: "app2", Group: "US East"}},
 		},
 		{
 			name:  "no final newline",
 			input: "connector,group\napp1,Europe",
-			want:  []Row{{Line: 2, Connector: "app1", Group: "Europe"}},
+			want:  []plan.Row{{Line: 2, Connector: "app1", Group: "Europe"}},
 		},
 		{
 			name:  "UTF-8 BOM",
 			input: bom + "connector,group\napp1,Europe\n",
-			want:  []Row{{Line: 2, Connector: "app1", Group: "Europe"}},
+			want:  []plan.Row{{Line: 2, Connector: "app1", Group: "Europe"}},
 		},
 		{
 			name:  "semicolon",
 			input: "Connector Id;Connector Group\r\napp1;Europe, West\r\n",
-			want:  []Row{{Line: 2, Connector: "app1", Group: "Europe, West"}},
+			want:  []plan.Row{{Line: 2, Connector: "app1", Group: "Europe, West"}},
 		},
 		{
 			// The header has more commas than semicolons, but inside quotes.
 			name:  "semicolon with quoted commas in the header",
 			input: "connector;group;\"notes, free text, more\"\napp1;Europe, West;x\n",
-			want:  []Row{{Line: 2, Connector: "app1", Group: "Europe, West"}},
+			want:  []plan.Row{{Line: 2, Connector: "app1", Group: "Europe, West"}},
 		},
 		{
 			name:  "tab",
 			input: "connector\tgroup\napp1\tEurope; West, North\n",
-			want:  []Row{{Line: 2, Connector: "app1", Group: "Europe; West, North"}},
+			want:  []plan.Row{{Line: 2, Connector: "app1", Group: "Europe; West, North"}},
 		},
 		{
 			name:  "BOM CRLF semicolon",
 			input: bom + "Machine Name;Connector Group\r\napp1;Europe\r\n",
-			want:  []Row{{Line: 2, Connector: "app1", Group: "Europe"}},
+			want:  []plan.Row{{Line: 2, Connector: "app1", Group: "Europe"}},
 		},
 		{
 			name:  "quoted fields with delimiters and quotes",
 			input: "connector,group\n\"app1\",\"Europe, West\"\napp2,\"Team \"\"A\"\"\"\n",
-			want:  []Row{{Line: 2, Connector: "app1", Group: "Europe, West"}, {Line: 3, Connector: "app2", Group: `Team "A"`}},
+			want:  []plan.Row{{Line: 2, Connector: "app1", Group: "Europe, West"}, {Line: 3, Connector: "app2", Group: `Team "A"`}},
 		},
 		{
 			// Row numbers are file lines: skipped blank rows still count.
 			name:  "blank rows skipped",
 			input: "connector,group\n\napp1,Europe\n,\n  ,  \r\n\t\napp2,US East\n\n",
-			want:  []Row{{Line: 3, Connector: "app1", Group: "Europe"}, {Line: 7, Connector: "app2", Group: "US East"}},
+			want:  []plan.Row{{Line: 3, Connector: "app1", Group: "Europe"}, {Line: 7, Connector: "app2", Group: "US East"}},
 		},
 		{
 			name:  "values trimmed",
 			input: "connector,group\n  app1 ,\t Europe \u00a0\n",
-			want:  []Row{{Line: 2, Connector: "app1", Group: "Europe"}},
+			want:  []plan.Row{{Line: 2, Connector: "app1", Group: "Europe"}},
 		},
 		{
 			// A quoted line break makes one row span two lines; the next row
 			// is numbered by the line it starts on.
 			name:  "multi-line quoted field",
 			input: "connector,group\napp1,\"Europe\nWest\"\napp2,US East\n",
-			want:  []Row{{Line: 2, Connector: "app1", Group: "Europe\nWest"}, {Line: 4, Connector: "app2", Group: "US East"}},
+			want:  []plan.Row{{Line: 2, Connector: "app1", Group: "Europe\nWest"}, {Line: 4, Connector: "app2", Group: "US East"}},
 		},
 		{
 			name:  "GUIDs with and without braces",
 			input: "connector,group\n{C0000000-0000-4000-8000-000000000001},9a000000-0000-4000-8000-000000000002\nc0000000-0000-4000-8000-000000000002,{9A000000-0000-4000-8000-000000000002}\n",
-			want: []Row{
+			want: []plan.Row{
 				{Line: 2, Connector: "{C0000000-0000-4000-8000-000000000001}", Group: "9a000000-0000-4000-8000-000000000002"},
 				{Line: 3, Connector: "c0000000-0000-4000-8000-000000000002", Group: "{9A000000-0000-4000-8000-000000000002}"},
 			},
@@ -195,73 +197,73 @@ func TestParseCSVFormats(t *testing.T) {
 		{
 			name:  "UTF-16LE with BOM",
 			input: utf16Text("connector\tgroup\r\napp1\tEU - Zürich\r\n", false),
-			want:  []Row{{Line: 2, Connector: "app1", Group: "EU - Zürich"}},
+			want:  []plan.Row{{Line: 2, Connector: "app1", Group: "EU - Zürich"}},
 		},
 		{
 			name:  "UTF-16BE with BOM",
 			input: utf16Text("connector,group\napp1,APAC - 東京\n", true),
-			want:  []Row{{Line: 2, Connector: "app1", Group: "APAC - 東京"}},
+			want:  []plan.Row{{Line: 2, Connector: "app1", Group: "APAC - 東京"}},
 		},
 		{
 			// Characters outside the BMP are surrogate pairs in UTF-16.
 			name:  "UTF-16LE surrogate pair",
 			input: utf16Text("connector,group\napp1,lab 🚀\n", false),
-			want:  []Row{{Line: 2, Connector: "app1", Group: "lab 🚀"}},
+			want:  []plan.Row{{Line: 2, Connector: "app1", Group: "lab 🚀"}},
 		},
 		{
 			name:  "BOM-less UTF-8 with non-ASCII names",
 			input: "connector,group\nfra-01,EU - Zürich\ntyo-01,APAC - 東京\n",
-			want:  []Row{{Line: 2, Connector: "fra-01", Group: "EU - Zürich"}, {Line: 3, Connector: "tyo-01", Group: "APAC - 東京"}},
+			want:  []plan.Row{{Line: 2, Connector: "fra-01", Group: "EU - Zürich"}, {Line: 3, Connector: "tyo-01", Group: "APAC - 東京"}},
 		},
 		{
 			// Excel's sep= line names the delimiter; it is line 1.
 			name:  "sep line",
 			input: "sep=;\r\nconnector;group\r\napp1;Europe, West\r\n",
-			want:  []Row{{Line: 3, Connector: "app1", Group: "Europe, West"}},
+			want:  []plan.Row{{Line: 3, Connector: "app1", Group: "Europe, West"}},
 		},
 		{
 			// The header is the first non-blank line, and its delimiter
 			// is the one detected.
 			name:  "blank lines before the header",
 			input: "\n  \r\n;;\nconnector;group\napp1;Europe, West\n",
-			want:  []Row{{Line: 5, Connector: "app1", Group: "Europe, West"}},
+			want:  []plan.Row{{Line: 5, Connector: "app1", Group: "Europe, West"}},
 		},
 		{
 			name:  "zero-width and no-break spaces trimmed",
 			input: "connector,group\n\u200bapp1\ufeff,\u00a0Europe\u200b\n",
-			want:  []Row{{Line: 2, Connector: "app1", Group: "Europe"}},
+			want:  []plan.Row{{Line: 2, Connector: "app1", Group: "Europe"}},
 		},
 		{
 			// A header typed with Alt+Enter in a spreadsheet.
 			name:  "line break inside a header cell",
 			input: "\"Connector\nId\",\"Connector\r\nGroup\"\napp1,Europe\n",
-			want:  []Row{{Line: 4, Connector: "app1", Group: "Europe"}},
+			want:  []plan.Row{{Line: 4, Connector: "app1", Group: "Europe"}},
 		},
 		{
 			name:  "CRLF inside a quoted cell is a line feed",
 			input: "connector,group\r\napp1,\"Europe\r\nWest\"\r\napp2,Asia\r\n",
-			want:  []Row{{Line: 2, Connector: "app1", Group: "Europe\nWest"}, {Line: 4, Connector: "app2", Group: "Asia"}},
+			want:  []plan.Row{{Line: 2, Connector: "app1", Group: "Europe\nWest"}, {Line: 4, Connector: "app2", Group: "Asia"}},
 		},
 		{
 			name:  "quoted last cell without a final newline",
 			input: "connector,group\napp1,\"Europe\"",
-			want:  []Row{{Line: 2, Connector: "app1", Group: "Europe"}},
+			want:  []plan.Row{{Line: 2, Connector: "app1", Group: "Europe"}},
 		},
 		{
 			name:  "lone CR at the end of the file",
 			input: "connector,group\napp1,Europe\r",
-			want:  []Row{{Line: 2, Connector: "app1", Group: "Europe"}},
+			want:  []plan.Row{{Line: 2, Connector: "app1", Group: "Europe"}},
 		},
 		{
 			name:  "quoted empty cells are a blank row",
 			input: "connector,group\n\"\",\"  \"\napp1,Europe\n",
-			want:  []Row{{Line: 3, Connector: "app1", Group: "Europe"}},
+			want:  []plan.Row{{Line: 3, Connector: "app1", Group: "Europe"}},
 		},
 		{
 			// Longer than the reader's 64 KiB buffer.
 			name:  "a very long line",
 			input: "connector,group,notes\napp1,Europe," + strings.Repeat("x", 200<<10) + "\napp2,Asia\n",
-			want:  []Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 3, Connector: "app2", Group: "Asia"}},
+			want:  []plan.Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 3, Connector: "app2", Group: "Asia"}},
 		},
 	}
 	for _, tt := range tests {
@@ -317,78 +319,78 @@ func TestParseCSVProblems(t *testing.T) {
 	tests := []struct {
 		name     string
 		input    string
-		want     []Row // Problem compared by fragments below, not here
+		want     []plan.Row // Problem compared by fragments below, not here
 		reasons  [][]string
 		problems []wantProblem
 	}{
 		{
 			name:     "empty connector cell",
 			input:    "connector,group\n,Europe\n",
-			want:     []Row{{Line: 2, Group: "Europe"}},
+			want:     []plan.Row{{Line: 2, Group: "Europe"}},
 			reasons:  [][]string{{"connector cell is empty"}},
-			problems: []wantProblem{{2, "A", SeverityError, []string{"connector cell is empty"}}},
+			problems: []wantProblem{{2, "A", plan.SeverityError, []string{"connector cell is empty"}}},
 		},
 		{
 			name:     "empty group cell",
 			input:    "group,connector\n ,app1\n",
-			want:     []Row{{Line: 2, Connector: "app1"}},
+			want:     []plan.Row{{Line: 2, Connector: "app1"}},
 			reasons:  [][]string{{"group cell is empty"}},
-			problems: []wantProblem{{2, "A", SeverityError, []string{"group cell is empty"}}},
+			problems: []wantProblem{{2, "A", plan.SeverityError, []string{"group cell is empty"}}},
 		},
 		{
 			name:     "short row has no group cell",
 			input:    "notes,connector,group\nx,app1\n",
-			want:     []Row{{Line: 2, Connector: "app1"}},
+			want:     []plan.Row{{Line: 2, Connector: "app1"}},
 			reasons:  [][]string{{"group cell is empty"}},
-			problems: []wantProblem{{2, "C", SeverityError, []string{"group cell is empty"}}},
+			problems: []wantProblem{{2, "C", plan.SeverityError, []string{"group cell is empty"}}},
 		},
 		{
 			// Not blank (the notes cell is filled): both cells reported,
 			// the row keeps the first reason.
 			name:    "both cells empty",
 			input:   "notes,connector,group\nhello,,\n",
-			want:    []Row{{Line: 2}},
+			want:    []plan.Row{{Line: 2}},
 			reasons: [][]string{{"connector cell is empty"}},
 			problems: []wantProblem{
-				{2, "B", SeverityError, []string{"connector cell is empty"}},
-				{2, "C", SeverityError, []string{"group cell is empty"}},
+				{2, "B", plan.SeverityError, []string{"connector cell is empty"}},
+				{2, "C", plan.SeverityError, []string{"group cell is empty"}},
 			},
 		},
 		{
 			name:     "mangled connector GUID",
 			input:    "connector,group\n1234-5678-9abc-def0,Europe\n",
-			want:     []Row{{Line: 2, Connector: "1234-5678-9abc-def0", Group: "Europe"}},
+			want:     []plan.Row{{Line: 2, Connector: "1234-5678-9abc-def0", Group: "Europe"}},
 			reasons:  [][]string{{`"1234-5678-9abc-def0"`, "looks like an id but is not a valid GUID"}},
-			problems: []wantProblem{{2, "A", SeverityError, []string{"connector", "looks like an id but is not a valid GUID"}}},
+			problems: []wantProblem{{2, "A", plan.SeverityError, []string{"connector", "looks like an id but is not a valid GUID"}}},
 		},
 		{
 			name:     "mangled group GUID with one brace",
 			input:    "connector,group\napp1,{9a000000-0000-4000-8000-000000000002\n",
-			want:     []Row{{Line: 2, Connector: "app1", Group: "{9a000000-0000-4000-8000-000000000002"}},
+			want:     []plan.Row{{Line: 2, Connector: "app1", Group: "{9a000000-0000-4000-8000-000000000002"}},
 			reasons:  [][]string{{"group", "looks like an id but is not a valid GUID"}},
-			problems: []wantProblem{{2, "B", SeverityError, []string{"group", "looks like an id but is not a valid GUID"}}},
+			problems: []wantProblem{{2, "B", plan.SeverityError, []string{"group", "looks like an id but is not a valid GUID"}}},
 		},
 		{
 			name:     "truncated GUID",
 			input:    "connector,group\nc0000000-0000-4000-8000-00000000001,Europe\n",
-			want:     []Row{{Line: 2, Connector: "c0000000-0000-4000-8000-00000000001", Group: "Europe"}},
+			want:     []plan.Row{{Line: 2, Connector: "c0000000-0000-4000-8000-00000000001", Group: "Europe"}},
 			reasons:  [][]string{{"not a valid GUID"}},
-			problems: []wantProblem{{2, "A", SeverityError, []string{"not a valid GUID"}}},
+			problems: []wantProblem{{2, "A", plan.SeverityError, []string{"not a valid GUID"}}},
 		},
 		{
 			// Dashed machine names are names, not mangled ids.
 			name:    "dashed machine name",
 			input:   "connector,group\nfra-appproxy-01-b.contoso.com,EU - Frankfurt\n",
-			want:    []Row{{Line: 2, Connector: "fra-appproxy-01-b.contoso.com", Group: "EU - Frankfurt"}},
+			want:    []plan.Row{{Line: 2, Connector: "fra-appproxy-01-b.contoso.com", Group: "EU - Frankfurt"}},
 			reasons: [][]string{nil},
 		},
 		{
 			name:    "same connector twice, same group",
 			input:   "connector,group\napp1,Europe\napp2,US\nAPP1 , europe\n",
-			want:    []Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 3, Connector: "app2", Group: "US"}, {Line: 4, Connector: "APP1", Group: "europe", Duplicate: true}},
+			want:    []plan.Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 3, Connector: "app2", Group: "US"}, {Line: 4, Connector: "APP1", Group: "europe", Duplicate: true}},
 			reasons: [][]string{nil, nil, nil},
 			problems: []wantProblem{
-				{4, "A", SeverityWarning, []string{"repeats row 2"}},
+				{4, "A", plan.SeverityWarning, []string{"repeats row 2"}},
 			},
 		},
 		{
@@ -396,41 +398,41 @@ func TestParseCSVProblems(t *testing.T) {
 			// connector and the same group.
 			name:    "same connector twice, same group, braces differ",
 			input:   "connector,group\n" + connID + "," + europeID + "\n" + braceConn + "," + braceEU + "\n",
-			want:    []Row{{Line: 2, Connector: connID, Group: europeID}, {Line: 3, Connector: braceConn, Group: braceEU, Duplicate: true}},
+			want:    []plan.Row{{Line: 2, Connector: connID, Group: europeID}, {Line: 3, Connector: braceConn, Group: braceEU, Duplicate: true}},
 			reasons: [][]string{nil, nil},
 			problems: []wantProblem{
-				{3, "A", SeverityWarning, []string{"repeats row 2"}},
+				{3, "A", plan.SeverityWarning, []string{"repeats row 2"}},
 			},
 		},
 		{
 			name:    "same connector twice, group id with and without braces",
 			input:   "connector,group\napp1," + europeID + "\napp1," + braceEU + "\n",
-			want:    []Row{{Line: 2, Connector: "app1", Group: europeID}, {Line: 3, Connector: "app1", Group: braceEU, Duplicate: true}},
+			want:    []plan.Row{{Line: 2, Connector: "app1", Group: europeID}, {Line: 3, Connector: "app1", Group: braceEU, Duplicate: true}},
 			reasons: [][]string{nil, nil},
 			problems: []wantProblem{
-				{3, "A", SeverityWarning, []string{"repeats row 2"}},
+				{3, "A", plan.SeverityWarning, []string{"repeats row 2"}},
 			},
 		},
 		{
 			name:    "same connector twice, different groups",
 			input:   "connector,group\napp1,Europe\napp2,US\napp1,Asia\n",
-			want:    []Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 3, Connector: "app2", Group: "US"}, {Line: 4, Connector: "app1", Group: "Asia"}},
+			want:    []plan.Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 3, Connector: "app2", Group: "US"}, {Line: 4, Connector: "app1", Group: "Asia"}},
 			reasons: [][]string{{"row 4", `"Asia"`}, nil, {"row 2", `"Europe"`}},
 			problems: []wantProblem{
-				{2, "B", SeverityError, []string{"row 4"}},
-				{4, "B", SeverityError, []string{"row 2"}},
+				{2, "B", plan.SeverityError, []string{"row 4"}},
+				{4, "B", plan.SeverityError, []string{"row 2"}},
 			},
 		},
 		{
 			// The first row keeps naming the row it first clashed with.
 			name:    "same connector three times",
 			input:   "connector,group\napp1,Europe\napp1,Asia\napp1,US\n",
-			want:    []Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 3, Connector: "app1", Group: "Asia"}, {Line: 4, Connector: "app1", Group: "US"}},
+			want:    []plan.Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 3, Connector: "app1", Group: "Asia"}, {Line: 4, Connector: "app1", Group: "US"}},
 			reasons: [][]string{{"row 3"}, {"row 2"}, {"row 2"}},
 			problems: []wantProblem{
-				{2, "B", SeverityError, []string{"row 3"}},
-				{3, "B", SeverityError, []string{"row 2"}},
-				{4, "B", SeverityError, []string{"row 2"}},
+				{2, "B", plan.SeverityError, []string{"row 3"}},
+				{3, "B", plan.SeverityError, []string{"row 2"}},
+				{4, "B", plan.SeverityError, []string{"row 2"}},
 			},
 		},
 		{
@@ -438,47 +440,47 @@ func TestParseCSVProblems(t *testing.T) {
 			// is the only usable one.
 			name:     "invalid row then the same connector",
 			input:    "connector,group\napp1,\napp1,Europe\n",
-			want:     []Row{{Line: 2, Connector: "app1"}, {Line: 3, Connector: "app1", Group: "Europe"}},
+			want:     []plan.Row{{Line: 2, Connector: "app1"}, {Line: 3, Connector: "app1", Group: "Europe"}},
 			reasons:  [][]string{{"group cell is empty"}, nil},
-			problems: []wantProblem{{2, "B", SeverityError, []string{"group cell is empty"}}},
+			problems: []wantProblem{{2, "B", plan.SeverityError, []string{"group cell is empty"}}},
 		},
 		{
 			// Reading goes on at the next line.
 			name:     "malformed quote",
 			input:    "connector,group\napp1,Europe\napp2,\"US\" East\napp3,Asia\n",
-			want:     []Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 3}, {Line: 4, Connector: "app3", Group: "Asia"}},
+			want:     []plan.Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 3}, {Line: 4, Connector: "app3", Group: "Asia"}},
 			reasons:  [][]string{nil, {"malformed CSV", csv.ErrQuote.Error(), "text follows the closing quote"}, nil},
-			problems: []wantProblem{{3, "B", SeverityError, []string{"malformed CSV"}}},
+			problems: []wantProblem{{3, "B", plan.SeverityError, []string{"malformed CSV"}}},
 		},
 		{
 			name:     "bare quote",
 			input:    "connector,group\napp1,Europe\n\napp\"2,US\napp3,Asia\n",
-			want:     []Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 4}, {Line: 5, Connector: "app3", Group: "Asia"}},
+			want:     []plan.Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 4}, {Line: 5, Connector: "app3", Group: "Asia"}},
 			reasons:  [][]string{nil, {"malformed CSV", csv.ErrBareQuote.Error(), `"app""1"`}, nil},
-			problems: []wantProblem{{4, "A", SeverityError, []string{"malformed CSV"}}},
+			problems: []wantProblem{{4, "A", plan.SeverityError, []string{"malformed CSV"}}},
 		},
 		{
 			// Reported once, where the quote opens; it took the rest of
 			// the file, so nothing after it is a row.
 			name:     "unterminated quote",
 			input:    "connector,group\napp1,Europe\napp2,\"US East\napp3,Asia\napp4,Asia\n",
-			want:     []Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 3}},
+			want:     []plan.Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 3}},
 			reasons:  [][]string{nil, {"malformed CSV", "never closed", "lines 3 to 5"}},
-			problems: []wantProblem{{3, "B", SeverityError, []string{"malformed CSV", "never closed"}}},
+			problems: []wantProblem{{3, "B", plan.SeverityError, []string{"malformed CSV", "never closed"}}},
 		},
 		{
 			name:     "unterminated quote on the last line",
 			input:    "connector,group\napp1,Europe\napp2,\"US East\n",
-			want:     []Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 3}},
+			want:     []plan.Row{{Line: 2, Connector: "app1", Group: "Europe"}, {Line: 3}},
 			reasons:  [][]string{nil, {"never closed before the file ends"}},
-			problems: []wantProblem{{3, "B", SeverityError, []string{"never closed"}}},
+			problems: []wantProblem{{3, "B", plan.SeverityError, []string{"never closed"}}},
 		},
 		{
 			name:     "malformed quote in a later column",
 			input:    "notes,owner,connector,group\nx,y,app1,\"Eu\"rope\n",
-			want:     []Row{{Line: 2}},
+			want:     []plan.Row{{Line: 2}},
 			reasons:  [][]string{{"malformed CSV"}},
-			problems: []wantProblem{{2, "D", SeverityError, []string{"malformed CSV"}}},
+			problems: []wantProblem{{2, "D", plan.SeverityError, []string{"malformed CSV"}}},
 		},
 		{
 			// encoding/csv drops the rest of a bad line and then reads the
@@ -486,10 +488,10 @@ func TestParseCSVProblems(t *testing.T) {
 			// record ends where the quoted note does.
 			name:    "multi-line cell after a bad quote stays in its record",
 			input:   "connector,group,notes\napp1,\"Asia\" x,\"a note\nover two lines\"\napp2,Asia\n",
-			want:    []Row{{Line: 2}, {Line: 4, Connector: "app2", Group: "Asia"}},
+			want:    []plan.Row{{Line: 2}, {Line: 4, Connector: "app2", Group: "Asia"}},
 			reasons: [][]string{{"malformed CSV"}, nil},
 			problems: []wantProblem{
-				{2, "B", SeverityError, []string{"malformed CSV"}},
+				{2, "B", plan.SeverityError, []string{"malformed CSV"}},
 			},
 		},
 		{
@@ -500,41 +502,41 @@ func TestParseCSVProblems(t *testing.T) {
 				"app3,Europe\n" +
 				"app4,Eu\"rope\n" +
 				"app5,\"Asia\"\"\" \n",
-			want:    []Row{{Line: 2}, {Line: 3}, {Line: 4, Connector: "app3", Group: "Europe"}, {Line: 5}, {Line: 6}},
+			want:    []plan.Row{{Line: 2}, {Line: 3}, {Line: 4, Connector: "app3", Group: "Europe"}, {Line: 5}, {Line: 6}},
 			reasons: [][]string{{csv.ErrBareQuote.Error()}, {csv.ErrQuote.Error()}, nil, {csv.ErrBareQuote.Error()}, {csv.ErrQuote.Error()}},
 			problems: []wantProblem{
-				{2, "A", SeverityError, []string{"malformed CSV"}},
-				{3, "B", SeverityError, []string{"malformed CSV"}},
-				{5, "B", SeverityError, []string{"malformed CSV"}},
-				{6, "B", SeverityError, []string{"malformed CSV"}},
+				{2, "A", plan.SeverityError, []string{"malformed CSV"}},
+				{3, "B", plan.SeverityError, []string{"malformed CSV"}},
+				{5, "B", plan.SeverityError, []string{"malformed CSV"}},
+				{6, "B", plan.SeverityError, []string{"malformed CSV"}},
 			},
 		},
 		{
 			// The unterminated quote matters more than the bare one.
 			name:     "bare quote then an unterminated quote in one record",
 			input:    "connector,group,notes\napp1,x\"y,\"open\napp2,Asia\n",
-			want:     []Row{{Line: 2}},
+			want:     []plan.Row{{Line: 2}},
 			reasons:  [][]string{{"never closed", "lines 2 to 3"}},
-			problems: []wantProblem{{2, "C", SeverityError, []string{"never closed"}}},
+			problems: []wantProblem{{2, "C", plan.SeverityError, []string{"never closed"}}},
 		},
 		{
 			name:    "spreadsheet error values",
 			input:   "connector,group\napp1,#N/A\n#REF!,Europe\napp3,#name?\n",
-			want:    []Row{{Line: 2, Connector: "app1", Group: "#N/A"}, {Line: 3, Connector: "#REF!", Group: "Europe"}, {Line: 4, Connector: "app3", Group: "#name?"}},
+			want:    []plan.Row{{Line: 2, Connector: "app1", Group: "#N/A"}, {Line: 3, Connector: "#REF!", Group: "Europe"}, {Line: 4, Connector: "app3", Group: "#name?"}},
 			reasons: [][]string{{"spreadsheet error #N/A"}, {"spreadsheet error #REF!"}, {"#name?"}},
 			problems: []wantProblem{
-				{2, "B", SeverityError, []string{"group cell holds the spreadsheet error"}},
-				{3, "A", SeverityError, []string{"connector cell holds the spreadsheet error"}},
-				{4, "B", SeverityError, []string{"spreadsheet error"}},
+				{2, "B", plan.SeverityError, []string{"group cell holds the spreadsheet error"}},
+				{3, "A", plan.SeverityError, []string{"connector cell holds the spreadsheet error"}},
+				{4, "B", plan.SeverityError, []string{"spreadsheet error"}},
 			},
 		},
 		{
 			// A Windows "CSV (Comma delimited)" export: ü is the byte 0xFC.
 			name:     "not UTF-8",
 			input:    "connector,group\napp1,EU - Z\xfcrich\n",
-			want:     []Row{{Line: 2, Connector: "app1", Group: "EU - Z\xfcrich"}},
+			want:     []plan.Row{{Line: 2, Connector: "app1", Group: "EU - Z\xfcrich"}},
 			reasons:  [][]string{{"not UTF-8", "CSV UTF-8"}},
-			problems: []wantProblem{{2, "B", SeverityError, []string{"group cell", "not UTF-8"}}},
+			problems: []wantProblem{{2, "B", plan.SeverityError, []string{"group cell", "not UTF-8"}}},
 		},
 	}
 	for _, tt := range tests {
@@ -666,25 +668,8 @@ func TestParseCSVFileErrors(t *testing.T) {
 	}
 }
 
-func TestProblemFormat(t *testing.T) {
-	tests := []struct {
-		p    Problem
-		want string
-	}{
-		{Problem{Line: 3, Column: "B", Severity: SeverityError, Message: "bad"}, "m.csv:3:B: bad"},
-		{Problem{Line: 12, Column: "AA", Severity: SeverityWarning, Message: "twice"}, "m.csv:12:AA: warning: twice"},
-		{Problem{Line: 1, Severity: SeverityError, Message: "no header"}, "m.csv:1: no header"},
-		{Problem{Message: "unreadable"}, "m.csv: unreadable"},
-	}
-	for _, tt := range tests {
-		if got := tt.p.Format("m.csv"); got != tt.want {
-			t.Errorf("%+v.Format = %q, want %q", tt.p, got, tt.want)
-		}
-	}
-}
-
 func TestParseCSVProblemsFormatted(t *testing.T) {
-	m, err := ReadMapping(filepath.Join("testdata", "mapping", "problems.csv"), ReadOptions{})
+	m, err := Read(filepath.Join("testdata", "mapping", "problems.csv"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -754,31 +739,6 @@ func TestParseCSVSHA256(t *testing.T) {
 	}
 }
 
-func TestIsGUID(t *testing.T) {
-	tests := []struct {
-		s    string
-		want bool
-	}{
-		{"c0000000-0000-4000-8000-000000000001", true},
-		{"C0000000-0000-4000-8000-00000000000A", true},
-		{"{c0000000-0000-4000-8000-000000000001}", true},
-		{"{c0000000-0000-4000-8000-000000000001", false},
-		{"c0000000-0000-4000-8000-000000000001}", false},
-		{"c0000000000040008000000000000001", false},
-		{"1234-5678-9abc-def0", false},
-		{"g0000000-0000-4000-8000-000000000001", false},
-		{"", false},
-	}
-	for _, tt := range tests {
-		if got := IsGUID(tt.s); got != tt.want {
-			t.Errorf("IsGUID(%q) = %v, want %v", tt.s, got, tt.want)
-		}
-	}
-	if got := NormalizeGUID("{C0000000-0000-4000-8000-00000000000A}"); got != "c0000000-0000-4000-8000-00000000000a" {
-		t.Errorf("NormalizeGUID = %q", got)
-	}
-}
-
 func TestScanCell(t *testing.T) {
 	tests := []struct {
 		s    string
@@ -798,18 +758,6 @@ func TestScanCell(t *testing.T) {
 	for _, tt := range tests {
 		if got := scanCell(tt.s); got != tt.want {
 			t.Errorf("scanCell(%q) = %+v, want %+v", tt.s, got, tt.want)
-		}
-	}
-}
-
-func TestColumnName(t *testing.T) {
-	tests := []struct {
-		i    int
-		want string
-	}{{-1, ""}, {0, "A"}, {1, "B"}, {25, "Z"}, {26, "AA"}, {27, "AB"}, {51, "AZ"}, {52, "BA"}, {701, "ZZ"}, {702, "AAA"}}
-	for _, tt := range tests {
-		if got := ColumnName(tt.i); got != tt.want {
-			t.Errorf("ColumnName(%d) = %q, want %q", tt.i, got, tt.want)
 		}
 	}
 }
@@ -950,7 +898,7 @@ func TestSortByHash(t *testing.T) {
 func TestRepeatsHashCollision(t *testing.T) {
 	b := newRowBuilder("in.csv", 0)
 	b.m.ConnectorColumn, b.m.GroupColumn = "A", "B"
-	for i, r := range []Row{
+	for i, r := range []plan.Row{
 		{Line: 2, Connector: "app1", Group: "Europe"},
 		{Line: 3, Connector: "app2", Group: "Asia"},   // another connector, same hash
 		{Line: 4, Connector: "APP1", Group: "europe"}, // a real repeat of row 2
@@ -961,9 +909,9 @@ func TestRepeatsHashCollision(t *testing.T) {
 	}
 	m := b.done()
 	checkProblems(t, m.Problems, []wantProblem{
-		{3, "B", SeverityError, []string{"also mapped on row 5"}},
-		{4, "A", SeverityWarning, []string{"repeats row 2"}},
-		{5, "B", SeverityError, []string{"also mapped on row 3"}},
+		{3, "B", plan.SeverityError, []string{"also mapped on row 5"}},
+		{4, "A", plan.SeverityWarning, []string{"repeats row 2"}},
+		{5, "B", plan.SeverityError, []string{"also mapped on row 3"}},
 	})
 	if !m.Rows[2].Duplicate || m.Rows[0].Problem != "" || m.Rows[1].Problem == "" || m.Rows[3].Problem == "" {
 		t.Errorf("rows: %+v", m.Rows)

@@ -1,4 +1,4 @@
-package plan
+package mapping
 
 import (
 	"archive/zip"
@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"golang.org/x/text/encoding/charmap"
+
+	"connrecon/plan"
 )
 
 // Limits on what a workbook part may hold. encoding/xml keeps a whole text
@@ -165,7 +167,7 @@ func openXMLPart(zf *zip.File) (*xmlPart, error) {
 		case "windows-1252", "cp1252":
 			return charmap.Windows1252.NewDecoder().Reader(in), nil
 		}
-		return nil, fmt.Errorf("the part declares the character set %q; only UTF-8 and UTF-16 are read", shortText(label, 40))
+		return nil, fmt.Errorf("the part declares the character set %q; only UTF-8 and UTF-16 are read", plan.ShortText(label, 40))
 	}
 	return &xmlPart{name: zf.Name, rc: rc, d: d}, nil
 }
@@ -188,7 +190,7 @@ func (p *xmlPart) next() (xml.Token, error) {
 	switch t := tok.(type) {
 	case xml.StartElement:
 		if a, ok := repeatedAttr(t.Attr); ok {
-			return nil, p.fail(fmt.Errorf("the attribute %s is given twice", shortText(a, 40)))
+			return nil, p.fail(fmt.Errorf("the attribute %s is given twice", plan.ShortText(a, 40)))
 		}
 		if p.depth == 0 && p.rooted {
 			return nil, p.fail(errors.New("a second root element after the end of the first"))

@@ -1,4 +1,4 @@
-package plan
+package mapping
 
 import (
 	"bufio"
@@ -13,6 +13,8 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"connrecon/plan"
 )
 
 // ParseCSV reads a CSV mapping from r; name is used in messages.
@@ -22,13 +24,13 @@ import (
 // ',', ';' or tab, whichever the header line uses (a first line "sep=;", as
 // Excel writes and reads it, also sets it). Quoting is strict (RFC 4180): a
 // malformed record is an error at its line and reading goes on after it.
-func ParseCSV(name string, r io.Reader) (*Mapping, error) {
+func ParseCSV(name string, r io.Reader) (*plan.Mapping, error) {
 	return parseCSV(name, r, 0)
 }
 
 // parseCSV is ParseCSV with the input's size when known, so the rows and
 // the duplicate index can be sized once instead of grown.
-func parseCSV(name string, r io.Reader, size int64) (*Mapping, error) {
+func parseCSV(name string, r io.Reader, size int64) (*plan.Mapping, error) {
 	hr := newHashingReader(r)
 	defer hr.stop()
 	m, err := readCSV(name, hr, size)
@@ -130,7 +132,7 @@ var errLongRecord = errors.New("record too long")
 // own limit, and some thousand times the connectors of any tenant.
 const maxMappingRows = maxSheetRows
 
-func readCSV(path string, r io.Reader, size int64) (*Mapping, error) {
+func readCSV(path string, r io.Reader, size int64) (*plan.Mapping, error) {
 	br := bufio.NewReaderSize(r, csvBufSize)
 	switch b, _ := br.Peek(3); {
 	case bytes.HasPrefix(b, utf8BOM):
@@ -183,7 +185,7 @@ func readCSV(path string, r io.Reader, size int64) (*Mapping, error) {
 		if s.fault.err != nil {
 			if b.ci < 0 {
 				// The header itself is malformed: nothing can be read.
-				return nil, &FileError{Path: path, Line: s.fault.line, Column: ColumnName(s.fault.field), Msg: "malformed CSV in the header row", Cause: s.fault.err}
+				return nil, &FileError{Path: path, Line: s.fault.line, Column: plan.ColumnName(s.fault.field), Msg: "malformed CSV in the header row", Cause: s.fault.err}
 			}
 			b.invalid(s.fault.line, s.fault.field, s.faultMessage())
 			continue

@@ -1,4 +1,4 @@
-package plan
+package mapping
 
 import (
 	"bytes"
@@ -9,10 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"connrecon/plan"
 )
 
 // Accepted header names, compared after lower-casing and removing spaces,
@@ -26,72 +27,8 @@ var (
 const acceptedHeaders = "accepted connector headers: connector, connectorId, connector id, machineName; " +
 	"accepted group headers: group, groupId, connectorGroup, connectorGroupId, groupName, connectorGroupName"
 
-// Severity of a mapping problem.
-type Severity string
-
-const (
-	SeverityError   Severity = "error"   // the row is invalid
-	SeverityWarning Severity = "warning" // the row is used or skipped harmlessly
-)
-
-// Problem is one thing wrong with the mapping file, at a row and column.
-type Problem struct {
-	Line     int      `json:"row"`
-	Column   string   `json:"column,omitempty"` // spreadsheet letter: A, B, …
-	Severity Severity `json:"severity"`
-	Message  string   `json:"message"`
-}
-
-// Format renders the problem as file:row:column: message.
-func (p Problem) Format(path string) string {
-	loc := path
-	if p.Line > 0 {
-		loc += ":" + strconv.Itoa(p.Line)
-	}
-	if p.Column != "" {
-		loc += ":" + p.Column
-	}
-	if p.Severity == SeverityWarning {
-		return loc + ": warning: " + p.Message
-	}
-	return loc + ": " + p.Message
-}
-
-// Row is one data row of the mapping.
-type Row struct {
-	Line      int    // the row number in the file (the header is row 1)
-	Connector string // trimmed cell: a GUID or a machine name
-	Group     string // trimmed cell: a GUID or a group name
-	Problem   string // why the row is invalid on its own; empty when it is usable
-	Duplicate bool   // a repeat of an earlier identical row: skipped
-}
-
-// Mapping is a parsed mapping file.
-type Mapping struct {
-	Path            string
-	SHA256          string
-	Sheet           string // the worksheet read, for an XLSX mapping; empty for CSV
-	ConnectorHeader string // the header cell used for connectors, as written
-	GroupHeader     string
-	ConnectorColumn string // its column letter
-	GroupColumn     string
-	Rows            []Row
-	Problems        []Problem
-}
-
-// Invalid counts rows that have a problem of their own.
-func (m *Mapping) Invalid() int {
-	n := 0
-	for _, r := range m.Rows {
-		if r.Problem != "" {
-			n++
-		}
-	}
-	return n
-}
-
-// ReadOptions says how to read a mapping file.
-type ReadOptions struct {
+// Options says how to read a mapping file.
+type Options struct {
 	// Sheet is the worksheet of an XLSX workbook to read; empty means the
 	// first visible one. Setting it for a CSV file is an error, so a
 	// misplaced --sheet never goes unnoticed.
@@ -118,7 +55,7 @@ type FileError struct {
 }
 
 func (e *FileError) Error() string {
-	p := Problem{Line: e.Line, Column: e.Column, Message: e.Msg}
+	p := plan.Problem{Line: e.Line, Column: e.Column, Message: e.Msg}
 	s := p.Format(e.Path)
 	if err := e.Unwrap(); err != nil {
 		s += ": " + err.Error()
@@ -141,7 +78,7 @@ var (
 	oleMagic = []byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}
 )
 
-// ReadMapping reads a mapping file: CSV (any extension) or an XLSX
+// Read reads a mapping file: CSV (any extension) or an XLSX
 // workbook. The format is decided by the file's first bytes, so a CSV
 // saved as .xls by a CMDB export, or a workbook without an extension, is
 // read for what it is. The formats that are refused (.xls, .xlsm, .xlsb,
@@ -151,7 +88,7 @@ var (
 // Row-level problems are collected in Mapping.Problems so one run reports
 // all of them; an error (a *FileError) is returned only when the file as a
 // whole cannot be used.
-func ReadMapping(path string, opts ReadOptions) (*Mapping, error) {
+func Read(path string, opts Options) (*plan.Mapping, error) {
 	if path == "-" {
 		return readStdin(opts)
 	}
@@ -187,7 +124,7 @@ const StdinName = "stdin"
 const maxStdinSize = 64 << 20
 
 // readStdin reads -m -: all of standard input, at most maxStdinSize.
-func readStdin(opts ReadOptions) (*Mapping, error) {
+func readStdin(opts Options) (*plan.Mapping, error) {
 	if opts.Stdin == nil {
 		return nil, &FileError{Path: StdinName, Msg: "-m - reads the mapping from standard input, and there is none"}
 	}
@@ -214,9 +151,9 @@ func fileKind(m os.FileMode) string {
 	return "not a plain file"
 }
 
-// readMapping dispatches on the first bytes; ReadMapping gives it a file,
+// readMapping dispatches on the first bytes; Read gives it a file,
 // the fuzz tests bytes in memory.
-func readMapping(path string, r io.ReaderAt, size int64, opts ReadOptions) (*Mapping, error) {
+func readMapping(path string, r io.ReaderAt, size int64, opts Options) (*plan.Mapping, error) {
 	magic := make([]byte, 8)
 	n, err := r.ReadAt(magic, 0)
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -237,9 +174,9 @@ func readMapping(path string, r io.ReaderAt, size int64, opts ReadOptions) (*Map
 }
 
 // textChecks refuses what cannot be a CSV mapping before reading one.
-func textChecks(path string, opts ReadOptions) error {
+func textChecks(path string, opts Options) error {
 	if opts.Sheet != "" {
-		return &FileError{Path: path, Msg: fmt.Sprintf("--sheet %s applies only to XLSX workbooks, and this file is text (read as CSV)", quoteShort(opts.Sheet))}
+		return &FileError{Path: path, Msg: fmt.Sprintf("--sheet %s applies only to XLSX workbooks, and this file is text (read as CSV)", plan.QuoteShort(opts.Sheet))}
 	}
 	if strings.EqualFold(filepath.Ext(path), ".ods") {
 		// Not a zip but named .ods: a flat or damaged OpenDocument file.
@@ -251,7 +188,7 @@ func textChecks(path string, opts ReadOptions) error {
 // rowBuilder turns a reader's cells into Rows and Problems. The CSV and
 // XLSX readers share it, so both apply the same header rules and row checks.
 type rowBuilder struct {
-	m      *Mapping
+	m      *plan.Mapping
 	ci, gi int // connector and group column indexes
 	seed   maphash.Seed
 	// keys has one entry per usable row: the top 32 bits of its
@@ -295,12 +232,12 @@ func newRowBuilder(path string, capHint int) *rowBuilder {
 	// Capped: the hint is a guess, and a wrong one should not cost more
 	// than a mapping four times the benchmark size would.
 	capHint = min(max(capHint, 0), 1<<18)
-	var rows []Row
+	var rows []plan.Row
 	if capHint > 0 {
-		rows = make([]Row, 0, capHint)
+		rows = make([]plan.Row, 0, capHint)
 	}
 	return &rowBuilder{
-		m:    &Mapping{Path: path, Rows: rows},
+		m:    &plan.Mapping{Path: path, Rows: rows},
 		ci:   -1,
 		gi:   -1,
 		seed: maphash.MakeSeed(),
@@ -318,7 +255,7 @@ func (b *rowBuilder) header(line int, cells []string) error {
 	}
 	b.ci, b.gi = ci, gi
 	b.m.ConnectorHeader, b.m.GroupHeader = trimCell(cells[ci]), trimCell(cells[gi])
-	b.m.ConnectorColumn, b.m.GroupColumn = ColumnName(ci), ColumnName(gi)
+	b.m.ConnectorColumn, b.m.GroupColumn = plan.ColumnName(ci), plan.ColumnName(gi)
 	return nil
 }
 
@@ -354,11 +291,11 @@ func (b *rowBuilder) headerError(line int, cells []string, ci, gi int) *FileErro
 			found = append(found, "…")
 			break
 		}
-		found = append(found, fmt.Sprintf("%s (%s)", quoteShort(name), ColumnName(i)))
+		found = append(found, fmt.Sprintf("%s (%s)", plan.QuoteShort(name), plan.ColumnName(i)))
 	}
 	where := "the header row"
 	if b.m.Sheet != "" {
-		where += " of sheet " + quoteShort(b.m.Sheet)
+		where += " of sheet " + plan.QuoteShort(b.m.Sheet)
 	}
 	return &FileError{Path: b.m.Path, Line: line, Msg: fmt.Sprintf(
 		"no %s column in %s (found %s); %s",
@@ -369,8 +306,8 @@ func (b *rowBuilder) headerError(line int, cells []string, ci, gi int) *FileErro
 // an unreadable spreadsheet row).
 func (b *rowBuilder) invalid(line, col int, msg string) {
 	b.kept += len(msg)
-	b.m.Problems = append(b.m.Problems, Problem{Line: line, Column: ColumnName(col), Severity: SeverityError, Message: msg})
-	b.m.Rows = append(b.m.Rows, Row{Line: line, Problem: msg})
+	b.m.Problems = append(b.m.Problems, plan.Problem{Line: line, Column: plan.ColumnName(col), Severity: plan.SeverityError, Message: msg})
+	b.m.Rows = append(b.m.Rows, plan.Row{Line: line, Problem: msg})
 }
 
 // row checks one data row. connector and group are the cells, trimmed
@@ -380,7 +317,7 @@ func (b *rowBuilder) row(line int, connector, group string) {
 	connector, long = b.capCell("connector", connector, b.ci, long)
 	group, long = b.capCell("group", group, b.gi, long)
 	idx := len(b.m.Rows)
-	b.m.Rows = append(b.m.Rows, Row{Line: line, Connector: connector, Group: group})
+	b.m.Rows = append(b.m.Rows, plan.Row{Line: line, Connector: connector, Group: group})
 	r := &b.m.Rows[idx]
 	cc := b.check(r, idx, "connector", connector, b.ci)
 	b.check(r, idx, "group", group, b.gi)
@@ -388,7 +325,7 @@ func (b *rowBuilder) row(line int, connector, group string) {
 		if r.Problem == "" {
 			r.Problem = long[i+1]
 		}
-		b.m.Problems = append(b.m.Problems, Problem{Line: line, Column: long[i], Severity: SeverityError, Message: long[i+1]})
+		b.m.Problems = append(b.m.Problems, plan.Problem{Line: line, Column: long[i], Severity: plan.SeverityError, Message: long[i+1]})
 	}
 	b.kept += len(connector) + len(group) + len(r.Problem)
 	if r.Problem == "" {
@@ -411,12 +348,12 @@ func (b *rowBuilder) capCell(what, v string, col int, long []string) (string, []
 	if n <= maxMappedCell {
 		return v, long
 	}
-	return shortText(v, maxQuoted), append(long, ColumnName(col), fmt.Sprintf("the %s cell holds %d characters, and no connector or group name has more than %d", what, n, maxMappedCell))
+	return plan.ShortText(v, plan.MaxQuoted), append(long, plan.ColumnName(col), fmt.Sprintf("the %s cell holds %d characters, and no connector or group name has more than %d", what, n, maxMappedCell))
 }
 
 // check applies the checks that need nothing but the cell itself, and
 // reports the first problem found as the row's.
-func (b *rowBuilder) check(r *Row, idx int, what, v string, col int) cellScan {
+func (b *rowBuilder) check(r *plan.Row, idx int, what, v string, col int) cellScan {
 	m := b.m
 	msg := ""
 	c := scanCell(v)
@@ -425,18 +362,18 @@ func (b *rowBuilder) check(r *Row, idx int, what, v string, col int) cellScan {
 		b.empty = append(b.empty, emptyCell{row: idx, problem: len(m.Problems), line: r.Line, col: col})
 		msg = "the " + what + " cell is empty"
 	case !c.ascii && !utf8.ValidString(v):
-		msg = fmt.Sprintf("the %s cell %s is not UTF-8 text: save the file as CSV UTF-8 (or UTF-16 \"Unicode text\")", what, quoteShort(v))
+		msg = fmt.Sprintf("the %s cell %s is not UTF-8 text: save the file as CSV UTF-8 (or UTF-16 \"Unicode text\")", what, plan.QuoteShort(v))
 	case v[0] == '#' && spreadsheetErrors[strings.ToUpper(v)]:
 		msg = fmt.Sprintf("the %s cell holds the spreadsheet error %s: fix the formula that produced it, or type the value", what, v)
-	case c.idShaped && !IsGUID(v):
-		msg = fmt.Sprintf("%s %s looks like an id but is not a valid GUID", what, quoteShort(v))
+	case c.idShaped && !plan.IsGUID(v):
+		msg = fmt.Sprintf("%s %s looks like an id but is not a valid GUID", what, plan.QuoteShort(v))
 	default:
 		return c
 	}
 	if r.Problem == "" {
 		r.Problem = msg
 	}
-	m.Problems = append(m.Problems, Problem{Line: r.Line, Column: ColumnName(col), Severity: SeverityError, Message: msg})
+	m.Problems = append(m.Problems, plan.Problem{Line: r.Line, Column: plan.ColumnName(col), Severity: plan.SeverityError, Message: msg})
 	return c
 }
 
@@ -556,25 +493,25 @@ func (b *rowBuilder) sameConnector(keys []uint64) {
 		prev := &m.Rows[j]
 		if sameCell(prev.Group, r.Group) {
 			r.Duplicate = true
-			m.Problems = append(m.Problems, Problem{Line: r.Line, Column: m.ConnectorColumn, Severity: SeverityWarning,
-				Message: fmt.Sprintf("connector %s repeats row %d with the same group: counted once", quoteShort(r.Connector), prev.Line)})
+			m.Problems = append(m.Problems, plan.Problem{Line: r.Line, Column: m.ConnectorColumn, Severity: plan.SeverityWarning,
+				Message: fmt.Sprintf("connector %s repeats row %d with the same group: counted once", plan.QuoteShort(r.Connector), prev.Line)})
 			continue
 		}
-		r.Problem = fmt.Sprintf("connector %s is also mapped on row %d to group %s: keep one of the two rows", quoteShort(r.Connector), prev.Line, quoteShort(prev.Group))
-		m.Problems = append(m.Problems, Problem{Line: r.Line, Column: m.GroupColumn, Severity: SeverityError, Message: r.Problem})
+		r.Problem = fmt.Sprintf("connector %s is also mapped on row %d to group %s: keep one of the two rows", plan.QuoteShort(r.Connector), prev.Line, plan.QuoteShort(prev.Group))
+		m.Problems = append(m.Problems, plan.Problem{Line: r.Line, Column: m.GroupColumn, Severity: plan.SeverityError, Message: r.Problem})
 		if prev.Problem == "" {
-			prev.Problem = fmt.Sprintf("connector %s is also mapped on row %d to group %s: keep one of the two rows", quoteShort(prev.Connector), r.Line, quoteShort(r.Group))
-			m.Problems = append(m.Problems, Problem{Line: prev.Line, Column: m.GroupColumn, Severity: SeverityError, Message: prev.Problem})
+			prev.Problem = fmt.Sprintf("connector %s is also mapped on row %d to group %s: keep one of the two rows", plan.QuoteShort(prev.Connector), r.Line, plan.QuoteShort(r.Group))
+			m.Problems = append(m.Problems, plan.Problem{Line: prev.Line, Column: m.GroupColumn, Severity: plan.SeverityError, Message: prev.Problem})
 		}
 	}
 }
 
 // done finishes the mapping: repeats found, problems in row order.
-func (b *rowBuilder) done() *Mapping {
+func (b *rowBuilder) done() *plan.Mapping {
 	b.repeats()
 	// Found in row order except for back-references to an earlier row; a
 	// stable sort keeps the connector column before the group column.
-	slices.SortStableFunc(b.m.Problems, func(x, y Problem) int { return x.Line - y.Line })
+	slices.SortStableFunc(b.m.Problems, func(x, y plan.Problem) int { return x.Line - y.Line })
 	return b.m
 }
 
@@ -590,8 +527,8 @@ var spreadsheetErrors = map[string]bool{
 // cellKey compares cells the way resolution will: a GUID with or without
 // braces is one id, and names are case-insensitive.
 func cellKey(s string) string {
-	if IsGUID(s) {
-		return NormalizeGUID(s)
+	if plan.IsGUID(s) {
+		return plan.NormalizeGUID(s)
 	}
 	return strings.ToLower(s)
 }
@@ -659,72 +596,4 @@ func cell(rec []string, i int) string {
 		return rec[i]
 	}
 	return ""
-}
-
-// ColumnName turns a 0-based column index into a spreadsheet letter.
-func ColumnName(i int) string {
-	if i < 0 {
-		return ""
-	}
-	var b []byte
-	for i++; i > 0; i = (i - 1) / 26 {
-		b = append([]byte{byte('A' + (i-1)%26)}, b...)
-	}
-	return string(b)
-}
-
-// IsGUID reports whether s is a GUID, with or without braces. Written out
-// rather than as a regexp: it runs on every cell of every row.
-func IsGUID(s string) bool {
-	switch len(s) {
-	case 36:
-	case 38:
-		if s[0] != '{' || s[37] != '}' {
-			return false
-		}
-		s = s[1:37]
-	default:
-		return false
-	}
-	for i := 0; i < 36; i++ {
-		c := s[i]
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			if c != '-' {
-				return false
-			}
-		} else if !isHex(c) {
-			return false
-		}
-	}
-	return true
-}
-
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
-
-// NormalizeGUID strips braces and lower-cases a GUID.
-func NormalizeGUID(s string) string {
-	return strings.ToLower(strings.Trim(s, "{}"))
-}
-
-// maxQuoted is how many characters of a value a message quotes: enough to
-// recognise it, while a 100 MB cell never becomes a 100 MB message.
-const maxQuoted = 80
-
-// shortText is s cut to its first n characters, with "…" when it was cut.
-func shortText(s string, n int) string {
-	i := 0
-	for j := range s {
-		if i == n {
-			return strings.ToValidUTF8(s[:j], "\uFFFD") + "…"
-		}
-		i++
-	}
-	return s
-}
-
-// quoteShort quotes the start of a value for a message.
-func quoteShort(s string) string {
-	return strconv.Quote(shortText(s, maxQuoted))
 }

@@ -1,4 +1,4 @@
-package plan
+package mapping
 
 import (
 	"archive/zip"
@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"connrecon/plan"
 )
 
 // What to do with the formats that are not read. Each message says how to
@@ -45,7 +47,7 @@ func oleFileError(name string, r io.ReaderAt, size int64) error {
 
 // readWorkbook reads a zip-based file: an XLSX workbook, or one of the
 // zip-based formats that are refused with a message.
-func readWorkbook(name string, r io.ReaderAt, size int64, ext string, opts ReadOptions) (*Mapping, error) {
+func readWorkbook(name string, r io.ReaderAt, size int64, ext string, opts Options) (*plan.Mapping, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		return nil, &FileError{Path: name, Msg: damagedMessage, Cause: err}
@@ -333,7 +335,7 @@ func readSharedStrings(zr *zip.Reader, name string) (*sharedStrings, error) {
 // or missing from the file. Hidden rows and columns are read like any
 // other: hiding is a view setting, and a mapping row that is hidden is
 // still part of the mapping (validate lists every row it reads).
-func readXLSX(name string, zr *zip.Reader, r io.ReaderAt, size int64, opts ReadOptions) (*Mapping, error) {
+func readXLSX(name string, zr *zip.Reader, r io.ReaderAt, size int64, opts Options) (*plan.Mapping, error) {
 	h := sha256.New()
 	if _, err := io.Copy(h, io.NewSectionReader(r, 0, size)); err != nil {
 		return nil, &FileError{Path: name, Msg: "cannot read mapping", Err: err}
@@ -347,7 +349,7 @@ func readXLSX(name string, zr *zip.Reader, r io.ReaderAt, size int64, opts ReadO
 		return nil, err
 	}
 	if sheet.part == "" || zipFile(zr, sheet.part) == nil {
-		return nil, &FileError{Path: name, Msg: fmt.Sprintf("sheet %s has no worksheet part in the package: %s", quoteShort(sheet.name), damagedMessage)}
+		return nil, &FileError{Path: name, Msg: fmt.Sprintf("sheet %s has no worksheet part in the package: %s", plan.QuoteShort(sheet.name), damagedMessage)}
 	}
 	sst, err := readSharedStrings(zr, wb.shared)
 	if err != nil {
@@ -361,7 +363,7 @@ func readXLSX(name string, zr *zip.Reader, r io.ReaderAt, size int64, opts ReadO
 	}
 	if b.ci < 0 {
 		return nil, &FileError{Path: name, Msg: fmt.Sprintf("sheet %s is empty: the mapping needs a header row naming a connector column and a group column (%s)",
-			quoteShort(sheet.name), sheetList(wb, "the workbook's sheets are"))}
+			plan.QuoteShort(sheet.name), sheetList(wb, "the workbook's sheets are"))}
 	}
 	// Repeats first: they index rows, and explainEmpty may drop some.
 	b.repeats()
@@ -415,14 +417,14 @@ func (b *rowBuilder) readSheet(zr *zip.Reader, sheet wbSheet, sst *sharedStrings
 	)
 	p.where = func() string {
 		if line > 0 {
-			return fmt.Sprintf("in row %d of sheet %s", line, quoteShort(sheet.name))
+			return fmt.Sprintf("in row %d of sheet %s", line, plan.QuoteShort(sheet.name))
 		}
-		return "in sheet " + quoteShort(sheet.name)
+		return "in sheet " + plan.QuoteShort(sheet.name)
 	}
 	endRow := func() error {
 		if rowBad != "" {
 			if b.ci < 0 {
-				return &FileError{Path: name, Line: line, Msg: fmt.Sprintf("cannot read row %d of sheet %s: %s", line, quoteShort(sheet.name), rowBad)}
+				return &FileError{Path: name, Line: line, Msg: fmt.Sprintf("cannot read row %d of sheet %s: %s", line, plan.QuoteShort(sheet.name), rowBad)}
 			}
 			b.invalid(line, -1, "cannot read this row: "+rowBad)
 			return nil
@@ -470,7 +472,7 @@ func (b *rowBuilder) readSheet(zr *zip.Reader, sheet wbSheet, sst *sharedStrings
 		switch t := tok.(type) {
 		case xml.StartElement:
 			if inData && !spreadsheetNS(t.Name.Space) {
-				return 0, workbookError(name, p.fail(fmt.Errorf("an element <%s> in the namespace %s inside the sheet's data", shortText(t.Name.Local, 40), quoteShort(t.Name.Space))))
+				return 0, workbookError(name, p.fail(fmt.Errorf("an element <%s> in the namespace %s inside the sheet's data", plan.ShortText(t.Name.Local, 40), plan.QuoteShort(t.Name.Space))))
 			}
 			switch local := t.Name.Local; {
 			case local == "sheetData" && seenData:
@@ -486,7 +488,7 @@ func (b *rowBuilder) readSheet(zr *zip.Reader, sheet wbSheet, sst *sharedStrings
 				if v := xmlAttr(t.Attr, "r"); v != "" {
 					n, err := strconv.Atoi(v)
 					if err != nil || n < 1 || n > maxSheetRows {
-						return 0, &FileError{Path: name, Line: line + 1, Msg: fmt.Sprintf("sheet %s has a row numbered %s: rows are 1 to %d; %s", quoteShort(sheet.name), quoteShort(v), maxSheetRows, damagedMessage)}
+						return 0, &FileError{Path: name, Line: line + 1, Msg: fmt.Sprintf("sheet %s has a row numbered %s: rows are 1 to %d; %s", plan.QuoteShort(sheet.name), plan.QuoteShort(v), maxSheetRows, damagedMessage)}
 					}
 					line = n
 				} else {
@@ -497,7 +499,7 @@ func (b *rowBuilder) readSheet(zr *zip.Reader, sheet wbSheet, sst *sharedStrings
 				}
 				lastRow = line
 				if line > maxSheetRows {
-					return 0, &FileError{Path: name, Line: line, Msg: fmt.Sprintf("sheet %s has more than %d rows, %s", quoteShort(sheet.name), maxSheetRows, spreadsheetLimits)}
+					return 0, &FileError{Path: name, Line: line, Msg: fmt.Sprintf("sheet %s has more than %d rows, %s", plan.QuoteShort(sheet.name), maxSheetRows, spreadsheetLimits)}
 				}
 			case local == "c":
 				c = &xlsxCell{typ: xmlAttr(t.Attr, "t")}
@@ -505,16 +507,16 @@ func (b *rowBuilder) readSheet(zr *zip.Reader, sheet wbSheet, sst *sharedStrings
 				if ref := xmlAttr(t.Attr, "r"); ref != "" {
 					cc, _, ok := cellRef(ref)
 					if !ok {
-						c.bad = fmt.Sprintf("the cell reference %s is not a cell", quoteShort(ref))
+						c.bad = fmt.Sprintf("the cell reference %s is not a cell", plan.QuoteShort(ref))
 					} else {
 						col = cc
 					}
 				}
 				if col >= maxSheetColumns {
-					c.bad = fmt.Sprintf("a cell beyond column %s, %s", ColumnName(maxSheetColumns-1), spreadsheetLimits)
+					c.bad = fmt.Sprintf("a cell beyond column %s, %s", plan.ColumnName(maxSheetColumns-1), spreadsheetLimits)
 				}
 				if c.bad == "" && col <= lastCol {
-					return 0, workbookError(name, p.fail(fmt.Errorf("cell %s%d comes after %s%d: cells out of order or repeated", ColumnName(col), line, ColumnName(lastCol), line)))
+					return 0, workbookError(name, p.fail(fmt.Errorf("cell %s%d comes after %s%d: cells out of order or repeated", plan.ColumnName(col), line, plan.ColumnName(lastCol), line)))
 				}
 				lastCol = max(lastCol, col)
 				c.col = col
@@ -531,7 +533,7 @@ func (b *rowBuilder) readSheet(zr *zip.Reader, sheet wbSheet, sst *sharedStrings
 		case xml.CharData:
 			if c != nil && c.inValue {
 				if len(c.value)+len(t) > maxCellBytes {
-					return 0, &FileError{Path: name, Line: line, Column: ColumnName(c.col), Msg: fmt.Sprintf("the cell holds more than %d characters, %s", maxCellChars, spreadsheetLimits)}
+					return 0, &FileError{Path: name, Line: line, Column: plan.ColumnName(c.col), Msg: fmt.Sprintf("the cell holds more than %d characters, %s", maxCellChars, spreadsheetLimits)}
 				}
 				c.value = append(c.value, t...)
 			}
@@ -556,7 +558,7 @@ func (b *rowBuilder) readSheet(zr *zip.Reader, sheet wbSheet, sst *sharedStrings
 						rowBad = bad
 					}
 				case utf8.RuneCountInString(v) > maxCellChars:
-					return 0, &FileError{Path: name, Line: line, Column: ColumnName(c.col), Msg: fmt.Sprintf("the cell holds more than %d characters, %s", maxCellChars, spreadsheetLimits)}
+					return 0, &FileError{Path: name, Line: line, Column: plan.ColumnName(c.col), Msg: fmt.Sprintf("the cell holds more than %d characters, %s", maxCellChars, spreadsheetLimits)}
 				case b.ci < 0:
 					for len(cells) < c.col {
 						cells = append(cells, "")
@@ -605,7 +607,7 @@ func (c *xlsxCell) text(sst *sharedStrings) (v, bad string) {
 	}
 	i, err := strconv.Atoi(idx)
 	if err != nil {
-		return "", fmt.Sprintf("the shared-string index %s is not a number", quoteShort(idx))
+		return "", fmt.Sprintf("the shared-string index %s is not a number", plan.QuoteShort(idx))
 	}
 	s, ok := sst.get(i)
 	if !ok {
@@ -725,7 +727,7 @@ func pickSheet(name string, wb *workbook, want string) (wbSheet, error) {
 			return s, nil
 		}
 	}
-	return wbSheet{}, &FileError{Path: name, Msg: fmt.Sprintf("no sheet %s in the workbook: %s", quoteShort(want), sheetList(wb, "its sheets are"))}
+	return wbSheet{}, &FileError{Path: name, Msg: fmt.Sprintf("no sheet %s in the workbook: %s", plan.QuoteShort(want), sheetList(wb, "its sheets are"))}
 }
 
 // sheetList names the workbook's sheets for a message, marking hidden
@@ -737,7 +739,7 @@ func sheetList(wb *workbook, lead string) string {
 			names = append(names, fmt.Sprintf("and %d more", len(wb.sheets)-i))
 			break
 		}
-		q := quoteShort(s.name)
+		q := plan.QuoteShort(s.name)
 		if !s.visible {
 			q += " (hidden)"
 		}
@@ -760,7 +762,7 @@ func (r cellRange) contains(line, col int) bool {
 }
 
 func (r cellRange) String() string {
-	return ColumnName(r.left) + strconv.Itoa(r.top) + ":" + ColumnName(r.right) + strconv.Itoa(r.bottom)
+	return plan.ColumnName(r.left) + strconv.Itoa(r.top) + ":" + plan.ColumnName(r.right) + strconv.Itoa(r.bottom)
 }
 
 // explainEmpty looks again at a sheet that has empty connector or group
@@ -863,9 +865,9 @@ func (b *rowBuilder) explainEmpty(zr *zip.Reader, part string, headerLine int) {
 		}
 	}
 	for _, line := range invalid {
-		problems = append(problems, Problem{Line: line, Severity: SeverityError, Message: msg})
+		problems = append(problems, plan.Problem{Line: line, Severity: plan.SeverityError, Message: msg})
 	}
-	slices.SortStableFunc(problems, func(x, y Problem) int { return x.Line - y.Line })
+	slices.SortStableFunc(problems, func(x, y plan.Problem) int { return x.Line - y.Line })
 	m.Problems = problems
 }
 

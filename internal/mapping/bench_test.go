@@ -1,4 +1,4 @@
-package plan
+package mapping
 
 import (
 	"bufio"
@@ -14,9 +14,11 @@ import (
 	"testing"
 
 	"github.com/xuri/excelize/v2"
+
+	"connrecon/plan"
 )
 
-// The mapping reader benchmarks pair ReadMapping with a bare scan of the
+// The mapping reader benchmarks pair Read with a bare scan of the
 // same file: encoding/csv reading every record, or excelize's Rows and
 // Columns reading every row. At 100,000 rows reading and checking must
 // cost at most 1.5 times the bare scan: compare the ns/op of baseline and
@@ -144,7 +146,7 @@ func benchReader(b *testing.B, path string, n int, bare func(string) (int, error
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		m, err := ReadMapping(path, ReadOptions{})
+		m, err := Read(path, Options{})
 		if err != nil || len(m.Rows) != n || len(m.Problems) != 0 {
 			b.Fatalf("unexpected read for the benchmark: %v", err)
 		}
@@ -155,7 +157,7 @@ func benchReader(b *testing.B, path string, n int, bare func(string) (int, error
 		b.SetBytes(fi.Size())
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := ReadMapping(path, ReadOptions{}); err != nil {
+			if _, err := Read(path, Options{}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -226,9 +228,9 @@ func BenchmarkReadXLSXWorstCase(b *testing.B) {
 			runtime.GC()
 			var heap uint64
 			for b.Loop() {
-				var m *Mapping
+				var m *plan.Mapping
 				var err error
-				h := peakHeapOf(func() { m, err = ReadMapping(path, ReadOptions{}) })
+				h := peakHeapOf(func() { m, err = Read(path, Options{}) })
 				if (err != nil) != c.refuse {
 					b.Fatalf("read: %v", err)
 				}
@@ -237,5 +239,28 @@ func BenchmarkReadXLSXWorstCase(b *testing.B) {
 			}
 			b.ReportMetric(float64(heap)/(1<<20), "peak-heap-MiB")
 		})
+	}
+}
+
+// BenchmarkParseCSV: 100k rows with a quoted column, as a spreadsheet
+// export would have them.
+func BenchmarkParseCSV(b *testing.B) {
+	const n = 100_000
+	var buf bytes.Buffer
+	buf.WriteString("Machine Name,Connector Group,Notes\r\n")
+	for i := range n {
+		fmt.Fprintf(&buf, "appproxy-%06d.site%05d.contoso.com,Site %05d,\"rack %d, row %d\"\r\n", i, i%5000, (i+1)%5000, i%40, i%7)
+	}
+	data := buf.Bytes()
+	if m, err := ParseCSV("bench.csv", bytes.NewReader(data)); err != nil || len(m.Rows) != n || len(m.Problems) != 0 {
+		b.Fatalf("unexpected parse for the benchmark: err=%v", err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := ParseCSV("bench.csv", bytes.NewReader(data)); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
