@@ -266,7 +266,7 @@ func (rc *recorder) record(i int, r Result, err error) *FatalError {
 	}
 	var jerr error
 	if rc.journal != nil {
-		_, jerr = rc.journal.write(entryFor(rc.p.Changes[r.Change], r))
+		_, jerr = rc.journal.write(EntryFor(rc.p.Changes[r.Change], r))
 	}
 	if rc.onResult != nil {
 		rc.onResult(r)

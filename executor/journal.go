@@ -18,13 +18,16 @@ import (
 )
 
 // JournalEntry is one line of the journal (journal.jsonl): one finished
-// move, written as it finishes. The field names are those of the report's
-// actions. A move of unknown fate that verification then saw in its
-// target group gets a second, later line (outcome succeeded, note
-// NoteConfirmedByRead), so a move may have two lines: the last is its
-// outcome. (OpenJournal appends, but the command line never lets a second
-// run write into a directory that holds a journal, unless --overwrite
-// removed it first.)
+// move, written as it finishes. The report's action for a move takes the
+// fields the two share from it too (report.Build calls EntryFor), so both
+// say the same of every move. The field names are those of the report's
+// actions, but for outcome (the report's result) and note (the report's
+// reason, when the plan gives none). A move of unknown fate that
+// verification then saw in its target group gets a second, later line
+// (outcome succeeded, note NoteConfirmedByRead), so a move may have two
+// lines: the last is its outcome. (OpenJournal appends, but the command
+// line never lets a second run write into a directory that holds a
+// journal, unless --overwrite removed it first.)
 type JournalEntry struct {
 	Row             int       `json:"row,omitempty"` // mapping file row
 	Wave            int       `json:"wave"`
@@ -43,7 +46,12 @@ type JournalEntry struct {
 	FinishedAt      time.Time `json:"finishedAt"`
 }
 
-func entryFor(c plan.Change, r Result) JournalEntry {
+// EntryFor is the one place a change and what happened to it become the
+// record of the move: row, wave, connector and group ids, machine name,
+// outcome, HTTP status, request ids, attempts, error, note, and times in
+// UTC. For a change nothing was sent for, r is the zero Result and only
+// the change's fields are set.
+func EntryFor(c plan.Change, r Result) JournalEntry {
 	return JournalEntry{
 		Row: c.Row, Wave: c.Wave, ConnectorID: c.ConnectorID, MachineName: c.MachineName,
 		FromGroupID: c.FromGroupID, ToGroupID: c.ToGroupID,

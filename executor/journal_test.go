@@ -95,7 +95,7 @@ func TestJournalLineWrittenBeforeNextMove(t *testing.T) {
 		t.Fatalf("%d entries for %d results", len(entries), len(results))
 	}
 	for i, e := range entries {
-		if want := entryFor(p.Changes[results[i].Change], results[i]); !reflect.DeepEqual(e, want) {
+		if want := EntryFor(p.Changes[results[i].Change], results[i]); !reflect.DeepEqual(e, want) {
 			t.Errorf("entry %d\n got  %+v\n want %+v", i, e, want)
 		}
 	}
@@ -146,7 +146,7 @@ func TestJournalConcurrentLinesAreValidJSON(t *testing.T) {
 	}
 	for _, r := range results {
 		c := p.Changes[r.Change]
-		if got, want := seen[c.ConnectorID], entryFor(c, r); !reflect.DeepEqual(got, want) {
+		if got, want := seen[c.ConnectorID], EntryFor(c, r); !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: journal %+v, want %+v", c.ConnectorID, got, want)
 		}
 	}

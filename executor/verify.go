@@ -136,7 +136,7 @@ func Verify(ctx context.Context, p *plan.Plan, results []Result, r Reader, opts 
 		if opts.Journal == nil {
 			return nil
 		}
-		if err := journalLine(opts.Journal, entryFor(p.Changes[results[i].Change], results[i])); err != nil {
+		if err := journalLine(opts.Journal, EntryFor(p.Changes[results[i].Change], results[i])); err != nil {
 			return fmt.Errorf("journal: %w", err)
 		}
 		return nil

@@ -13,16 +13,19 @@ const (
 	GuardCoverage   = "coverage"   // a group with applications would run short of active connectors
 )
 
-// Values of GroupSummary.Coverage.
+// Values of GroupSummary.Coverage, the only definition: report.json,
+// report.csv, report.xlsx and report.md show these strings.
 const (
-	CoverageOK             = "ok"             // never below --min-active active connectors
-	CoverageGap            = "gap"            // below --min-active before, during or after the plan
+	CoverageOK             = "ok"             // applications, never below --min-active active connectors
+	CoverageGap            = "gap"            // applications, and below --min-active before, during or after the plan
 	CoverageNoApplications = "noApplications" // serves nothing, so needs no connector
 )
 
 // Refusal is one guard saying no. Nothing of a refused plan is applied.
+// The report shows it through report.Refusal (the groups by name); a field
+// added here must be shown or left out there (report/records_test.go).
 type Refusal struct {
-	Guard   string         `json:"guard"`            // GuardMaxChanges or GuardCoverage
+	Guard   string         `json:"guard"`            // GuardMaxChanges, GuardCoverage or GuardStalePlan
 	Message string         `json:"message"`          // for the administrator: what is wrong and what to do
 	Groups  []RefusedGroup `json:"groups,omitempty"` // coverage: the groups that would run short
 }
@@ -38,8 +41,10 @@ type RefusedGroup struct {
 }
 
 // GroupSummary is one connector group before and after the plan, for the
-// report's group sheet. Counts during the apply assume the worst order
-// inside each wave: all of a wave's moves out of a group before any move in.
+// report's groups (report.Group shows every field but MinActiveDuring; a
+// field added here must be shown or left out there, report/records_test.go).
+// Counts during the apply assume the worst order inside each wave: all of a
+// wave's moves out of a group before any move in.
 type GroupSummary struct {
 	ID               string   `json:"id"`
 	Name             string   `json:"name"`

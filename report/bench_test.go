@@ -11,7 +11,7 @@ import (
 // benchReport is a 100,000-action apply: mostly successes, 1% failed (the
 // XLSX highlighting path), every 50th row invalid, and group data.
 func benchReport(n int) *Report {
-	p := &plan.Plan{Changes: make([]plan.Change, 0, n)}
+	p := &plan.Plan{Changes: make([]plan.Change, 0, n), Groups: fixtureGroups()}
 	results := make([]executor.Result, 0, n)
 	base := fixturePlan().Changes[0]
 	invalid := fixturePlan().Changes[4]

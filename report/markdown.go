@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"connrecon/executor"
 	"connrecon/internal/safetext"
 	"connrecon/plan"
 )
@@ -171,7 +172,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 				def = "yes"
 			}
 			cov := md(coverageText(g.Coverage))
-			if g.Coverage == CoverageGap {
+			if g.Coverage == plan.CoverageGap {
 				cov = "**gap**" // the one verdict that needs action
 			}
 			p("| %s | %s | %d | %d | %d | %d | %d | %s |\n", md(g.Name), def, g.ConnectorsBefore, g.ConnectorsAfter,
@@ -185,9 +186,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		switch {
 		case a.Action == string(plan.ActionInvalid):
 			invalid = append(invalid, a)
-		case a.Result == ResultFailed:
+		case a.Result == string(executor.Failed):
 			failed = append(failed, a)
-		case a.Result != ResultPlanned && a.Result != ResultSucceeded && a.Result != ResultSkipped && a.Result != ResultNotAttempted:
+		case unknownResult(a.Result):
 			unknown = append(unknown, a)
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"connrecon/executor"
 )
 
 func TestMarkdownEscape(t *testing.T) {
@@ -36,7 +38,7 @@ func TestMarkdownEscape(t *testing.T) {
 func TestMarkdownCapsLongLists(t *testing.T) {
 	r := &Report{Tool: "connrecon", Mode: "apply", Outcome: "failed", ExitCode: 1}
 	for i := range 120 {
-		r.Actions = append(r.Actions, Action{Row: i + 2, MachineName: fmt.Sprintf("m%03d", i), Action: "move", Result: ResultFailed,
+		r.Actions = append(r.Actions, Action{Row: i + 2, MachineName: fmt.Sprintf("m%03d", i), Action: "move", Result: string(executor.Failed),
 			RequestID: fmt.Sprintf("req-%03d", i), ClientRequestID: fmt.Sprintf("cli-%03d", i), Error: "boom\nsecond line|x"})
 		r.Summary.Move++
 		r.Summary.Failed++

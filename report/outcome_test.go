@@ -24,7 +24,7 @@ import (
 func TestEveryOutcomeWritesConsistentReports(t *testing.T) {
 	// The plan without its invalid row, for the runs that got to apply.
 	validPlan := func() *plan.Plan {
-		p := fixturePlan()
+		p := applyPlan()
 		p.Changes = append(p.Changes[:4], p.Changes[5:]...)
 		return p
 	}
@@ -55,13 +55,13 @@ func TestEveryOutcomeWritesConsistentReports(t *testing.T) {
 		{"success", with(applyRun(), 0, "success", ""), fixtureMapping(), validPlan(), allSucceeded(),
 			Summary{Move: 4, Noop: 1, Unmanaged: 1, Succeeded: 4},
 			[]string{"# connrecon apply: success (exit 0)"}},
-		{"partial failure", applyRun(), fixtureMapping(), fixturePlan(), fixtureResults(),
+		{"partial failure", applyRun(), fixtureMapping(), applyPlan(), fixtureResults(),
 			Summary{Move: 4, Noop: 1, Invalid: 1, Unmanaged: 1, Succeeded: 2, Failed: 1, NotAttempted: 1},
 			[]string{"# connrecon apply: failed (exit 1)", "## Failures (1)", "| req-0002 | cli-0002 |"}},
-		{"refused by a guard", refusedRun(), fixtureMapping(), validPlan(), nil,
+		{"refused by a guard", refusedRun(), fixtureMapping(), refusedPlan(validPlan()), nil,
 			Summary{Move: 4, Noop: 1, Unmanaged: 1, NotAttempted: 4},
 			[]string{"# connrecon apply: refused (exit 3)", "## Refusals (2)", "| maxChanges | 4 moves exceed --max-changes 2 |", "North America, Asia"}},
-		{"invalid input", with(applyRun(), 4, "invalidInput", "1 invalid row(s): nothing applied"), fixtureMapping(), fixturePlan(), nil,
+		{"invalid input", with(applyRun(), 4, "invalidInput", "1 invalid row(s): nothing applied"), fixtureMapping(), applyPlan(), nil,
 			Summary{Move: 4, Noop: 1, Invalid: 1, Unmanaged: 1, NotAttempted: 4},
 			[]string{"# connrecon apply: invalidInput (exit 4)", "## Invalid rows (1)", `| 6 | ghost-99 | Europe | no connector named "ghost-99" in the tenant |`}},
 		{"unreadable mapping", with(Run{Version: "1.4.0", Mode: "apply", StartedAt: at(0, 0), FinishedAt: at(0, 5)}, 4, "invalidInput", "mappings/prod.csv: no connector column"),
@@ -226,7 +226,7 @@ func checkMarkdown(t *testing.T, dir string, r *Report) string {
 }
 
 func TestWriteSubset(t *testing.T) {
-	r := Build(applyRun(), fixtureMapping(), fixturePlan(), fixtureResults())
+	r := Build(applyRun(), fixtureMapping(), applyPlan(), fixtureResults())
 	for _, tc := range []struct {
 		formats []Format
 		want    []string

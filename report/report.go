@@ -13,24 +13,15 @@ import (
 	"connrecon/plan"
 )
 
-// Result values of an action.
+// Results of an action that the report decides itself. The others are the
+// executor's outcomes, as strings: executor.Succeeded, Failed, NotAttempted
+// and Unknown (an action with no outcome, or one this version does not
+// know, is counted as unknown rather than dropped; see unknownResult).
+// Coverage verdicts are plan.CoverageOK, CoverageGap and
+// CoverageNoApplications.
 const (
-	ResultPlanned      = "planned"
-	ResultSucceeded    = "succeeded"
-	ResultFailed       = "failed"
-	ResultSkipped      = "skipped"
-	ResultNotAttempted = "notAttempted"
-	// ResultUnknown: the request was in flight when the run stopped, so it
-	// may or may not have taken effect. Any result string the report does
-	// not know is also counted as unknown rather than dropped.
-	ResultUnknown = "unknown"
-)
-
-// Coverage verdicts of a group (Group.Coverage).
-const (
-	CoverageOK             = "ok"             // applications are served by at least one active connector
-	CoverageGap            = "gap"            // applications, and fewer than --min-active active connectors before, during or after the run
-	CoverageNoApplications = "noApplications" // nothing is published through the group
+	ResultPlanned = "planned" // plan mode: a move that apply would send
+	ResultSkipped = "skipped" // not a move: noop, invalid or unmanaged
 )
 
 // Report is report.json. Field names and meanings are fixed (the README's schema);
@@ -75,15 +66,31 @@ type Summary struct {
 	Unknown      int `json:"unknown"` // moves whose fate is not known (in flight when interrupted)
 }
 
-// Refusal is one safety guard that refused the run.
+// Refusal is report.json's view of a plan.Refusal: the groups concerned by
+// name only, their figures being in the report's groups. refusalOf builds
+// it, and nothing else does; records_test.go fails when plan.Refusal or
+// plan.RefusedGroup gains a field the report has not decided to show or
+// leave out.
 type Refusal struct {
-	Guard   string   `json:"guard"`            // e.g. maxChanges, minActive, coverage, stalePlan
+	Guard   string   `json:"guard"`            // plan.GuardMaxChanges, GuardCoverage or GuardStalePlan
 	Message string   `json:"message"`          // why, in words an admin can act on
 	Groups  []string `json:"groups,omitempty"` // the groups concerned, when the guard is about groups
 }
 
-// Group is one connector group as the planner saw it, and as the plan
-// leaves it.
+func refusalOf(f plan.Refusal) Refusal {
+	rf := Refusal{Guard: f.Guard, Message: f.Message}
+	for _, g := range f.Groups {
+		rf.Groups = append(rf.Groups, g.Name)
+	}
+	return rf
+}
+
+// Group is report.json's view of a plan.GroupSummary: one connector group
+// as the planner saw it, and as the plan leaves it. It shows every field
+// but MinActiveDuring, which the README's schema does not have (a gap
+// during the run is already the coverage verdict). groupOf builds it, and
+// nothing else does; records_test.go fails when plan.GroupSummary gains a
+// field the report has not decided to show or leave out.
 type Group struct {
 	ID               string   `json:"id"`
 	Name             string   `json:"name"`
@@ -93,11 +100,23 @@ type Group struct {
 	ConnectorsAfter  int      `json:"connectorsAfter"`
 	ActiveBefore     int      `json:"activeBefore"`
 	ActiveAfter      int      `json:"activeAfter"`
-	Coverage         string   `json:"coverage"` // ok, gap, noApplications; empty when unknown
+	Coverage         string   `json:"coverage"` // plan.CoverageOK, CoverageGap, CoverageNoApplications; empty when unknown
+}
+
+func groupOf(g plan.GroupSummary) Group {
+	return Group{
+		ID: g.ID, Name: g.Name, IsDefault: g.IsDefault,
+		// A copy, and [] rather than null, so consumers need no null checks.
+		Applications:     append([]string{}, g.Applications...),
+		ConnectorsBefore: g.ConnectorsBefore, ConnectorsAfter: g.ConnectorsAfter,
+		ActiveBefore: g.ActiveBefore, ActiveAfter: g.ActiveAfter, Coverage: g.Coverage,
+	}
 }
 
 // Action is one row of the report: one change of the plan and what became
-// of it.
+// of it. The fields it shares with the journal's line for the move come
+// from executor.EntryFor, the one place a change and its result become
+// those fields (see actionOf).
 type Action struct {
 	Row             int      `json:"row"`
 	ConnectorID     string   `json:"connectorId"`
@@ -109,7 +128,7 @@ type Action struct {
 	ToGroupName     string   `json:"toGroupName"`
 	Action          string   `json:"action"`
 	Wave            int      `json:"wave"`
-	Result          string   `json:"result"`
+	Result          string   `json:"result"` // the executor's Outcome, ResultPlanned or ResultSkipped
 	HTTPStatus      int      `json:"httpStatus"`
 	RequestID       string   `json:"requestId"`
 	ClientRequestID string   `json:"clientRequestId"`
@@ -124,7 +143,37 @@ type Action struct {
 	MappedGroup     string   `json:"mappedGroup,omitempty"`
 }
 
-// Run is what the caller knows about the run besides plan and results.
+// actionOf is the report's row for change c with the given result; res is
+// the zero Result when nothing was sent for it.
+func actionOf(c plan.Change, res executor.Result, result string) Action {
+	e := executor.EntryFor(c, res)
+	a := Action{
+		Row: e.Row, ConnectorID: e.ConnectorID, MachineName: e.MachineName, ConnectorStatus: c.ConnectorStatus,
+		FromGroupID: e.FromGroupID, FromGroupName: c.FromGroupName, ToGroupID: e.ToGroupID, ToGroupName: c.ToGroupName,
+		Action: string(c.Action), Wave: e.Wave, Result: result,
+		HTTPStatus: e.HTTPStatus, RequestID: e.RequestID, ClientRequestID: e.ClientRequestID,
+		Attempts: e.Attempts, Error: e.Error, StartedAt: timeText(e.StartedAt), FinishedAt: timeText(e.FinishedAt),
+		Reason: c.Reason, Warnings: c.Warnings, MappedConnector: c.MappedConnector, MappedGroup: c.MappedGroup,
+	}
+	if a.Reason == "" {
+		a.Reason = e.Note // e.g. already in place; the plan's reason comes first
+	}
+	return a
+}
+
+// unknownResult reports whether an action's result counts as unknown: in
+// flight when interrupted, no outcome at all, or an outcome this version
+// does not know. Such actions are counted and listed, never lost.
+func unknownResult(result string) bool {
+	switch executor.Outcome(result) {
+	case executor.Succeeded, executor.Failed, executor.NotAttempted:
+		return false
+	}
+	return result != ResultPlanned && result != ResultSkipped
+}
+
+// Run is what the caller knows about the run besides mapping, plan and
+// results (refusals and groups are the plan's).
 type Run struct {
 	Version      string
 	Mode         string // plan or apply
@@ -137,8 +186,6 @@ type Run struct {
 	ExitCode     int
 	Outcome      string
 	Message      string
-	Refusals     []Refusal
-	Groups       []Group // from the planner; empty when the run stopped before it
 	// Verified says, per change index, whether verification after apply
 	// found the connector in its target group. Changes not in the map were
 	// not verified and report verified: null.
@@ -147,7 +194,8 @@ type Run struct {
 
 // Build assembles the report. p may be nil when the run stopped before a
 // plan existed (an unreadable mapping); results may be nil (plan mode, or
-// apply refused before sending anything).
+// apply refused before sending anything). The refusals and groups are
+// p's, through refusalOf and groupOf.
 func Build(run Run, m *plan.Mapping, p *plan.Plan, results []executor.Result) *Report {
 	r := &Report{
 		Tool: "connrecon", Version: run.Version, Mode: run.Mode,
@@ -155,13 +203,9 @@ func Build(run Run, m *plan.Mapping, p *plan.Plan, results []executor.Result) *R
 		Operator: run.Operator, Journal: run.Journal,
 		ExitCode: run.ExitCode, Outcome: run.Outcome, Message: run.Message,
 		// Empty arrays, not null, so consumers need no null checks.
-		Refusals: append([]Refusal{}, run.Refusals...),
-		Groups:   make([]Group, 0, len(run.Groups)),
+		Refusals: []Refusal{},
+		Groups:   []Group{},
 		Actions:  []Action{},
-	}
-	for _, g := range run.Groups {
-		g.Applications = append([]string{}, g.Applications...)
-		r.Groups = append(r.Groups, g)
 	}
 	if m != nil {
 		r.Mapping = Mapping{Path: m.Path, SHA256: m.SHA256, Rows: len(m.Rows), Sheet: run.MappingSheet}
@@ -169,43 +213,37 @@ func Build(run Run, m *plan.Mapping, p *plan.Plan, results []executor.Result) *R
 	if p == nil {
 		return r
 	}
+	r.Refusals = make([]Refusal, 0, len(p.Refusals))
+	for _, f := range p.Refusals {
+		r.Refusals = append(r.Refusals, refusalOf(f))
+	}
+	r.Groups = make([]Group, 0, len(p.Groups))
+	for _, g := range p.Groups {
+		r.Groups = append(r.Groups, groupOf(g))
+	}
 	byChange := make(map[int]*executor.Result, len(results))
 	for i := range results {
 		byChange[results[i].Change] = &results[i]
 	}
 	r.Actions = make([]Action, 0, len(p.Changes))
 	for i, c := range p.Changes {
-		a := Action{
-			Row: c.Row, ConnectorID: c.ConnectorID, MachineName: c.MachineName, ConnectorStatus: c.ConnectorStatus,
-			FromGroupID: c.FromGroupID, FromGroupName: c.FromGroupName, ToGroupID: c.ToGroupID, ToGroupName: c.ToGroupName,
-			Action: string(c.Action), Wave: c.Wave, Reason: c.Reason, Warnings: c.Warnings,
-			MappedConnector: c.MappedConnector, MappedGroup: c.MappedGroup,
-		}
+		var res executor.Result // zero: nothing was sent
+		var result string
 		switch {
 		case c.Action != plan.ActionMove:
-			a.Result = ResultSkipped
+			result = ResultSkipped
 		case run.Mode == "plan":
-			a.Result = ResultPlanned
+			result = ResultPlanned
 		case byChange[i] == nil:
-			a.Result = ResultNotAttempted
+			result = string(executor.NotAttempted)
 		default:
-			res := byChange[i]
-			a.Result = string(res.Outcome)
-			if a.Result == "" {
-				a.Result = ResultUnknown
-			}
-			a.HTTPStatus, a.RequestID, a.ClientRequestID = res.Call.Status, res.Call.RequestID, res.Call.ClientRequestID
-			a.Attempts, a.Error = res.Attempts, res.Error
-			if res.Note != "" && a.Reason == "" {
-				a.Reason = res.Note
-			}
-			if !res.StartedAt.IsZero() {
-				a.StartedAt = res.StartedAt.UTC().Format(time.RFC3339Nano)
-			}
-			if !res.FinishedAt.IsZero() {
-				a.FinishedAt = res.FinishedAt.UTC().Format(time.RFC3339Nano)
+			res = *byChange[i]
+			result = string(res.Outcome)
+			if result == "" {
+				result = string(executor.Unknown)
 			}
 		}
+		a := actionOf(c, res, result)
 		if v, ok := run.Verified[i]; ok {
 			a.Verified = &v
 		}
@@ -220,18 +258,15 @@ func Build(run Run, m *plan.Mapping, p *plan.Plan, results []executor.Result) *R
 		case plan.ActionUnmanaged:
 			r.Summary.Unmanaged++
 		}
-		switch a.Result {
-		case ResultSucceeded:
-			r.Summary.Succeeded++
-		case ResultFailed:
-			r.Summary.Failed++
-		case ResultNotAttempted:
-			r.Summary.NotAttempted++
-		case ResultPlanned, ResultSkipped:
-		default:
-			// In flight when interrupted, or an outcome this version does
-			// not know: counted, never lost.
+		switch {
+		case unknownResult(a.Result):
 			r.Summary.Unknown++
+		case a.Result == string(executor.Succeeded):
+			r.Summary.Succeeded++
+		case a.Result == string(executor.Failed):
+			r.Summary.Failed++
+		case a.Result == string(executor.NotAttempted):
+			r.Summary.NotAttempted++
 		}
 	}
 	return r

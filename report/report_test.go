@@ -92,20 +92,28 @@ func applyRun() Run {
 		Operator: "admin@contoso.example", Journal: "connrecon-reports/20260301T100000Z-apply/journal.jsonl",
 		StartedAt: time.Date(2026, 3, 1, 11, 0, 0, 0, paris), FinishedAt: time.Date(2026, 3, 1, 11, 0, 3, 0, paris),
 		ExitCode: 1, Outcome: "failed", Message: "1 move(s) failed: see the report for each error and its request-id",
-		Groups: fixtureGroups(), Verified: map[int]bool{0: true, 5: false}}
+		Verified: map[int]bool{0: true, 5: false}}
+}
+
+// applyPlan is fixturePlan as apply saw it: with the planner's groups.
+func applyPlan() *plan.Plan {
+	p := fixturePlan()
+	p.Groups = fixtureGroups()
+	return p
 }
 
 // fixtureGroups: one group of each coverage verdict, and one unknown.
-func fixtureGroups() []Group {
-	return []Group{
+// MinActiveDuring is set, and report.json must not show it.
+func fixtureGroups() []plan.GroupSummary {
+	return []plan.GroupSummary{
 		{ID: "a1b2c3d4-0000-4000-8000-00000000d000", Name: "Default", IsDefault: true, Applications: []string{"Intranet (legacy)"},
-			ConnectorsBefore: 6, ConnectorsAfter: 2, ActiveBefore: 5, ActiveAfter: 2, Coverage: CoverageOK},
+			ConnectorsBefore: 6, ConnectorsAfter: 2, ActiveBefore: 5, ActiveAfter: 2, MinActiveDuring: 2, Coverage: plan.CoverageOK},
 		{ID: "a1b2c3d4-0000-4000-8000-00000000e000", Name: "Europe", Applications: []string{"HR portal", "R&D wiki"},
-			ConnectorsBefore: 0, ConnectorsAfter: 3, ActiveBefore: 0, ActiveAfter: 3, Coverage: CoverageOK},
+			ConnectorsBefore: 0, ConnectorsAfter: 3, ActiveBefore: 0, ActiveAfter: 3, Coverage: plan.CoverageOK},
 		{ID: "a1b2c3d4-0000-4000-8000-00000000a000", Name: "North America", Applications: []string{"Sales <CRM>"},
-			ConnectorsBefore: 0, ConnectorsAfter: 1, ActiveBefore: 0, ActiveAfter: 0, Coverage: CoverageGap},
+			ConnectorsBefore: 0, ConnectorsAfter: 1, ActiveBefore: 0, ActiveAfter: 0, Coverage: plan.CoverageGap},
 		{ID: "a1b2c3d4-0000-4000-8000-00000000f000", Name: "Lab", ConnectorsBefore: 1, ConnectorsAfter: 1, ActiveBefore: 1, ActiveAfter: 1,
-			Coverage: CoverageNoApplications},
+			MinActiveDuring: 1, Coverage: plan.CoverageNoApplications},
 		{ID: "a1b2c3d4-0000-4000-8000-00000000b000", Name: "Asia"},
 	}
 }
@@ -160,7 +168,7 @@ func render(t *testing.T, write func(io.Writer, *Report) error, r *Report) []byt
 }
 
 func TestGolden(t *testing.T) {
-	apply := Build(applyRun(), fixtureMapping(), fixturePlan(), fixtureResults())
+	apply := Build(applyRun(), fixtureMapping(), applyPlan(), fixtureResults())
 	planned := Build(planRun(), fixtureMapping(), fixturePlan(), nil)
 	golden(t, "apply.json", render(t, WriteJSON, apply))
 	golden(t, "apply.csv", render(t, WriteCSV, apply))
@@ -168,7 +176,7 @@ func TestGolden(t *testing.T) {
 	golden(t, "plan.json", render(t, WriteJSON, planned))
 	golden(t, "plan.csv", render(t, WriteCSV, planned))
 	golden(t, "plan.md", render(t, WriteMarkdown, planned))
-	refused := Build(refusedRun(), fixtureMapping(), fixturePlan(), nil)
+	refused := Build(refusedRun(), fixtureMapping(), refusedPlan(applyPlan()), nil)
 	golden(t, "refused.md", render(t, WriteMarkdown, refused))
 }
 
@@ -176,21 +184,30 @@ func refusedRun() Run {
 	run := applyRun()
 	run.ExitCode, run.Outcome, run.Message = 3, "refused", "refused by 2 safety guard(s): nothing was sent"
 	run.Verified = nil
-	run.Refusals = []Refusal{
-		{Guard: "maxChanges", Message: "4 moves exceed --max-changes 2"},
-		{Guard: "coverage", Message: "applications would be left without an active connector", Groups: []string{"North America", "Asia"}},
-	}
 	return run
+}
+
+// refusedPlan is p refused by two guards, one of them about groups.
+func refusedPlan(p *plan.Plan) *plan.Plan {
+	p.Refusals = []plan.Refusal{
+		{Guard: plan.GuardMaxChanges, Message: "4 moves exceed --max-changes 2"},
+		{Guard: plan.GuardCoverage, Message: "applications would be left without an active connector", Groups: []plan.RefusedGroup{
+			{ID: "a1b2c3d4-0000-4000-8000-00000000a000", Name: "North America", Applications: []string{"Sales <CRM>"}},
+			{ID: "a1b2c3d4-0000-4000-8000-00000000b000", Name: "Asia", ActiveBefore: 1, MinActiveDuring: 0},
+		}},
+	}
+	return p
 }
 
 // WriteJSON streams the document piecewise; it must stay exactly what
 // encoding the whole Report at once gives, or the golden files and every
 // consumer's parser would see a different shape.
 func TestJSONStreamMatchesWholeEncoding(t *testing.T) {
-	withHTML := Build(applyRun(), fixtureMapping(), fixturePlan(), fixtureResults())
+	withHTML := Build(applyRun(), fixtureMapping(), applyPlan(), fixtureResults())
 	withHTML.Actions[0].MachineName = `<R&D> "quoted" \ 🚀 \u2028`
 	for name, r := range map[string]*Report{
-		"apply":    Build(applyRun(), fixtureMapping(), fixturePlan(), fixtureResults()),
+		"apply":    Build(applyRun(), fixtureMapping(), applyPlan(), fixtureResults()),
+		"refused":  Build(refusedRun(), fixtureMapping(), refusedPlan(applyPlan()), nil),
 		"plan":     Build(planRun(), fixtureMapping(), fixturePlan(), nil),
 		"no plan":  Build(planRun(), nil, nil, nil),
 		"html":     withHTML,
@@ -263,7 +280,7 @@ func TestBuildSummaryAndResults(t *testing.T) {
 }
 
 func TestBuildCarriesResultDetails(t *testing.T) {
-	r := Build(applyRun(), fixtureMapping(), fixturePlan(), fixtureResults())
+	r := Build(applyRun(), fixtureMapping(), applyPlan(), fixtureResults())
 	if r.StartedAt.Location() != time.UTC || !r.StartedAt.Equal(at(0, 0)) {
 		t.Errorf("StartedAt = %v, want 10:00:00 UTC", r.StartedAt)
 	}
@@ -280,7 +297,7 @@ func TestBuildCarriesResultDetails(t *testing.T) {
 	if na := r.Actions[2]; na.StartedAt != "" || na.Attempts != 0 || na.HTTPStatus != 0 || len(na.Warnings) != 1 {
 		t.Errorf("not attempted action: %+v", na)
 	}
-	if already := r.Actions[5]; already.Result != ResultSucceeded || already.Reason != "already in place" {
+	if already := r.Actions[5]; already.Result != string(executor.Succeeded) || already.Reason != "already in place" {
 		t.Errorf("already-in-place action: %+v", already)
 	}
 }
@@ -288,18 +305,33 @@ func TestBuildCarriesResultDetails(t *testing.T) {
 func TestBuildRunMetadata(t *testing.T) {
 	run := applyRun()
 	run.MappingSheet = "Connectors"
-	run.Refusals = refusedRun().Refusals
-	r := Build(run, fixtureMapping(), fixturePlan(), fixtureResults())
+	p := refusedPlan(applyPlan())
+	r := Build(run, fixtureMapping(), p, fixtureResults())
 	if r.Operator != "admin@contoso.example" || r.Journal != run.Journal || r.Mapping.Sheet != "Connectors" {
 		t.Errorf("metadata lost: operator %q journal %q sheet %q", r.Operator, r.Journal, r.Mapping.Sheet)
 	}
-	if !reflect.DeepEqual(r.Refusals, run.Refusals) {
-		t.Errorf("refusals %+v, want %+v", r.Refusals, run.Refusals)
+	// The plan's refusals and groups, as report.json shows them.
+	wantRefusals := []Refusal{
+		{Guard: "maxChanges", Message: "4 moves exceed --max-changes 2"},
+		{Guard: "coverage", Message: "applications would be left without an active connector", Groups: []string{"North America", "Asia"}},
 	}
-	want := fixtureGroups()
-	want[3].Applications, want[4].Applications = []string{}, []string{} // null becomes []
-	if !reflect.DeepEqual(r.Groups, want) {
-		t.Errorf("groups %+v, want %+v", r.Groups, want)
+	if !reflect.DeepEqual(r.Refusals, wantRefusals) {
+		t.Errorf("refusals %+v, want %+v", r.Refusals, wantRefusals)
+	}
+	wantGroups := []Group{
+		{ID: "a1b2c3d4-0000-4000-8000-00000000d000", Name: "Default", IsDefault: true, Applications: []string{"Intranet (legacy)"},
+			ConnectorsBefore: 6, ConnectorsAfter: 2, ActiveBefore: 5, ActiveAfter: 2, Coverage: "ok"},
+		{ID: "a1b2c3d4-0000-4000-8000-00000000e000", Name: "Europe", Applications: []string{"HR portal", "R&D wiki"},
+			ConnectorsBefore: 0, ConnectorsAfter: 3, ActiveBefore: 0, ActiveAfter: 3, Coverage: "ok"},
+		{ID: "a1b2c3d4-0000-4000-8000-00000000a000", Name: "North America", Applications: []string{"Sales <CRM>"},
+			ConnectorsBefore: 0, ConnectorsAfter: 1, ActiveBefore: 0, ActiveAfter: 0, Coverage: "gap"},
+		// null becomes []
+		{ID: "a1b2c3d4-0000-4000-8000-00000000f000", Name: "Lab", Applications: []string{}, ConnectorsBefore: 1, ConnectorsAfter: 1,
+			ActiveBefore: 1, ActiveAfter: 1, Coverage: "noApplications"},
+		{ID: "a1b2c3d4-0000-4000-8000-00000000b000", Name: "Asia", Applications: []string{}},
+	}
+	if !reflect.DeepEqual(r.Groups, wantGroups) {
+		t.Errorf("groups %+v, want %+v", r.Groups, wantGroups)
 	}
 	// Verified comes from the run, by change index; other actions stay
 	// unverified (null), not false.
@@ -309,25 +341,31 @@ func TestBuildRunMetadata(t *testing.T) {
 			t.Errorf("action %d verified = %q, want %q", i, got, want)
 		}
 	}
-	// The report does not share the caller's slices.
-	run.Groups[1].Applications[0] = "changed"
+	// The report does not share the plan's slices.
+	p.Groups[1].Applications[0] = "changed"
 	if r.Groups[1].Applications[0] != "HR portal" {
-		t.Error("Build kept a reference to the caller's group applications")
+		t.Error("Build kept a reference to the plan's group applications")
 	}
 
-	// Nothing known: arrays, never null, so consumers need no null checks.
-	raw := render(t, WriteJSON, Build(Run{}, nil, nil, nil))
-	for _, want := range []string{`"refusals": []`, `"groups": []`, `"actions": []`, `"operator": ""`, `"journal": ""`, `"unknown": 0`} {
-		if !bytes.Contains(raw, []byte(want)) {
-			t.Errorf("empty report lacks %s:\n%s", want, raw)
+	// Nothing known, or a plan without refusals or groups: arrays, never
+	// null, so consumers need no null checks.
+	for name, r := range map[string]*Report{"no plan": Build(Run{}, nil, nil, nil), "plan": Build(planRun(), fixtureMapping(), fixturePlan(), nil)} {
+		raw := render(t, WriteJSON, r)
+		for _, want := range []string{`"refusals": []`, `"groups": []`, `"operator": ""`, `"journal": ""`, `"unknown": 0`} {
+			if !bytes.Contains(raw, []byte(want)) {
+				t.Errorf("%s: report lacks %s:\n%s", name, want, raw)
+			}
 		}
+	}
+	if raw := render(t, WriteJSON, Build(Run{}, nil, nil, nil)); !bytes.Contains(raw, []byte(`"actions": []`)) {
+		t.Errorf("empty report lacks \"actions\": []:\n%s", raw)
 	}
 	var doc struct {
 		Groups []struct {
 			Applications []string `json:"applications"`
 		} `json:"groups"`
 	}
-	if err := json.Unmarshal(render(t, WriteJSON, Build(applyRun(), nil, nil, nil)), &doc); err != nil {
+	if err := json.Unmarshal(render(t, WriteJSON, Build(applyRun(), nil, applyPlan(), nil)), &doc); err != nil {
 		t.Fatal(err)
 	}
 	if doc.Groups[3].Applications == nil {
@@ -338,7 +376,7 @@ func TestBuildRunMetadata(t *testing.T) {
 // The names in the README's schema are a contract: check them apart from the golden
 // file, so an -update cannot quietly rename one.
 func TestJSONFieldNames(t *testing.T) {
-	raw := render(t, WriteJSON, Build(applyRun(), fixtureMapping(), fixturePlan(), fixtureResults()))
+	raw := render(t, WriteJSON, Build(applyRun(), fixtureMapping(), applyPlan(), fixtureResults()))
 	var doc map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
@@ -404,7 +442,7 @@ func TestCSVNeutralisesFormulas(t *testing.T) {
 	}
 	for _, f := range fields {
 		for _, s := range append(dangerous, "appproxy-01", "10.0.0.1", "'quoted") {
-			a := Action{Row: 2, ConnectorID: "c1", Action: "move", Result: ResultSucceeded}
+			a := Action{Row: 2, ConnectorID: "c1", Action: "move", Result: string(executor.Succeeded)}
 			f.set(&a, s)
 			raw := render(t, WriteCSV, &Report{Actions: []Action{a}})
 			recs, err := csv.NewReader(bytes.NewReader(raw)).ReadAll()
@@ -455,7 +493,7 @@ func listDir(t *testing.T, dir string) []string {
 
 func TestWrite(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "reports", "20260301T100000Z-apply")
-	r := Build(applyRun(), fixtureMapping(), fixturePlan(), fixtureResults())
+	r := Build(applyRun(), fixtureMapping(), applyPlan(), fixtureResults())
 	if err := Write(dir, r, nil); err != nil {
 		t.Fatalf("Write: %v", err)
 	}
@@ -504,7 +542,7 @@ func TestWriteReplacesExistingReportAtomically(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r := Build(applyRun(), fixtureMapping(), fixturePlan(), fixtureResults())
+	r := Build(applyRun(), fixtureMapping(), applyPlan(), fixtureResults())
 	if err := Write(dir, r, []Format{FormatJSON, FormatCSV}); err != nil {
 		t.Fatalf("Write: %v", err)
 	}
@@ -535,7 +573,7 @@ func TestWriteFailureLeavesNoTemporaryFile(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, "report.csv"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	err := Write(dir, Build(applyRun(), fixtureMapping(), fixturePlan(), fixtureResults()), nil)
+	err := Write(dir, Build(applyRun(), fixtureMapping(), applyPlan(), fixtureResults()), nil)
 	if err == nil || !strings.Contains(err.Error(), "report.csv") {
 		t.Fatalf("Write = %v, want an error naming report.csv", err)
 	}

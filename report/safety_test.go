@@ -9,6 +9,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"connrecon/executor"
 	"connrecon/internal/safetext"
 	"connrecon/plan"
 )
@@ -23,7 +24,7 @@ const hostileShown = `evil\u202egpj.exe\x1b[2J\x00\u200b\xff`
 
 // hostileReport puts the hostile text in every field a view shows.
 func hostileReport() *Report {
-	p := fixturePlan()
+	p := applyPlan()
 	for i := range p.Changes {
 		c := &p.Changes[i]
 		if c.MachineName != "" {
@@ -40,9 +41,9 @@ func hostileReport() *Report {
 	run := applyRun()
 	run.Message = "1 move failed for " + hostile
 	run.Operator = hostile
-	run.Groups[1].Name = hostile
-	run.Groups[1].Applications = []string{hostile}
-	run.Refusals = []Refusal{{Guard: "coverage", Message: "refused " + hostile, Groups: []string{hostile}}}
+	p.Groups[1].Name = hostile
+	p.Groups[1].Applications = []string{hostile}
+	p.Refusals = []plan.Refusal{{Guard: plan.GuardCoverage, Message: "refused " + hostile, Groups: []plan.RefusedGroup{{Name: hostile}}}}
 	results := fixtureResults()
 	results[1].Error = "404 " + hostile
 	return Build(run, fixtureMapping(), p, results)
@@ -81,7 +82,7 @@ func TestMarkdownIsBounded(t *testing.T) {
 	r.Groups = []Group{{Name: huge}}
 	for i := range 100 {
 		r.Actions = append(r.Actions, Action{Row: i + 2, Action: "invalid", Result: ResultSkipped, MappedConnector: huge, MappedGroup: huge, Reason: huge})
-		r.Actions = append(r.Actions, Action{Row: i + 2, Action: "move", Result: ResultFailed, MachineName: huge, ToGroupName: huge, Error: huge, RequestID: huge})
+		r.Actions = append(r.Actions, Action{Row: i + 2, Action: "move", Result: string(executor.Failed), MachineName: huge, ToGroupName: huge, Error: huge, RequestID: huge})
 	}
 	out := string(render(t, WriteMarkdown, r))
 	if len(out) > 4<<20 {
@@ -183,7 +184,7 @@ func TestXLSXEscapesAndSaysSo(t *testing.T) {
 }
 
 func TestXLSXExactTextSaysNone(t *testing.T) {
-	f, _ := openXLSX(t, Build(applyRun(), fixtureMapping(), fixturePlan(), fixtureResults()))
+	f, _ := openXLSX(t, Build(applyRun(), fixtureMapping(), applyPlan(), fixtureResults()))
 	if got := labels(t, f)["Text changed"]; got != "none: every cell holds the exact text" {
 		t.Errorf("Summary note %q", got)
 	}
@@ -196,10 +197,10 @@ func TestXLSXExactTextSaysNone(t *testing.T) {
 func TestXLSXKeepsLiteralEscapeSyntax(t *testing.T) {
 	const name = "EU_x202E_moc.exe"
 	run := applyRun()
-	run.Groups[1].Name = name
 	run.Operator = "ops_x0041_team"
 	run.Message = "two\nlines"
-	p := fixturePlan()
+	p := applyPlan()
+	p.Groups[1].Name = name
 	p.Changes[0].MachineName = name
 	f, parts := openXLSX(t, Build(run, fixtureMapping(), p, fixtureResults()))
 	for _, c := range []struct{ sheet, cell, want string }{
@@ -220,7 +221,7 @@ func TestXLSXKeepsLiteralEscapeSyntax(t *testing.T) {
 // A cell longer than Excel allows is cut, with an ellipsis, and counted:
 // excelize would cut it silently.
 func TestXLSXCutsAtExcelsLimitAndSaysSo(t *testing.T) {
-	p := fixturePlan()
+	p := applyPlan()
 	p.Changes[4].Reason = strings.Repeat("r", 100000)
 	p.Changes[4].Action = plan.ActionInvalid
 	f, _ := openXLSX(t, Build(applyRun(), fixtureMapping(), p, fixtureResults()))

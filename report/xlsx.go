@@ -11,6 +11,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"connrecon/executor"
 	"connrecon/internal/safetext"
 	"connrecon/plan"
 )
@@ -316,11 +317,10 @@ func writeActionsSheet(f *excelize.File, r *Report, st xlsxStyles, cells *xlsxCe
 			row[j] = actionCell(j, a, s, cells)
 		}
 		var opts excelize.RowOpts
-		switch a.Result {
-		case ResultFailed:
+		switch {
+		case a.Result == string(executor.Failed):
 			opts.StyleID = st.bad
-		case ResultPlanned, ResultSucceeded, ResultSkipped, ResultNotAttempted:
-		default:
+		case unknownResult(a.Result):
 			opts.StyleID = st.neutral
 		}
 		if err := sw.SetRow(cellName(1, i+2), row, opts); err != nil {
@@ -481,7 +481,7 @@ func writeGroupsSheet(f *excelize.File, r *Report, st xlsxStyles, cells *xlsxCel
 				return err
 			}
 		}
-		if g.Coverage == CoverageGap {
+		if g.Coverage == plan.CoverageGap {
 			if err := f.SetCellStyle(sh, cellName(1, line), cellName(len(GroupsHeader), line), st.bad); err != nil {
 				return err
 			}

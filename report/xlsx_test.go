@@ -117,7 +117,7 @@ func hasFilter(f *excelize.File, sheet, ref string) bool {
 }
 
 func TestXLSX(t *testing.T) {
-	r := Build(applyRun(), fixtureMapping(), fixturePlan(), fixtureResults())
+	r := Build(applyRun(), fixtureMapping(), applyPlan(), fixtureResults())
 	f, parts := openXLSX(t, r)
 
 	if got, want := f.GetSheetList(), []string{SheetSummary, SheetActions, SheetInvalid, SheetGroups}; !reflect.DeepEqual(got, want) {
@@ -320,7 +320,7 @@ func TestXLSXWithoutGroupsOrInvalidRows(t *testing.T) {
 // they are checked before anyone re-runs.
 func TestXLSXHighlightsUnknownOutcome(t *testing.T) {
 	results := []executor.Result{{Change: 0, Outcome: "unknown", Attempts: 1}}
-	f, _ := openXLSX(t, Build(applyRun(), fixtureMapping(), fixturePlan(), results))
+	f, _ := openXLSX(t, Build(applyRun(), fixtureMapping(), applyPlan(), results))
 	if fill := fillOf(t, f, SheetActions, "K2"); fill != neutralFill {
 		t.Errorf("unknown row fill %q, want %s", fill, neutralFill)
 	}
@@ -336,17 +336,17 @@ func TestFormulaInjection(t *testing.T) {
 		machine = `=HYPERLINK("http://x","y")`
 		group   = `+cmd|' /C calc'!A0`
 	)
-	p := fixturePlan()
+	p := applyPlan()
 	c := &p.Changes[0]
 	c.MachineName, c.ToGroupName, c.MappedConnector, c.MappedGroup = machine, group, machine, group
 	p.Changes[1].FromGroupName = group
 	inv := &p.Changes[4]
 	inv.MappedConnector, inv.MappedGroup, inv.Reason = machine, group, "-2+3 no such group @SUM(A1)"
+	p.Groups[1].Name = group
+	p.Groups[1].Applications = []string{machine}
+	p.Refusals = []plan.Refusal{{Guard: plan.GuardCoverage, Message: "=1+1", Groups: []plan.RefusedGroup{{Name: group}}}}
 	run := applyRun()
 	run.Operator = "@evil"
-	run.Groups[1].Name = group
-	run.Groups[1].Applications = []string{machine}
-	run.Refusals = []Refusal{{Guard: "coverage", Message: "=1+1", Groups: []string{group}}}
 	r := Build(run, fixtureMapping(), p, fixtureResults())
 
 	t.Run("CSV", func(t *testing.T) {
@@ -470,7 +470,7 @@ func checkTables(t *testing.T, out string) {
 func TestXLSXRowLimit(t *testing.T) {
 	defer func(n int) { xlsxMaxRows = n }(xlsxMaxRows)
 	xlsxMaxRows = 4 // a header and three rows
-	p := fixturePlan()
+	p := applyPlan()
 	for i := 0; i < 3; i++ {
 		p.Changes = append(p.Changes, plan.Change{Row: 10 + i, Action: plan.ActionInvalid, MappedConnector: "x", Reason: "bad"})
 	}

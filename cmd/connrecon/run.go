@@ -166,22 +166,7 @@ func (r *runState) finish(s *session, err error) error {
 	if r.mapping != nil {
 		run.MappingSheet = r.mapping.Sheet
 	}
-	if r.plan != nil {
-		for _, f := range r.plan.Refusals {
-			rf := report.Refusal{Guard: f.Guard, Message: f.Message}
-			for _, g := range f.Groups {
-				rf.Groups = append(rf.Groups, g.Name)
-			}
-			run.Refusals = append(run.Refusals, rf)
-		}
-		for _, g := range r.plan.Groups {
-			run.Groups = append(run.Groups, report.Group{
-				ID: g.ID, Name: g.Name, IsDefault: g.IsDefault, Applications: g.Applications,
-				ConnectorsBefore: g.ConnectorsBefore, ConnectorsAfter: g.ConnectorsAfter,
-				ActiveBefore: g.ActiveBefore, ActiveAfter: g.ActiveAfter, Coverage: g.Coverage,
-			})
-		}
-	}
+	// The refusals and groups are the plan's: Build reads them from it.
 	rep := report.Build(run, r.mapping, r.plan, r.results)
 	if werr := report.Write(r.reportDir, rep, r.formats); werr != nil {
 		s.log.Error("could not write the report", "dir", r.reportDir, "err", werr)
