@@ -81,13 +81,23 @@ func (r Result) ConfirmedByRead() bool {
 	return r.Outcome == Succeeded && r.Note == NoteConfirmedByRead
 }
 
+// DefaultConcurrency is Run's and Verify's requests in flight when the
+// options leave it 0: enough to hide Graph's latency, few enough not to
+// draw throttling from a tenant's default limits.
+const DefaultConcurrency = 8
+
+// DefaultVerifyTimeout is how long Verify polls when the options leave it
+// 0: Graph usually shows a move in its group within seconds, rarely after
+// a minute.
+const DefaultVerifyTimeout = 60 * time.Second
+
 // DefaultGrace is how long requests in flight may take to finish after the
 // run is told to stop.
 const DefaultGrace = 10 * time.Second
 
 // Options for Run.
 type Options struct {
-	Concurrency int          // concurrent requests per wave (default 8)
+	Concurrency int          // concurrent requests per wave (default DefaultConcurrency)
 	Pacer       *pacer.Pacer // shared retry policy; nil means one attempt per move
 	// Grace bounds how long requests already in flight may take to finish
 	// once the run stops (ctx cancelled, or a fatal error); then they are
@@ -130,7 +140,7 @@ var errGraceOver = errors.New("the grace period after the stop ran out")
 // error (interrupted). Failed moves are results, not errors.
 func Run(ctx context.Context, p *plan.Plan, m Mover, opts Options) ([]Result, error) {
 	if opts.Concurrency <= 0 {
-		opts.Concurrency = 8
+		opts.Concurrency = DefaultConcurrency
 	}
 	if opts.Grace <= 0 {
 		opts.Grace = DefaultGrace

@@ -27,14 +27,15 @@ type Reader interface {
 // VerifyOptions bound verification.
 type VerifyOptions struct {
 	// Timeout is how long to keep polling for moves not yet visible
-	// (default 60s). It bounds when the last round starts, not a read in
+	// (default DefaultVerifyTimeout). It bounds when the last round starts, not a read in
 	// flight: a read is bounded by the Reader's own retry budget.
 	Timeout time.Duration
 	// Interval is the first wait between rounds (default 500ms); each
 	// wait doubles, up to MaxInterval (default 8s).
 	Interval    time.Duration
 	MaxInterval time.Duration
-	// Concurrency is the number of group reads in flight at once (default 8).
+	// Concurrency is the number of group reads in flight at once (default
+	// DefaultConcurrency).
 	Concurrency int
 	// OnWait, if set, is called before each wait with the number of moves
 	// not yet seen in their target group.
@@ -49,7 +50,7 @@ type VerifyOptions struct {
 
 func (o *VerifyOptions) defaults() {
 	if o.Timeout <= 0 {
-		o.Timeout = 60 * time.Second
+		o.Timeout = DefaultVerifyTimeout
 	}
 	if o.Interval <= 0 {
 		o.Interval = 500 * time.Millisecond
@@ -61,7 +62,7 @@ func (o *VerifyOptions) defaults() {
 		o.MaxInterval = o.Interval
 	}
 	if o.Concurrency <= 0 {
-		o.Concurrency = 8
+		o.Concurrency = DefaultConcurrency
 	}
 }
 

@@ -42,13 +42,13 @@ func (o *applyOptions) AddFlags(fs *flag.FlagSet) {
 	o.planningOptions.AddFlags(fs)
 	o.Report.AddFlags(fs)
 	fs.StringVar(&o.Plan, "plan", "", "apply the moves of a plan saved with plan -o, checked again against the tenant (instead of -m)")
-	fs.IntVar(&o.Concurrency, "concurrency", 8, "moves in flight at once (1-64)")
+	fs.IntVar(&o.Concurrency, "concurrency", executor.DefaultConcurrency, "moves in flight at once (1-64)")
 	fs.BoolVar(&o.Yes, "yes", false, "apply without asking (required without a terminal)")
 	fs.Float64Var(&o.RPS, "rps", 0, "at most this many Graph requests per second, reads and writes together (0: no cap)")
-	fs.IntVar(&o.MaxAttempts, "max-attempts", 8, "requests per call at most, retries included, when Graph throttles or fails transiently")
-	fs.DurationVar(&o.MaxRetryTime, "max-retry-time", 2*time.Minute, "time one call may spend waiting to retry (backoff and Retry-After)")
+	fs.IntVar(&o.MaxAttempts, "max-attempts", pacer.DefaultMaxAttempts, "requests per call at most, retries included, when Graph throttles or fails transiently")
+	fs.DurationVar(&o.MaxRetryTime, "max-retry-time", pacer.DefaultMaxRetryTime, "time one call may spend waiting to retry (backoff and Retry-After)")
 	fs.BoolVar(&o.NoVerify, "no-verify", false, "do not re-read the groups after the last wave")
-	fs.DurationVar(&o.VerifyTimeout, "verify-timeout", 60*time.Second, "how long verification polls for moves Graph has not yet replicated")
+	fs.DurationVar(&o.VerifyTimeout, "verify-timeout", executor.DefaultVerifyTimeout, "how long verification polls for moves Graph has not yet replicated")
 }
 
 func (o *applyOptions) validate() error {

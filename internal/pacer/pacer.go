@@ -11,16 +11,26 @@ import (
 	"connrecon/internal/apierr"
 )
 
+// The zero Options' retry budget, and the apply flags' defaults.
+const (
+	// DefaultMaxAttempts: see Options.MaxAttempts for why eight.
+	DefaultMaxAttempts = 8
+	// DefaultMaxRetryTime: long enough to ride out a few Retry-After
+	// pauses, short enough that a stuck call does not stall a run.
+	DefaultMaxRetryTime = 2 * time.Minute
+)
+
 // Options bound the retries of one call and the pace of all of them.
 type Options struct {
-	// MaxAttempts per call, the first included (default 8). Eight rather
+	// MaxAttempts per call, the first included (default
+	// DefaultMaxAttempts). Eight rather
 	// than six: against a tenant answering a quarter of requests 429/503,
 	// six tries in a row fail about once in 3,000 moves (0.26^6), which a
 	// nightly job of 2,000 moves would hit every other night; eight make it
 	// once in 50,000. MaxRetryTime still bounds how long that can take.
 	MaxAttempts int
 	// MaxRetryTime is the total time a call may spend waiting to retry:
-	// backoff and Retry-After pauses (default 2m). Waiting for the rate
+	// backoff and Retry-After pauses (default DefaultMaxRetryTime). Waiting for the rate
 	// limit (RPS) is not counted: that is the pace the operator chose, not
 	// a failure.
 	MaxRetryTime time.Duration
@@ -50,10 +60,10 @@ const ReportExtension = time.Second
 
 func (o *Options) defaults() {
 	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = 8
+		o.MaxAttempts = DefaultMaxAttempts
 	}
 	if o.MaxRetryTime <= 0 {
-		o.MaxRetryTime = 2 * time.Minute
+		o.MaxRetryTime = DefaultMaxRetryTime
 	}
 	if o.BaseDelay <= 0 {
 		o.BaseDelay = 500 * time.Millisecond

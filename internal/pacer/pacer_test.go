@@ -568,7 +568,7 @@ func TestRPSSlotInsidePauseWaitsForPause(t *testing.T) {
 
 func TestDefaults(t *testing.T) {
 	p := New(Options{}, 1)
-	if p.opts.MaxAttempts != 8 || p.opts.MaxRetryTime != 2*time.Minute || p.interval != 0 {
+	if p.opts.MaxAttempts != DefaultMaxAttempts || p.opts.MaxRetryTime != DefaultMaxRetryTime || p.interval != 0 {
 		t.Errorf("defaults %+v, interval %v", p.opts, p.interval)
 	}
 	if New(Options{RPS: 4}, 1).interval != 250*time.Millisecond {
