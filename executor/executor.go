@@ -107,10 +107,8 @@ type Options struct {
 	// move, written before the worker takes its next move, so a kill -9
 	// loses at most the moves in flight. When it has a Sync method (an
 	// *os.File) a goroutine syncs as soon as lines are pending, and every
-	// line is synced when Run returns; meanwhile GOMAXPROCS is one higher,
-	// so that a sync blocked in the kernel does not hold a processor the
-	// workers need (procs.go). Writes are serialised; a failed write or
-	// sync stops the run with a *FatalError.
+	// line is synced when Run returns. Writes are serialised; a failed
+	// write or sync stops the run with a *FatalError.
 	Journal io.Writer
 	// OnResult, if set, is called once per finished move (from worker
 	// goroutines, serialised by Run). Moves never sent get no call: the
@@ -177,9 +175,8 @@ func Run(ctx context.Context, p *plan.Plan, m Mover, opts Options) ([]Result, er
 
 	rec := &recorder{p: p, results: results, onResult: opts.OnResult, journal: newJournal(opts.Journal), stop: func(f *FatalError) { stop(f) }}
 	if rec.journal != nil {
-		// Also on a panic a caller recovers from: the syncer stops and the
-		// spare processor is given back. The normal path closes it below,
-		// for the error.
+		// Also on a panic a caller recovers from: the syncer goroutine
+		// stops. The normal path closes it below, for the error.
 		defer rec.journal.close()
 	}
 	// short holds groups whose planned inflow in an earlier wave did not

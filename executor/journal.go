@@ -222,7 +222,6 @@ type journal struct {
 
 	kick      chan struct{} // a sync is wanted
 	done      chan struct{} // the syncer has stopped
-	release   func()        // gives back the syncer's processor (procs.go)
 	closeOnce sync.Once
 
 	mu      sync.Mutex
@@ -238,7 +237,6 @@ func newJournal(w io.Writer) *journal {
 	j.syncer, _ = w.(interface{ Sync() error })
 	if j.syncer != nil {
 		j.kick, j.done = make(chan struct{}, 1), make(chan struct{})
-		j.release = reserveSyncProc()
 		go func() {
 			defer close(j.done)
 			for range j.kick {
@@ -309,7 +307,6 @@ func (j *journal) close() error {
 		close(j.kick)
 		<-j.done
 		j.syncNow()
-		j.release()
 	})
 	return j.err()
 }

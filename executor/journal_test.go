@@ -5,11 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -282,67 +280,5 @@ func TestReadJournalEmptyAndBlank(t *testing.T) {
 	var te *TornLinesError
 	if !errors.As(err, &te) || !reflect.DeepEqual(te.Lines, []int{1, 2}) {
 		t.Errorf("non-entries: err = %v, want lines 1 and 2 reported", err)
-	}
-}
-
-// While a journal with a syncer is open, GOMAXPROCS is one higher (a sync
-// blocked in the kernel keeps its processor); Run gives it back. A writer
-// without Sync changes nothing.
-func TestJournalSyncerHasASpareProcessor(t *testing.T) {
-	before := runtime.GOMAXPROCS(0)
-	procs := func(j io.Writer) int {
-		seen := 0
-		f := newFakeMover()
-		f.gate = func(context.Context, string) error {
-			seen = runtime.GOMAXPROCS(0)
-			return nil
-		}
-		if _, err := Run(context.Background(), movesPlan(1), f, Options{Concurrency: 1, Journal: j}); err != nil {
-			t.Fatal(err)
-		}
-		if after := runtime.GOMAXPROCS(0); after != before {
-			t.Errorf("GOMAXPROCS %d after the run, want %d as before", after, before)
-		}
-		return seen
-	}
-	if got := procs(&syncBuffer{}); got != before+1 {
-		t.Errorf("GOMAXPROCS %d during a run with a syncing journal, want %d", got, before+1)
-	}
-	if got := procs(struct{ io.Writer }{&syncBuffer{}}); got != before {
-		t.Errorf("GOMAXPROCS %d during a run with a journal that cannot sync, want %d", got, before)
-	}
-	if got := procs(nil); got != before {
-		t.Errorf("GOMAXPROCS %d during a run without a journal, want %d", got, before)
-	}
-}
-
-// Overlapping runs share the one spare processor; the last gives it back.
-func TestSpareProcessorIsShared(t *testing.T) {
-	before := runtime.GOMAXPROCS(0)
-	r1 := reserveSyncProc()
-	r2 := reserveSyncProc()
-	if got := runtime.GOMAXPROCS(0); got != before+1 {
-		t.Errorf("two users: GOMAXPROCS %d, want %d", got, before+1)
-	}
-	r1()
-	r1() // twice is once
-	if got := runtime.GOMAXPROCS(0); got != before+1 {
-		t.Errorf("one user left: GOMAXPROCS %d, want %d", got, before+1)
-	}
-	r2()
-	if got := runtime.GOMAXPROCS(0); got != before {
-		t.Errorf("none left: GOMAXPROCS %d, want %d", got, before)
-	}
-}
-
-// Someone changing GOMAXPROCS during a run keeps their value.
-func TestSpareProcessorLeavesOthersSetting(t *testing.T) {
-	before := runtime.GOMAXPROCS(0)
-	defer runtime.GOMAXPROCS(before)
-	release := reserveSyncProc()
-	runtime.GOMAXPROCS(before + 3)
-	release()
-	if got := runtime.GOMAXPROCS(0); got != before+3 {
-		t.Errorf("GOMAXPROCS %d after the release, want the %d set meanwhile", got, before+3)
 	}
 }
