@@ -28,6 +28,10 @@ type progress struct {
 	wg     sync.WaitGroup
 }
 
+// barThrottle is the least time between two redraws of the bar; a
+// variable so that a test can make the bar redraw often.
+var barThrottle = 100 * time.Millisecond
+
 func newProgress(total int, s *session, period time.Duration) *progress {
 	p := &progress{total: total, started: time.Now(), log: s.log, stop: make(chan struct{})}
 	if !s.g.NoProgress && s.env.StderrIsTerminal != nil && s.env.StderrIsTerminal() {
@@ -42,7 +46,7 @@ func newProgress(total int, s *session, period time.Duration) *progress {
 			progressbar.OptionSetItsString("moves"),
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionClearOnFinish(),
-			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionThrottle(barThrottle),
 		)
 		return p
 	}
@@ -63,8 +67,8 @@ func newProgress(total int, s *session, period time.Duration) *progress {
 	return p
 }
 
-// result counts one finished move (the executor serialises calls).
-func (p *progress) result(r executor.Result) {
+// Result counts one finished move (the executor serialises calls).
+func (p *progress) Result(r executor.Result) {
 	p.mu.Lock()
 	p.done++
 	if r.Outcome == executor.Failed {
@@ -93,8 +97,8 @@ func formatRate(r float64) string {
 	return strconv.FormatFloat(r, 'f', 1, 64) + "/s"
 }
 
-// finish stops the display.
-func (p *progress) finish() {
+// Finish stops the display.
+func (p *progress) Finish() {
 	close(p.stop)
 	p.wg.Wait()
 	if p.bar != nil {
