@@ -67,8 +67,8 @@ func newProgress(total int, s *session, period time.Duration) *progress {
 	return p
 }
 
-// Result counts one finished move (the executor serialises calls).
-func (p *progress) Result(r executor.Result) {
+// result counts one finished move (the executor serialises calls).
+func (p *progress) result(r executor.Result) {
 	p.mu.Lock()
 	p.done++
 	if r.Outcome == executor.Failed {
@@ -97,8 +97,8 @@ func formatRate(r float64) string {
 	return strconv.FormatFloat(r, 'f', 1, 64) + "/s"
 }
 
-// Finish stops the display.
-func (p *progress) Finish() {
+// finish stops the display.
+func (p *progress) finish() {
 	close(p.stop)
 	p.wg.Wait()
 	if p.bar != nil {
