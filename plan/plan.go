@@ -91,13 +91,9 @@ type Plan struct {
 	Groups   []GroupSummary `json:"groups,omitempty"`   // every group, by name: active connectors before, during and after
 	Refusals []Refusal      `json:"refusals,omitempty"` // guards that refuse the plan; empty when it may be applied
 	Warnings []string       `json:"warnings,omitempty"` // plan-wide notes for the administrator (per-move ones are on the change)
-
-	// What Save records as the tenant state the plan depends on: the
-	// snapshot Build was given (read only when saving, so a plan that is
-	// never saved costs nothing more), or for a plan loaded from a file,
-	// the state saved with it.
-	snapshot *State
-	involved *Involved
+	// No reference to the State it was built from: a plan outlives the
+	// tenant snapshot, and whoever saves it passes the state along
+	// (planfile.Save).
 }
 
 // Refused reports whether a guard refuses the plan: nothing of it may be
@@ -160,7 +156,7 @@ func Build(m *Mapping, s *State, opts Options) *Plan {
 	opts = opts.normalized()
 	ix := newIndex(s)
 	n := len(m.Rows) + len(s.Connectors)/8
-	p := &Plan{Options: opts, Changes: make([]Change, 0, n), snapshot: s}
+	p := &Plan{Options: opts, Changes: make([]Change, 0, n)}
 	// Parallel to p.Changes: the connector and destination group of each
 	// change as positions in s (-1: none), so the coverage analysis needs
 	// no second lookup by id.

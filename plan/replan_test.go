@@ -1,7 +1,6 @@
 package plan
 
 import (
-	"bytes"
 	"errors"
 	"math/rand/v2"
 	"reflect"
@@ -10,36 +9,33 @@ import (
 	"testing"
 )
 
-// forge rewrites a saved plan as someone who can write the file and read
-// the tenant would: edit it, then record the tenant state the edited moves
-// depend on, its fingerprint, the totals and the checksum, so that
-// LoadSaved and Check both accept it. names, when given, runs after the
-// state is recorded: names are not in the fingerprint, so a forger can make
-// them agree with whatever the moves claim.
-func forge(t *testing.T, orig *Saved, s *State, edit, names func(sv *Saved)) *Saved {
+// forge rewrites saved claims as someone who can write the plan file and
+// read the tenant would: edit them, then record the tenant state the
+// edited moves depend on, its fingerprint and the wave count, so that the
+// file's own checks (package planfile) and Check all accept them. names,
+// when given, runs after the state is recorded: names are not in the
+// fingerprint, so a forger can make them agree with whatever the moves
+// claim.
+func forge(t *testing.T, orig *Claims, s *State, edit, names func(cl *Claims)) *Claims {
 	t.Helper()
-	sv := *orig
-	sv.Changes = slices.Clone(orig.Changes)
+	cl := *orig
+	cl.Changes = slices.Clone(orig.Changes)
 	if edit != nil {
-		edit(&sv)
+		edit(&cl)
 	}
-	sv.Involved = *involvedState(s, sv.Changes)
+	cl.Involved = *InvolvedState(s, cl.Changes)
 	if names != nil {
-		names(&sv)
+		names(&cl)
 	}
-	sv.Fingerprint = sv.Involved.fingerprint()
-	sv.Summary.Move, sv.Waves = len(sv.Changes), 0
-	for _, c := range sv.Changes {
-		sv.Waves = max(sv.Waves, c.Wave)
+	cl.Fingerprint = cl.Involved.Fingerprint()
+	cl.Waves = 0
+	for _, c := range cl.Changes {
+		cl.Waves = max(cl.Waves, c.Wave)
 	}
-	out, err := LoadSaved(bytes.NewReader(reseal(t, &sv)), "plan.json")
-	if err != nil {
-		t.Fatalf("the forged plan does not load: %v", err)
-	}
-	if err := out.Check(s, graphBeta); err != nil {
+	if err := cl.Check(s, graphBeta); err != nil {
 		t.Fatalf("the forged plan fails Check: %v", err)
 	}
-	return out
+	return &cl
 }
 
 func groupID(t *testing.T, s *State, name string) string {
@@ -64,7 +60,7 @@ func connByName(t *testing.T, s *State, short string) *Connector {
 	return nil
 }
 
-func changeOf(t *testing.T, sv *Saved, short string) *Change {
+func changeOf(t *testing.T, sv *Claims, short string) *Change {
 	t.Helper()
 	for i := range sv.Changes {
 		if strings.HasPrefix(sv.Changes[i].MachineName, short+".") {
@@ -108,27 +104,19 @@ func movesOf(p *Plan) []Change {
 // were forged.
 func TestReplan(t *testing.T) {
 	s, m := savedFixture()
-	mustLoad := func(t *testing.T, p *Plan) *Saved {
-		t.Helper()
-		sv, err := LoadSaved(bytes.NewReader(saveToBytes(t, p)), "plan.json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return sv
-	}
 	made := Build(m, s, Options{MinActive: 1, MaxChanges: 50})
-	honest := mustLoad(t, made)
+	honest := claimsOf(made, s)
 	// The same tenant with --unlisted default: fra2, lab1 and sea2 idle in
 	// Default (rows 0).
 	madeUnlisted := Build(m, s, Options{MinActive: 1, Unlisted: UnlistedDefault})
 	if madeUnlisted.Refused() || madeUnlisted.Summary().Move != 5 {
 		t.Fatalf("fixture: %+v %+v", madeUnlisted.Refusals, madeUnlisted.Summary())
 	}
-	unlisted := mustLoad(t, madeUnlisted)
+	unlisted := claimsOf(madeUnlisted, s)
 
 	tests := []struct {
 		name   string
-		saved  func(t *testing.T) *Saved
+		saved  func(t *testing.T) *Claims
 		tenant func(s *State) // a change in the live tenant
 		guards Options
 		// One of:
@@ -138,7 +126,7 @@ func TestReplan(t *testing.T) {
 	}{
 		{
 			name:   "an honest plan comes back as it was made",
-			saved:  func(*testing.T) *Saved { return honest },
+			saved:  func(*testing.T) *Claims { return honest },
 			guards: cliGuards,
 			check: func(t *testing.T, p *Plan) {
 				if !reflect.DeepEqual(movesOf(p), movesOf(made)) || !reflect.DeepEqual(p.Groups, made.Groups) || p.Refused() || len(p.Warnings) != 0 {
@@ -148,7 +136,7 @@ func TestReplan(t *testing.T) {
 		},
 		{
 			name:   "an honest plan with connectors not in the mapping comes back as it was made",
-			saved:  func(*testing.T) *Saved { return unlisted },
+			saved:  func(*testing.T) *Claims { return unlisted },
 			guards: Options{MaxChanges: 50, MinActive: 1},
 			check: func(t *testing.T, p *Plan) {
 				if !reflect.DeepEqual(movesOf(p), movesOf(madeUnlisted)) || p.Refused() {
@@ -160,9 +148,9 @@ func TestReplan(t *testing.T) {
 			// The attack: the id changed, the approved name kept, here and
 			// in the recorded state.
 			name: "a move sent to another group under the approved group's name",
-			saved: func(t *testing.T) *Saved {
+			saved: func(t *testing.T) *Claims {
 				us := strings.ToLower(groupID(t, s, "US"))
-				return forge(t, honest, s, func(sv *Saved) { changeOf(t, sv, "fra1").ToGroupID = us }, func(sv *Saved) {
+				return forge(t, honest, s, func(sv *Claims) { changeOf(t, sv, "fra1").ToGroupID = us }, func(sv *Claims) {
 					for i := range sv.Involved.Groups {
 						if sv.Involved.Groups[i].ID == us {
 							sv.Involved.Groups[i].Name = "EU"
@@ -178,8 +166,8 @@ func TestReplan(t *testing.T) {
 		},
 		{
 			name: "moves added that empty a group serving applications",
-			saved: func(t *testing.T) *Saved {
-				return forge(t, honest, s, func(sv *Saved) {
+			saved: func(t *testing.T) *Claims {
+				return forge(t, honest, s, func(sv *Claims) {
 					sv.Changes = append(sv.Changes, moveOf(t, s, "sea1", "Lab", 5), moveOf(t, s, "sea2", "Lab", 6))
 				}, nil)
 			},
@@ -188,8 +176,8 @@ func TestReplan(t *testing.T) {
 		},
 		{
 			name: "moves added, and the file's guards loosened",
-			saved: func(t *testing.T) *Saved {
-				return forge(t, honest, s, func(sv *Saved) {
+			saved: func(t *testing.T) *Claims {
+				return forge(t, honest, s, func(sv *Claims) {
 					sv.Changes = append(sv.Changes, moveOf(t, s, "sea1", "Lab", 5), moveOf(t, s, "sea2", "Lab", 6))
 					sv.Options = Options{Unlisted: UnlistedReport, MaxChanges: 0, MinActive: 0, AllowCoverageGap: true}
 				}, nil)
@@ -209,8 +197,8 @@ func TestReplan(t *testing.T) {
 		},
 		{
 			name: "a gap allowed on apply too goes through, with its warning",
-			saved: func(t *testing.T) *Saved {
-				return forge(t, honest, s, func(sv *Saved) {
+			saved: func(t *testing.T) *Claims {
+				return forge(t, honest, s, func(sv *Claims) {
 					sv.Changes = append(sv.Changes, moveOf(t, s, "sea1", "Lab", 5), moveOf(t, s, "sea2", "Lab", 6))
 					sv.Options.AllowCoverageGap = true
 				}, nil)
@@ -224,23 +212,23 @@ func TestReplan(t *testing.T) {
 		},
 		{
 			name: "more moves than apply's --max-changes, the file saying no limit",
-			saved: func(t *testing.T) *Saved {
-				return forge(t, honest, s, func(sv *Saved) { sv.Options.MaxChanges = 0 }, nil)
+			saved: func(t *testing.T) *Claims {
+				return forge(t, honest, s, func(sv *Claims) { sv.Options.MaxChanges = 0 }, nil)
 			},
 			guards:  Options{MaxChanges: 1, MinActive: 1},
 			refused: GuardMaxChanges,
 		},
 		{
 			name: "a stricter --max-changes in the file holds",
-			saved: func(t *testing.T) *Saved {
-				return forge(t, honest, s, func(sv *Saved) { sv.Options.MaxChanges = 1 }, nil)
+			saved: func(t *testing.T) *Claims {
+				return forge(t, honest, s, func(sv *Claims) { sv.Options.MaxChanges = 1 }, nil)
 			},
 			guards:  cliGuards,
 			refused: GuardMaxChanges,
 		},
 		{
 			name:  "a group renamed in the tenant since",
-			saved: func(*testing.T) *Saved { return honest },
+			saved: func(*testing.T) *Claims { return honest },
 			tenant: func(s *State) {
 				s.Groups[slices.IndexFunc(s.Groups, func(g Group) bool { return g.Name == "EU" })].Name = "Europe"
 			},
@@ -252,8 +240,8 @@ func TestReplan(t *testing.T) {
 		},
 		{
 			name: "a machine name changed in the file",
-			saved: func(t *testing.T) *Saved {
-				return forge(t, honest, s, func(sv *Saved) { changeOf(t, sv, "fra1").MachineName = "fra9.contoso.com" }, func(sv *Saved) {
+			saved: func(t *testing.T) *Claims {
+				return forge(t, honest, s, func(sv *Claims) { changeOf(t, sv, "fra1").MachineName = "fra9.contoso.com" }, func(sv *Claims) {
 					for i := range sv.Involved.Connectors {
 						if sv.Involved.Connectors[i].MachineName == "fra1.contoso.com" {
 							sv.Involved.Connectors[i].MachineName = "fra9.contoso.com"
@@ -266,16 +254,16 @@ func TestReplan(t *testing.T) {
 		},
 		{
 			name: "a mapping cell that names another group",
-			saved: func(t *testing.T) *Saved {
-				return forge(t, honest, s, func(sv *Saved) { changeOf(t, sv, "fra1").MappedGroup = "Lab" }, nil)
+			saved: func(t *testing.T) *Claims {
+				return forge(t, honest, s, func(sv *Claims) { changeOf(t, sv, "fra1").MappedGroup = "Lab" }, nil)
 			},
 			guards:      cliGuards,
 			contradicts: []string{`the move of "fra1.contoso.com" (row 2): its mapping cell "Lab" is group "Lab"`},
 		},
 		{
 			name: "a mapping cell that names no connector",
-			saved: func(t *testing.T) *Saved {
-				return forge(t, honest, s, func(sv *Saved) { changeOf(t, sv, "fra1").MappedConnector = "ghost" }, nil)
+			saved: func(t *testing.T) *Claims {
+				return forge(t, honest, s, func(sv *Claims) { changeOf(t, sv, "fra1").MappedConnector = "ghost" }, nil)
 			},
 			guards:      cliGuards,
 			contradicts: []string{`its mapping cell "ghost" names no connector now: no connector named`},
@@ -284,8 +272,8 @@ func TestReplan(t *testing.T) {
 			// Waves are the tool's own ordering, worked out from the
 			// tenant: the file's are replaced, and the change said.
 			name: "waves edited",
-			saved: func(t *testing.T) *Saved {
-				return forge(t, honest, s, func(sv *Saved) { changeOf(t, sv, "fra3").Wave = 1 }, nil)
+			saved: func(t *testing.T) *Claims {
+				return forge(t, honest, s, func(sv *Claims) { changeOf(t, sv, "fra3").Wave = 1 }, nil)
 			},
 			guards: cliGuards,
 			check: func(t *testing.T, p *Plan) {
@@ -301,8 +289,8 @@ func TestReplan(t *testing.T) {
 		},
 		{
 			name: "a connector not in the mapping sent elsewhere than the default group",
-			saved: func(t *testing.T) *Saved {
-				return forge(t, unlisted, s, func(sv *Saved) {
+			saved: func(t *testing.T) *Claims {
+				return forge(t, unlisted, s, func(sv *Claims) {
 					c := changeOf(t, sv, "lab1")
 					c.ToGroupID, c.ToGroupName = groupID(t, s, "US"), "US"
 				}, nil)
@@ -312,7 +300,7 @@ func TestReplan(t *testing.T) {
 		},
 		{
 			name:  "the default group changed in the tenant since",
-			saved: func(*testing.T) *Saved { return unlisted },
+			saved: func(*testing.T) *Claims { return unlisted },
 			tenant: func(s *State) {
 				for i := range s.Groups {
 					s.Groups[i].IsDefault = s.Groups[i].Name == "Lab"
@@ -379,10 +367,7 @@ func TestReplan(t *testing.T) {
 // Check runs first: a tenant that moved on is a stale plan, as before.
 func TestReplanStale(t *testing.T) {
 	s, m := savedFixture()
-	sv, err := LoadSaved(bytes.NewReader(saveToBytes(t, Build(m, s, Options{MinActive: 1}))), "plan.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sv := claimsOf(Build(m, s, Options{MinActive: 1}), s)
 	cur, _ := savedFixture()
 	connByName(t, cur, "fra3").Status = StatusInactive
 	var stale *StaleError
@@ -409,15 +394,7 @@ func TestReplanProperty(t *testing.T) {
 		if p.Refused() || p.Summary().Invalid > 0 {
 			continue
 		}
-		var buf bytes.Buffer
-		if err := Save(&buf, p, saveMeta); err != nil {
-			t.Fatalf("case %d: Save: %v", n, err)
-		}
-		sv, err := LoadSaved(&buf, "plan.json")
-		if err != nil {
-			t.Fatalf("case %d: LoadSaved: %v", n, err)
-		}
-		q, err := sv.Replan(s, graphBeta, opts)
+		q, err := claimsOf(p, s).Replan(s, graphBeta, opts)
 		if err != nil {
 			t.Fatalf("case %d: Replan: %v\n%s", n, err, describeCase(s, m, opts, p))
 		}
@@ -472,24 +449,16 @@ func TestStricter(t *testing.T) {
 }
 
 // BenchmarkReplan: apply --plan's work on the plan of BenchmarkBuild at
-// 100,000 connectors (10,000 moves in two waves): reading the file, and
-// planning it again against the tenant.
+// 100,000 connectors (10,000 moves in two waves) once the file is read
+// (planfile's BenchmarkLoad is reading it): checking it against
+// the tenant, and planning it again.
 func BenchmarkReplan(b *testing.B) {
 	s, m := genMigration(100_000, 5_000)
 	opts := Options{MinActive: 1}
-	var buf bytes.Buffer
-	if err := Save(&buf, Build(m, s, opts), saveMeta); err != nil {
-		b.Fatal(err)
-	}
-	data := buf.Bytes()
-	b.SetBytes(int64(len(data)))
+	cl := claimsOf(Build(m, s, opts), s)
 	b.ReportAllocs()
 	for b.Loop() {
-		sv, err := LoadSaved(bytes.NewReader(data), "plan.json")
-		if err != nil {
-			b.Fatal(err)
-		}
-		p, err := sv.Replan(s, graphBeta, opts)
+		p, err := cl.Replan(s, graphBeta, opts)
 		if err != nil || p.Refused() || p.Summary().Move != 10_000 || p.WaveCount() != 2 {
 			b.Fatalf("Replan: %v", err)
 		}
@@ -500,28 +469,21 @@ func BenchmarkReplan(b *testing.B) {
 // name cannot drive the terminal or flood the log.
 func TestReplanHostileText(t *testing.T) {
 	s, m := savedFixture()
-	sv, err := LoadSaved(bytes.NewReader(saveToBytes(t, Build(m, s, Options{MinActive: 1}))), "plan.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sv := claimsOf(Build(m, s, Options{MinActive: 1}), s)
 	evil := "evil\x1b]0;owned\x07\u202egpj.exe" + strings.Repeat("x", 100_000)
 	ghost := "cc000000-0000-4000-8000-0000000000ff" // in no tenant
 	c := changeOf(t, sv, "fra1")
 	c.ConnectorID, c.MachineName = ghost, evil
 	// Recorded as the forger likes, names and all, and fingerprinted.
-	sv.Involved = *involvedState(s, sv.Changes)
+	sv.Involved = *InvolvedState(s, sv.Changes)
 	sv.Involved.Connectors = append(sv.Involved.Connectors, InvolvedConnector{ID: ghost, MachineName: evil, GroupID: strings.ToLower(c.FromGroupID), GroupName: c.FromGroupName, Status: c.ConnectorStatus})
 	for i := range sv.Involved.Groups {
 		if sv.Involved.Groups[i].ID == strings.ToLower(c.FromGroupID) {
 			sv.Involved.Groups[i].Members = append(sv.Involved.Groups[i].Members, InvolvedMember{ID: ghost, MachineName: evil, Status: c.ConnectorStatus})
 		}
 	}
-	sv.Fingerprint = sv.Involved.fingerprint()
-	loaded, err := LoadSaved(bytes.NewReader(reseal(t, sv)), "plan.json")
-	if err != nil {
-		t.Fatalf("LoadSaved: %v", err)
-	}
-	_, err = loaded.Replan(s, graphBeta, cliGuards)
+	sv.Fingerprint = sv.Involved.Fingerprint()
+	_, err := sv.Replan(s, graphBeta, cliGuards)
 	var stale *StaleError
 	if !errors.As(err, &stale) || !strings.Contains(err.Error(), `is no longer in the tenant`) {
 		t.Fatalf("Replan = %v", err)

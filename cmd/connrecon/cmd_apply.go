@@ -17,6 +17,7 @@ import (
 	"connrecon/internal/pacer"
 	"connrecon/internal/safetext"
 	"connrecon/plan"
+	"connrecon/plan/planfile"
 )
 
 // progressPeriod is how often a plain progress line is logged when there
@@ -288,7 +289,7 @@ func plural(n int, one, many string) string {
 }
 
 // loadSaved reads a plan file and plans its moves again against the tenant
-// as it is now (plan.Saved.Replan): the same Graph URL, an unaltered file,
+// as it is now (planfile.Saved.Replan): the same Graph URL, an unaltered file,
 // the same state for everything the plan touches, every claim of the file
 // true of the tenant, and every guard run again with the stricter of the
 // plan's options and apply's own (guards). r.plan is then the replanned
@@ -301,13 +302,13 @@ func (r *runState) loadSaved(ctx context.Context, s *session, path string, guard
 	if err != nil {
 		return withCode(exitUsage, fmt.Errorf("apply --plan: %w", err))
 	}
-	var sv *plan.Saved
+	var sv *planfile.Saved
 	if st, serr := f.Stat(); serr != nil {
 		err = serr
 	} else if !st.Mode().IsRegular() {
 		err = fmt.Errorf("%s is not a regular file (%s)", path, st.Mode().Type())
 	} else {
-		sv, err = plan.LoadSaved(f, path)
+		sv, err = planfile.Load(f, path)
 	}
 	f.Close()
 	if err != nil {
@@ -317,7 +318,7 @@ func (r *runState) loadSaved(ctx context.Context, s *session, path string, guard
 		}
 		return planFileError(err)
 	}
-	// The saved plan keeps the mapping's identity and row count (LoadSaved
+	// The saved plan keeps the mapping's identity and row count (Load
 	// bounds it), not its rows: the report shows what the plan was made from.
 	r.mapping = &plan.Mapping{Path: sv.Mapping.Path, SHA256: sv.Mapping.SHA256, Rows: make([]plan.Row, sv.Mapping.Rows)}
 	r.plan = sv.Plan()

@@ -11,6 +11,7 @@ import (
 
 	"connrecon/internal/pacer"
 	"connrecon/plan"
+	"connrecon/plan/planfile"
 )
 
 type planOptions struct {
@@ -99,7 +100,7 @@ func (r *runState) save(path string) error {
 		return fmt.Errorf("save the plan: %w", err)
 	}
 	defer os.Remove(f.Name())
-	err = plan.Save(f, r.plan, plan.SaveMeta{
+	err = planfile.Save(f, r.plan, r.state, planfile.SaveMeta{
 		GraphURL: r.graphURL, MappingPath: r.mapping.Path, MappingSHA256: r.mapping.SHA256, MappingRows: len(r.mapping.Rows),
 		Version: version(), CreatedAt: time.Now().UTC(),
 	})

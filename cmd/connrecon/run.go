@@ -131,6 +131,7 @@ type runState struct {
 	formats   []report.Format
 	client    *graph.Client
 	mapping   *plan.Mapping
+	state     *plan.State // the tenant the plan was built from, which plan -o records
 	plan      *plan.Plan
 	results   []executor.Result
 	journal   string
@@ -251,6 +252,7 @@ func (r *runState) load(ctx context.Context, s *session, o planningOptions) erro
 	if err != nil {
 		return err
 	}
+	r.state = state
 	r.plan = plan.Build(m, state, o.options())
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"connrecon/internal/graphsim"
 	"connrecon/plan"
+	"connrecon/plan/planfile"
 )
 
 // The forger's kit: what someone who can write a plan file and read the
@@ -95,7 +96,7 @@ func fingerprint(inv plan.Involved) string {
 // reseal records the state, the fingerprint, the totals and the checksum
 // for sv as edited, and writes it to file; fixNames, when given, runs
 // after the state is recorded (names are not in the fingerprint).
-func reseal(t *testing.T, tn *graphsim.Tenant, sv *plan.Saved, file string, fixNames func(sv *plan.Saved)) {
+func reseal(t *testing.T, tn *graphsim.Tenant, sv *planfile.Saved, file string, fixNames func(sv *planfile.Saved)) {
 	t.Helper()
 	sv.Involved = recordState(tn, sv.Changes)
 	if fixNames != nil {
@@ -140,7 +141,7 @@ func simIDs(tn *graphsim.Tenant) (conns, groups map[string]string) {
 func TestApplyForgedPlan(t *testing.T) {
 	cases := []struct {
 		name      string
-		forge     func(t *testing.T, tn *graphsim.Tenant, sv *plan.Saved, file string)
+		forge     func(t *testing.T, tn *graphsim.Tenant, sv *planfile.Saved, file string)
 		stderr    []string // in the message, all of them
 		guard     string   // the report's refusal
 		stdout    []string
@@ -151,11 +152,11 @@ func TestApplyForgedPlan(t *testing.T) {
 		{
 			// Only the checksum recomputed: the file contradicts itself.
 			name: "a move sent to another group, the checksum recomputed",
-			forge: func(t *testing.T, tn *graphsim.Tenant, sv *plan.Saved, file string) {
+			forge: func(t *testing.T, tn *graphsim.Tenant, sv *planfile.Saved, file string) {
 				_, groups := simIDs(tn)
 				sv.Changes[0].ToGroupID = groups["Staging"] // fra-appproxy-02, still "EU - Frankfurt" by name
 				inv := sv.Involved
-				reseal(t, tn, sv, file, func(sv *plan.Saved) { sv.Involved = inv })
+				reseal(t, tn, sv, file, func(sv *planfile.Saved) { sv.Involved = inv })
 			},
 			stderr: []string{"altered plan file", `the move of "fra-appproxy-02.contoso.com" (row 3) to group e0a73486-a875-519c-974c-ef536df684ac named "EU - Frankfurt", but the tenant state it records names that group "Staging"`},
 			guard:  "stalePlan",
@@ -166,10 +167,10 @@ func TestApplyForgedPlan(t *testing.T) {
 			// Everything recomputed, the recorded names made to agree:
 			// only the tenant can tell.
 			name: "a move sent to another group under the approved group's name",
-			forge: func(t *testing.T, tn *graphsim.Tenant, sv *plan.Saved, file string) {
+			forge: func(t *testing.T, tn *graphsim.Tenant, sv *planfile.Saved, file string) {
 				_, groups := simIDs(tn)
 				sv.Changes[0].ToGroupID = groups["Staging"]
-				reseal(t, tn, sv, file, func(sv *plan.Saved) {
+				reseal(t, tn, sv, file, func(sv *planfile.Saved) {
 					for i := range sv.Involved.Groups {
 						if sv.Involved.Groups[i].ID == groups["Staging"] {
 							sv.Involved.Groups[i].Name = "EU - Frankfurt"
@@ -192,7 +193,7 @@ func TestApplyForgedPlan(t *testing.T) {
 			// connectors (it serves Legacy Intranet), the file's coverage
 			// guard turned off.
 			name: "moves added that empty a group serving applications",
-			forge: func(t *testing.T, tn *graphsim.Tenant, sv *plan.Saved, file string) {
+			forge: func(t *testing.T, tn *graphsim.Tenant, sv *planfile.Saved, file string) {
 				conns, groups := simIDs(tn)
 				for i, name := range []string{"dmz-appproxy-01.contoso.com", "legacy-appproxy-01.contoso.com"} {
 					sv.Changes = append(sv.Changes, plan.Change{
@@ -213,7 +214,7 @@ func TestApplyForgedPlan(t *testing.T) {
 		},
 		{
 			name: "moves added beyond --max-changes, the file saying no limit",
-			forge: func(t *testing.T, tn *graphsim.Tenant, sv *plan.Saved, file string) {
+			forge: func(t *testing.T, tn *graphsim.Tenant, sv *planfile.Saved, file string) {
 				conns, groups := simIDs(tn)
 				name := "dmz-appproxy-01.contoso.com"
 				sv.Changes = append(sv.Changes, plan.Change{
@@ -242,7 +243,7 @@ func TestApplyForgedPlan(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var sv plan.Saved
+			var sv planfile.Saved
 			if err := json.Unmarshal(data, &sv); err != nil {
 				t.Fatal(err)
 			}
@@ -252,7 +253,7 @@ func TestApplyForgedPlan(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := plan.LoadSaved(bytes.NewReader(forged), file); (err == nil) != tc.loads {
+			if _, err := planfile.Load(bytes.NewReader(forged), file); (err == nil) != tc.loads {
 				t.Fatalf("the forged plan loads: %v, want %v", err, tc.loads)
 			}
 			h.sim.ResetLog()
