@@ -186,10 +186,6 @@ type Run struct {
 	ExitCode     int
 	Outcome      string
 	Message      string
-	// Verified says, per change index, whether verification after apply
-	// found the connector in its target group. Changes not in the map were
-	// not verified and report verified: null.
-	Verified map[int]bool
 }
 
 // Build assembles the report. p may be nil when the run stopped before a
@@ -244,9 +240,9 @@ func Build(run Run, m *plan.Mapping, p *plan.Plan, results []executor.Result) *R
 			}
 		}
 		a := actionOf(c, res, result)
-		if v, ok := run.Verified[i]; ok {
-			a.Verified = &v
-		}
+		// Whether verification saw the move in its target group is the
+		// result's (executor.Verify sets it); null when not verified.
+		a.Verified = res.Verified
 		r.Actions = append(r.Actions, a)
 		switch c.Action {
 		case plan.ActionMove:

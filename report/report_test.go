@@ -73,17 +73,20 @@ func fixturePlan() *plan.Plan {
 
 // fixtureResults: change 0 succeeded, 1 failed (404), 2 was never sent, 5
 // was already in place. Times are in another zone to check conversion.
+// Verification's findings, as executor.Verify leaves them on the results.
+var verifiedTrue, verifiedFalse = true, false
+
 func fixtureResults() []executor.Result {
 	notFound := &apierr.Error{Call: apierr.Call{Status: 404, RequestID: "req-0002", ClientRequestID: "cli-0002"}, Class: apierr.NotFound,
 		Code: "Request_ResourceNotFound", Message: "Resource '4e2b0f7c-9d1a-4a3e-8f00-0000000000c2' does not exist or one of its queried reference-property objects are not present."}
 	return []executor.Result{
 		{Change: 0, Outcome: executor.Succeeded, Call: apierr.Call{Status: 204, RequestID: "req-0001", ClientRequestID: "cli-0001"}, Attempts: 2,
-			StartedAt: at(1, 250).In(paris), FinishedAt: at(2, 500).In(paris)},
+			StartedAt: at(1, 250).In(paris), FinishedAt: at(2, 500).In(paris), Verified: &verifiedTrue},
 		{Change: 1, Outcome: executor.Failed, Call: notFound.Call, Attempts: 1, Error: notFound.Error(),
 			StartedAt: at(1, 260), FinishedAt: at(1, 900)},
 		{Change: 2, Outcome: executor.NotAttempted},
 		{Change: 5, Outcome: executor.Succeeded, Call: apierr.Call{Status: 400, RequestID: "req-0007", ClientRequestID: "cli-0007"}, Attempts: 1,
-			Note: "already in place", StartedAt: at(1, 270), FinishedAt: at(1, 480)},
+			Note: "already in place", StartedAt: at(1, 270), FinishedAt: at(1, 480), Verified: &verifiedFalse},
 	}
 }
 
@@ -91,8 +94,7 @@ func applyRun() Run {
 	return Run{Version: "1.4.0", Mode: "apply", GraphURL: "https://graph.microsoft.com/beta",
 		Operator: "admin@contoso.example", Journal: "connrecon-reports/20260301T100000Z-apply/journal.jsonl",
 		StartedAt: time.Date(2026, 3, 1, 11, 0, 0, 0, paris), FinishedAt: time.Date(2026, 3, 1, 11, 0, 3, 0, paris),
-		ExitCode: 1, Outcome: "failed", Message: "1 move(s) failed: see the report for each error and its request-id",
-		Verified: map[int]bool{0: true, 5: false}}
+		ExitCode: 1, Outcome: "failed", Message: "1 move(s) failed: see the report for each error and its request-id"}
 }
 
 // applyPlan is fixturePlan as apply saw it: with the planner's groups.
@@ -183,7 +185,6 @@ func TestGolden(t *testing.T) {
 func refusedRun() Run {
 	run := applyRun()
 	run.ExitCode, run.Outcome, run.Message = 3, "refused", "refused by 2 safety guard(s): nothing was sent"
-	run.Verified = nil
 	return run
 }
 
@@ -333,7 +334,7 @@ func TestBuildRunMetadata(t *testing.T) {
 	if !reflect.DeepEqual(r.Groups, wantGroups) {
 		t.Errorf("groups %+v, want %+v", r.Groups, wantGroups)
 	}
-	// Verified comes from the run, by change index; other actions stay
+	// Verified comes from the results (Verify sets it); other actions stay
 	// unverified (null), not false.
 	for i, a := range r.Actions {
 		want := map[int]string{0: "true", 5: "false"}[i]

@@ -74,7 +74,7 @@ func loadSimTenant(path string) (*graphsim.Tenant, error) {
 func runSim(ctx context.Context, s *session, o simOptions) error {
 	t, err := loadSimTenant(o.Tenant)
 	if err != nil {
-		return withCode(exitUsage, fmt.Errorf("sim: %w", err))
+		return &usageError{err: fmt.Errorf("sim: %w", err)}
 	}
 	sim := graphsim.New(t, graphsim.Options{Token: o.Token, Seed: o.Seed, DenyWrites: o.Deny, PageSize: o.PageSize, Faults: o.Faults})
 	ln, err := net.Listen("tcp", o.Addr)

@@ -59,7 +59,7 @@ func runValidate(s *session, o validateOptions) error {
 		where, len(m.Rows), invalid, warnings, safetext.Value(m.ConnectorColumn), safetext.Quote(m.ConnectorHeader),
 		safetext.Value(m.GroupColumn), safetext.Quote(m.GroupHeader))
 	if invalid > 0 {
-		return withCode(exitInvalid, fmt.Errorf("%s: %d invalid row(s)", m.Path, invalid))
+		return &invalidFileError{path: m.Path, rows: invalid}
 	}
 	return nil
 }

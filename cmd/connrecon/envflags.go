@@ -124,11 +124,12 @@ func envBool(v string) bool {
 	return v != "" && v != "0" && !strings.EqualFold(v, "false")
 }
 
-// withEnvNote adds envNote to a refused option, keeping its exit code.
+// withEnvNote adds envNote to a refused option; the error it wraps keeps
+// deciding the exit code.
 func withEnvNote(err error, used []string) error {
 	note := envNote(used)
 	if note == "" {
 		return err
 	}
-	return &exitError{code: exitCode(err), err: fmt.Errorf("%w%s", err, note)}
+	return fmt.Errorf("%w%s", err, note)
 }

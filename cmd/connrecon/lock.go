@@ -19,31 +19,31 @@ import (
 // a device is refused.
 func acquireLock(path string) (func(), error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, withCode(exitFailure, fmt.Errorf("lock %s: %w", path, err))
+		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	if st, err := os.Lstat(path); err == nil && !st.Mode().IsRegular() {
-		return nil, withCode(exitFailure, notRegularLock(path, st.Mode()))
+		return nil, notRegularLock(path, st.Mode())
 	}
 	// O_NOFOLLOW: a link planted after the check fails the open (ELOOP).
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, 0o600)
 	if errors.Is(err, syscall.ELOOP) {
-		return nil, withCode(exitFailure, notRegularLock(path, fs.ModeSymlink))
+		return nil, notRegularLock(path, fs.ModeSymlink)
 	}
 	if err != nil {
-		return nil, withCode(exitFailure, fmt.Errorf("lock %s: %w", path, err))
+		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	st, err := f.Stat()
 	switch {
 	case err != nil:
 		f.Close()
-		return nil, withCode(exitFailure, fmt.Errorf("lock %s: %w", path, err))
+		return nil, fmt.Errorf("lock %s: %w", path, err)
 	case !st.Mode().IsRegular():
 		f.Close()
-		return nil, withCode(exitFailure, notRegularLock(path, st.Mode()))
+		return nil, notRegularLock(path, st.Mode())
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
-		return nil, withCode(exitTempFail, fmt.Errorf("another connrecon run holds the lock %s: try again when it has finished", path))
+		return nil, &lockHeldError{path: path}
 	}
 	return func() {
 		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)

@@ -67,8 +67,8 @@ func newProgress(total int, s *session, period time.Duration) *progress {
 	return p
 }
 
-// result counts one finished move (the executor serialises calls).
-func (p *progress) result(r executor.Result) {
+// Result counts one finished move (the executor serialises calls).
+func (p *progress) Result(r executor.Result) {
 	p.mu.Lock()
 	p.done++
 	if r.Outcome == executor.Failed {
@@ -97,8 +97,8 @@ func formatRate(r float64) string {
 	return strconv.FormatFloat(r, 'f', 1, 64) + "/s"
 }
 
-// finish stops the display.
-func (p *progress) finish() {
+// Finish stops the display.
+func (p *progress) Finish() {
 	close(p.stop)
 	p.wg.Wait()
 	if p.bar != nil {

@@ -54,7 +54,7 @@ func prepareReportDir(log *slog.Logger, dir string, overwrite bool) error {
 		if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
 			found = append(found, name)
 		} else if !errors.Is(err, fs.ErrNotExist) {
-			return withCode(exitFailure, fmt.Errorf("report directory %s: %w", dir, err))
+			return fmt.Errorf("report directory %s: %w", dir, err)
 		}
 	}
 	if len(found) > 0 {
@@ -67,7 +67,7 @@ func prepareReportDir(log *slog.Logger, dir string, overwrite bool) error {
 		for _, name := range found {
 			// Remove unlinks a symbolic link itself, never its target.
 			if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return withCode(exitFailure, fmt.Errorf("--overwrite: cannot delete the earlier run's %s: %w", name, err))
+				return fmt.Errorf("--overwrite: cannot delete the earlier run's %s: %w", name, err)
 			}
 		}
 		log.Warn("deleted the earlier run's reports and journal (--overwrite)", "dir", dir, "earlier", earlier)

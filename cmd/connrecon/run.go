@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"net/url"
@@ -11,10 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"connrecon/executor"
 	"connrecon/internal/graph"
 	"connrecon/internal/mapping"
 	"connrecon/internal/pacer"
+	"connrecon/internal/reconcile"
 	"connrecon/internal/safetext"
 	"connrecon/plan"
 	"connrecon/report"
@@ -122,64 +120,47 @@ func reportRoot(dir string) string {
 	return defaultReportRoot
 }
 
-// runState is what a plan or apply run accumulates for its report.
-type runState struct {
-	mode      string
-	started   time.Time
-	graphURL  string
-	reportDir string
-	formats   []report.Format
-	client    *graph.Client
-	mapping   *plan.Mapping
-	state     *plan.State // the tenant the plan was built from, which plan -o records
-	plan      *plan.Plan
-	results   []executor.Result
-	journal   string
-	verified  map[int]bool
+// newRun starts a plan or apply run: what it reaches is kept for its
+// report.
+func newRun(s *session, mode string, ro reportOptions) *reconcile.Run {
+	// Redacted: this goes into the report even when newClient refuses it.
+	r := &reconcile.Run{Mode: mode, Version: version(), Started: time.Now(), GraphURL: redactedURL(s.g.graphURL()), Log: s.log, Out: s.stdout}
+	r.ReportDir = reportDir(ro.Dir, mode, r.Started, s.runID)
+	return r
 }
 
-func newRunState(s *session, mode string, ro reportOptions) *runState {
-	// Redacted: this goes into the report even when newClient refuses it.
-	r := &runState{mode: mode, started: time.Now(), graphURL: redactedURL(s.g.graphURL()), formats: ro.formats}
-	r.reportDir = reportDir(ro.Dir, mode, r.started, s.runID)
-	return r
+// signIn makes the Graph client the run works with.
+func signIn(s *session, r *reconcile.Run, p *pacer.Pacer) error {
+	c, err := s.newClient(p)
+	if err != nil {
+		return err
+	}
+	r.Tenant, r.GraphURL = c, c.GraphURL()
+	return nil
 }
 
 // finish writes the report for whatever the run reached, and returns err
 // (or a report-writing failure) so the caller's exit code stands.
-func (r *runState) finish(s *session, err error) error {
+func finish(s *session, r *reconcile.Run, ro reportOptions, err error) error {
 	code := exitCode(err)
-	outcome, msg := outcomeOf(code), ""
+	msg := ""
 	if err != nil {
 		// Cut after redacting, never before: a cut token would no longer
 		// be found. The message quotes the mapping at most in short
 		// prefixes, but a report must stay small whatever it quotes.
 		msg = safetext.Truncate(redact(err.Error(), s.token), safetext.MaxText)
 	}
-	run := report.Run{
-		Version: version(), Mode: r.mode, GraphURL: r.graphURL,
-		StartedAt: r.started, FinishedAt: time.Now(), ExitCode: code, Outcome: outcome, Message: msg,
-		Journal: r.journal, Verified: r.verified,
-	}
-	if r.client != nil {
-		run.Operator = r.client.Operator()
-	}
-	if r.mapping != nil {
-		run.MappingSheet = r.mapping.Sheet
-	}
-	// The refusals and groups are the plan's: Build reads them from it.
-	rep := report.Build(run, r.mapping, r.plan, r.results)
-	if werr := report.Write(r.reportDir, rep, r.formats); werr != nil {
-		s.log.Error("could not write the report", "dir", r.reportDir, "err", werr)
-		switch code {
-		case exitRefused, exitInvalid, exitInterrupted, exitUsage, exitFailure:
+	rep := r.Report(code, outcomeOf(code), msg)
+	if werr := report.Write(r.ReportDir, rep, ro.formats); werr != nil {
+		s.log.Error("could not write the report", "dir", r.ReportDir, "err", werr)
+		if code != exitOK && code != exitChanges {
 			return err // already says nothing was (fully) done
 		}
 		// A success or "changes pending" without its audit trail is a
 		// failure: a scheduler must not read it as all well.
-		return withCode(exitFailure, fmt.Errorf("could not write the report in %s: %w", r.reportDir, werr))
+		return fmt.Errorf("could not write the report in %s: %w", r.ReportDir, werr)
 	}
-	formats := r.formats
+	formats := ro.formats
 	if len(formats) == 0 {
 		formats = report.AllFormats
 	}
@@ -187,25 +168,8 @@ func (r *runState) finish(s *session, err error) error {
 	for i, f := range formats {
 		files[i] = f.File()
 	}
-	s.log.Info("report written", "dir", r.reportDir, "files", strings.Join(files, ","))
+	s.log.Info("report written", "dir", r.ReportDir, "files", strings.Join(files, ","))
 	return err
-}
-
-func outcomeOf(code int) string {
-	switch code {
-	case exitOK:
-		return "success"
-	case exitChanges:
-		return "changesPending"
-	case exitRefused:
-		return "refused"
-	case exitInvalid:
-		return "invalidInput"
-	case exitInterrupted:
-		return "interrupted"
-	default:
-		return "failed"
-	}
 }
 
 // newClient builds the Graph client for the session's options. A bad
@@ -240,39 +204,6 @@ func (s *session) newClient(p *pacer.Pacer) (*graph.Client, error) {
 	return c, nil
 }
 
-// load reads the mapping and the tenant and builds the plan, filling r as
-// it goes so a failure still leaves what was reached for the report.
-func (r *runState) load(ctx context.Context, s *session, o planningOptions) error {
-	m, err := readMapping(s, o.Mapping, o.Sheet)
-	if err != nil {
-		return err
-	}
-	r.mapping = m
-	state, err := r.snapshot(ctx, s)
-	if err != nil {
-		return err
-	}
-	r.state = state
-	r.plan = plan.Build(m, state, o.options())
-	return nil
-}
-
-func (r *runState) snapshot(ctx context.Context, s *session) (*plan.State, error) {
-	s.log.Info("reading the tenant", "graph", r.graphURL)
-	state, err := r.client.Snapshot(ctx)
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("reading the tenant: %w", err)
-	}
-	s.log.Info("tenant read", "connectors", len(state.Connectors), "groups", len(state.Groups))
-	for _, w := range state.Warnings {
-		s.log.Warn(w)
-	}
-	return state, nil
-}
-
 // readMapping reads -m: a file, or standard input for "-" (never a
 // terminal: the read would wait for a person typing CSV).
 func readMapping(s *session, path, sheet string) (*plan.Mapping, error) {
@@ -286,19 +217,8 @@ func readMapping(s *session, path, sheet string) (*plan.Mapping, error) {
 	return mapping.Read(path, opts)
 }
 
-// verdict is the exit error a plan earns before anything is applied:
-// invalid rows (4) first, then a guard's refusal (3).
-func verdict(p *plan.Plan) error {
-	sum := p.Summary()
-	if sum.Invalid > 0 {
-		return withCode(exitInvalid, fmt.Errorf("%d invalid mapping row(s): nothing is applied; fix them (see the report) and run again", sum.Invalid))
-	}
-	if p.Refused() {
-		msgs := make([]string, len(p.Refusals))
-		for i, f := range p.Refusals {
-			msgs[i] = f.Message
-		}
-		return withCode(exitRefused, fmt.Errorf("refused: %s", strings.Join(msgs, "; ")))
-	}
-	return nil
+// mappingReader is readMapping for a workflow, which reads when it is
+// ready to.
+func mappingReader(s *session, path, sheet string) reconcile.MappingReader {
+	return func() (*plan.Mapping, error) { return readMapping(s, path, sheet) }
 }

@@ -33,7 +33,7 @@ type fakeTTY struct {
 	errs     []string
 
 	barDraws    int // writes that draw the bar
-	logsOverBar int // log writes that began with the bar on the cursor's line
+	logsOverBar int // writes by others (a log line, or the clear before it) that began with the bar on the cursor's line
 }
 
 func newFakeTTY() *fakeTTY { return &fakeTTY{lines: [][]rune{nil}} }
@@ -54,7 +54,7 @@ func (f *fakeTTY) Write(p []byte) (int, error) {
 	if strings.Contains(text, barMark) {
 		f.barDraws++
 	}
-	if logLevel.MatchString(text) && strings.Contains(string(f.lines[f.row]), barMark) {
+	if (strings.HasPrefix(text, clearLine) || logLevel.MatchString(text)) && strings.Contains(string(f.lines[f.row]), barMark) {
 		f.logsOverBar++
 	}
 	f.pending = append(f.pending, p...)

@@ -1,0 +1,98 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"connrecon/plan"
+	"connrecon/plan/planfile"
+)
+
+// PlanRequest is what plan is asked to do.
+type PlanRequest struct {
+	Read    MappingReader
+	Options plan.Options
+	// SaveTo is -o: where to save the plan for apply --plan ("" = not
+	// saved). A plan that cannot be saved, or may not be applied,
+	// removes an earlier file there.
+	SaveTo string
+	// ApplyFlags are the guard flags apply --plan needs to apply the saved
+	// plan as planned, for the line that says how to apply it.
+	ApplyFlags string
+	// DetailedExitcode: moves pending end in a *PendingError.
+	DetailedExitcode bool
+}
+
+// MakePlan reads the mapping and the tenant, shows the plan, and saves it when
+// asked. Its error says what the plan came to: nil, or a typed error
+// (InvalidError, RefusedError, PendingError) or a failure to read.
+func (r *Run) MakePlan(ctx context.Context, req PlanRequest) error {
+	if err := r.load(ctx, req.Read, req.Options); err != nil {
+		if req.SaveTo != "" {
+			DiscardSaved(r.Log, req.SaveTo)
+		}
+		return err
+	}
+	plan.WriteText(r.Out, r.Plan)
+	err := verdict(r.Plan)
+	if req.SaveTo != "" {
+		if err != nil {
+			DiscardSaved(r.Log, req.SaveTo)
+		} else if serr := r.save(req.SaveTo); serr != nil {
+			return serr
+		} else {
+			fmt.Fprintf(r.Out, "\nSaved the plan to %s. Apply exactly these moves with:\n  connrecon apply --plan %s%s\n", req.SaveTo, req.SaveTo, req.ApplyFlags)
+		}
+	}
+	if n := r.Plan.Summary().Move; err == nil && req.DetailedExitcode && n > 0 {
+		err = &PendingError{Moves: n}
+	}
+	return err
+}
+
+// save writes the plan file atomically: apply --plan must never read half
+// a plan.
+func (r *Run) save(path string) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("save the plan: %w", err)
+	}
+	defer os.Remove(f.Name())
+	err = planfile.Save(f, r.Plan, r.State, planfile.SaveMeta{
+		GraphURL: r.GraphURL, MappingPath: r.Mapping.Path, MappingSHA256: r.Mapping.SHA256, MappingRows: len(r.Mapping.Rows),
+		Version: r.Version, CreatedAt: time.Now().UTC(),
+	})
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("save the plan to %s: %w", path, err)
+	}
+	return nil
+}
+
+// DiscardSaved removes an earlier plan file at path when this run cannot
+// replace it: a cron job's apply --plan must not apply yesterday's plan
+// because tonight's could not be made.
+func DiscardSaved(log *slog.Logger, path string) {
+	err := os.Remove(path)
+	switch {
+	case err == nil:
+		log.Warn("plan not saved, and the earlier plan file removed: this plan cannot be applied", "file", path)
+	case errors.Is(err, os.ErrNotExist):
+		log.Warn("plan not saved: it cannot be applied", "file", path)
+	default:
+		log.Error("plan not saved, and the earlier plan file could not be removed: do not apply it", "file", path, "err", err)
+	}
+}
