@@ -109,7 +109,7 @@ type session struct {
 	runID  string // on every log line and in the report, to tie them together
 }
 
-func commands(s *session) []*command {
+func commands() []*command {
 	var (
 		po planOptions
 		ao applyOptions
@@ -165,7 +165,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 }
 
 func dispatch(ctx context.Context, s *session, args []string) error {
-	cmds := commands(s)
+	cmds := commands()
 	top := flag.NewFlagSet("connrecon", flag.ContinueOnError)
 	top.SetOutput(io.Discard)
 	s.g.AddFlags(top)

@@ -48,7 +48,7 @@ func commandFlagSet(s *session, cmd *command) *flag.FlagSet {
 // given on the command line wins over it.
 func TestEveryFlagReadsItsEnvironmentVariable(t *testing.T) {
 	base := &session{g: defaultGlobals()}
-	for _, cmd := range commands(base) {
+	for _, cmd := range commands() {
 		commandFlagSet(base, cmd).VisitAll(func(f *flag.Flag) {
 			key := envName(f.Name)
 			if key == "" {
@@ -95,7 +95,7 @@ func TestEveryFlagReadsItsEnvironmentVariable(t *testing.T) {
 
 func findCommand(t *testing.T, s *session, name string) *command {
 	t.Helper()
-	for _, c := range commands(s) {
+	for _, c := range commands() {
 		if c.name == name {
 			return c
 		}

@@ -79,7 +79,7 @@ func (s *Server) batch(c *call) *response {
 	s.mu.Lock()
 	s.rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
 	s.mu.Unlock()
-	return jsonResponse(http.StatusOK, object{{"responses", out}})
+	return jsonResponse(object{{"responses", out}})
 }
 
 func (s *Server) batchStep(outer *call, st batchStep, status map[string]int) *response {

@@ -76,8 +76,9 @@ type response struct {
 	fault       string // LoggedRequest.Fault
 }
 
-func jsonResponse(status int, v any) *response {
-	return &response{status: status, body: marshal(v), contentType: jsonContentType}
+// jsonResponse is a 200 with v as its JSON body.
+func jsonResponse(v any) *response {
+	return &response{status: http.StatusOK, body: marshal(v), contentType: jsonContentType}
 }
 
 // odataError builds the Graph error body, which always carries the date and

@@ -272,7 +272,7 @@ func (s *Server) page(c *call, o queryOpts, positions []int, render func(int) an
 		body = append(body, field{"@odata.nextLink", s.nextLink(c, o, positions[end-1])})
 	}
 	body = append(body, field{"value", values})
-	return jsonResponse(http.StatusOK, body)
+	return jsonResponse(body)
 }
 
 // nextLink is absolute, built from the request's own scheme and host, and
@@ -329,7 +329,7 @@ func (s *Server) getConnector(c *call, id string) *response {
 		return notFound(c, id)
 	}
 	ctx := field{"@odata.context", c.metadata() + "/connectors" + selectSuffix(o.sel) + "/$entity"}
-	return jsonResponse(http.StatusOK, append(object{ctx}, project(connectorObject(&s.conns[ci]), o.sel)...))
+	return jsonResponse(append(object{ctx}, project(connectorObject(&s.conns[ci]), o.sel)...))
 }
 
 func (s *Server) listGroups(c *call) *response {
@@ -356,7 +356,7 @@ func (s *Server) getGroup(c *call, id string) *response {
 		return notFound(c, id)
 	}
 	ctx := field{"@odata.context", c.metadata() + "/connectorGroups" + selectSuffix(o.sel) + "/$entity"}
-	return jsonResponse(http.StatusOK, append(object{ctx}, project(groupObject(&s.groups[gi]), o.sel)...))
+	return jsonResponse(append(object{ctx}, project(groupObject(&s.groups[gi]), o.sel)...))
 }
 
 // viewGroup is the group membership reads show for connector ci at now:

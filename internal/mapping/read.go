@@ -590,10 +590,3 @@ func missingWhat(ci, gi int) string {
 		return "group"
 	}
 }
-
-func cell(rec []string, i int) string {
-	if i >= 0 && i < len(rec) {
-		return rec[i]
-	}
-	return ""
-}

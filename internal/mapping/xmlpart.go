@@ -238,23 +238,6 @@ func (p *xmlPart) fail(err error) error {
 	return pe
 }
 
-// skip reads to the end of the element just started, checking it.
-func (p *xmlPart) skip() error {
-	for depth := 1; depth > 0; {
-		tok, err := p.next()
-		if err != nil {
-			return err
-		}
-		switch tok.(type) {
-		case xml.StartElement:
-			depth++
-		case xml.EndElement:
-			depth--
-		}
-	}
-	return nil
-}
-
 // drain reads the rest of the part, so that a part is used only when all
 // of it is well-formed.
 func (p *xmlPart) drain() error {
