@@ -20,9 +20,10 @@ build:
 test:
 	$(GO) test -race -count=1 ./...
 
-# Only the packages that do not link the SDK: a quick loop while editing.
+# The packages that do not link the SDK, without the tests that build
+# huge files (-short): a quick loop while editing.
 test-light:
-	$(GO) test -race -count=1 $(LIGHT)
+	$(GO) test -race -short -count=1 $(LIGHT)
 
 demo: build
 	./$(BIN) demo --report-dir demo-report

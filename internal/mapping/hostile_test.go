@@ -196,6 +196,7 @@ func peakHeapOf(f func()) uint64 {
 // naming the limit. Before, a 1 MB workbook with one huge inline cell took
 // 48 s and 5.75 GB.
 func TestReadXLSXHugeCellsRefused(t *testing.T) {
+	heavy(t)
 	huge := strings.Repeat("A", 200<<20) // 200 MiB, compresses to about 200 KiB
 	manyShared := func() []byte {
 		var b bytes.Buffer
@@ -256,6 +257,7 @@ func TestReadXLSXHugeCellsRefused(t *testing.T) {
 // TestReadXLSXUnzipLimit: a package declaring more than maxUnzipSize is
 // refused before anything is unpacked.
 func TestReadXLSXUnzipLimit(t *testing.T) {
+	heavy(t)
 	parts := workbookParts(1)
 	parts["xl/media/filler.bin"] = bytes.Repeat([]byte{0}, maxUnzipSize-len(parts["xl/worksheets/sheet1.xml"])+1)
 	data := zipParts(t, parts)
@@ -273,6 +275,7 @@ func TestReadXLSXUnzipLimit(t *testing.T) {
 // workbook of 100,000 sheets names a few of them, not all (it printed
 // 989 KB of names).
 func TestReadXLSXManySheetsBoundedMessage(t *testing.T) {
+	heavy(t)
 	parts := workbookParts(1)
 	var book bytes.Buffer
 	book.WriteString(`<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>`)
@@ -369,6 +372,7 @@ func TestXMLGuard(t *testing.T) {
 // more rows than a sheet holds, refuse the file naming where, without
 // echoing it. A 100 MB header line came back as a 100 MB message.
 func TestParseCSVBounded(t *testing.T) {
+	heavy(t)
 	long := strings.Repeat("x", maxCSVRecord+10)
 	for _, tt := range []struct {
 		name, in string
@@ -439,6 +443,7 @@ func sstParts(rows int, strs ...string) map[string][]byte {
 // cell makes its row invalid and is kept cut, and a mapping whose cells and
 // problems pass maxKeptText is refused.
 func TestReadXLSXSharedStringAmplification(t *testing.T) {
+	heavy(t)
 	t.Run("cells past the cell cap", func(t *testing.T) {
 		data := zipParts(t, sstParts(20_000, strings.Repeat("a", 32_767), strings.Repeat("b", 32_767)))
 		var m *plan.Mapping
@@ -572,8 +577,19 @@ func (e endlessReader) Read(p []byte) (int, error) {
 // TestReadStdinBounded: standard input past maxStdinSize is refused, not
 // read for ever.
 func TestReadStdinBounded(t *testing.T) {
+	heavy(t)
 	_, err := Read("-", Options{Stdin: endlessReader('a')})
 	if err == nil || !strings.Contains(err.Error(), "more than 64 MiB") {
 		t.Fatalf("error %v; want the stdin limit", err)
+	}
+}
+
+// heavy skips a test that builds files of tens or hundreds of MiB (slow
+// under the race detector) when -short is given: make test-light's quick
+// loop. make test, and so CI, runs them.
+func heavy(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: builds files of tens or hundreds of MiB; make test runs it")
 	}
 }

@@ -695,6 +695,7 @@ func TestParseCSVProblemsFormatted(t *testing.T) {
 }
 
 func TestParseCSVSHA256(t *testing.T) {
+	heavy(t)
 	big := func(head string) string {
 		var b strings.Builder
 		b.WriteString(head)
