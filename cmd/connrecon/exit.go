@@ -64,10 +64,14 @@ func exitCode(err error) int {
 		refused     *reconcile.RefusedError
 		pending     *reconcile.PendingError
 		planFile    *reconcile.PlanFileError
+		incomplete  *reconcile.IncompleteError
 	)
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &incomplete):
+		// Moves failed or unverified: whatever a last read's error wraps.
+		return exitFailure
 	case errors.As(err, &usage), errors.As(err, &planFile):
 		return exitUsage
 	case errors.As(err, &lock):

@@ -158,7 +158,8 @@ func finish(s *session, r *reconcile.Run, ro reportOptions, err error) error {
 		}
 		// A success or "changes pending" without its audit trail is a
 		// failure: a scheduler must not read it as all well.
-		return fmt.Errorf("could not write the report in %s: %w", r.ReportDir, werr)
+		// %v: the write's cause must not choose the exit code.
+		return fmt.Errorf("could not write the report in %s: %v", r.ReportDir, werr)
 	}
 	formats := ro.formats
 	if len(formats) == 0 {

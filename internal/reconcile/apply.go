@@ -50,7 +50,12 @@ type Progress interface {
 
 // Apply plans (or checks a saved plan), asks, applies the moves wave by
 // wave with a journal, and verifies. Its error says what the run came to.
+// r.Tenant must be a Tenant: one that can move connectors.
 func (r *Run) Apply(ctx context.Context, req ApplyRequest) error {
+	t, ok := r.Tenant.(Tenant)
+	if !ok {
+		return errors.New("apply: this tenant cannot be changed (a read-only sign-in)")
+	}
 	var err error
 	if req.PlanFile != "" {
 		err = r.loadSaved(ctx, req.PlanFile, req.Options)
@@ -74,12 +79,12 @@ func (r *Run) Apply(ctx context.Context, req ApplyRequest) error {
 			return err
 		}
 	}
-	return r.execute(ctx, req)
+	return r.execute(ctx, t, req)
 }
 
 // execute applies the plan with a journal, verifies, and turns the
 // outcome into the run's error.
-func (r *Run) execute(ctx context.Context, req ApplyRequest) error {
+func (r *Run) execute(ctx context.Context, t Tenant, req ApplyRequest) error {
 	if err := os.MkdirAll(r.ReportDir, 0o700); err != nil {
 		return fmt.Errorf("report directory: %w", err)
 	}
@@ -97,7 +102,7 @@ func (r *Run) execute(ctx context.Context, req ApplyRequest) error {
 		prog = req.Progress(sum.Move)
 		opts.OnResult = prog.Result
 	}
-	r.Results, err = executor.Run(ctx, r.Plan, r.Tenant, opts)
+	r.Results, err = executor.Run(ctx, r.Plan, t, opts)
 	if prog != nil {
 		prog.Finish()
 	}
@@ -118,7 +123,7 @@ func (r *Run) execute(ctx context.Context, req ApplyRequest) error {
 	}
 	// The journal stays open through verification: a move of unknown fate
 	// that a read settles gets its line there too.
-	verr := r.verify(ctx, req, jf)
+	verr := r.verify(ctx, t, req, jf)
 	if cerr := jf.Close(); cerr != nil && verr == nil {
 		verr = fmt.Errorf("journal: %w", cerr)
 	}
@@ -162,7 +167,7 @@ func (c outcomes) String() string {
 // (Graph replicates writes with a delay), and reads those of moves of
 // unknown fate to settle them, unless not asked to. It prints what it
 // verified, counted, never more.
-func (r *Run) verify(ctx context.Context, req ApplyRequest, journal io.Writer) error {
+func (r *Run) verify(ctx context.Context, t executor.Reader, req ApplyRequest, journal io.Writer) error {
 	if !req.Verify {
 		return nil
 	}
@@ -178,11 +183,11 @@ func (r *Run) verify(ctx context.Context, req ApplyRequest, journal io.Writer) e
 		Journal: journal,
 	}
 	r.Log.Info("verifying", "timeout", timeout.String())
-	err := executor.Verify(ctx, r.Plan, r.Results, r.Tenant, opts)
+	err := executor.Verify(ctx, r.Plan, r.Results, t, opts)
 	var uv *executor.UnverifiedError
 	switch {
 	case err == nil || errors.As(err, &uv):
-		fmt.Fprintln(r.Out, VerifiedLine(executor.CountVerified(r.Results)))
+		fmt.Fprintln(r.Out, verifiedLine(executor.CountVerified(r.Results)))
 	case errors.Is(err, context.Canceled):
 		return &InterruptedError{What: "interrupted during verification: the moves were made, some not yet verified"}
 	default:
@@ -194,10 +199,10 @@ func (r *Run) verify(ctx context.Context, req ApplyRequest, journal io.Writer) e
 	return nil
 }
 
-// VerifiedLine says what verification saw, and only that, e.g.
+// verifiedLine says what verification saw, and only that, e.g.
 // "Verified: 12 of 12 succeeded moves show in their target groups; 2 moves
 // of unknown fate were confirmed by read; 1 is still unknown: check it."
-func VerifiedLine(c executor.VerifyCounts) string {
+func verifiedLine(c executor.VerifyCounts) string {
 	var parts []string
 	if c.Succeeded > 0 || c.Confirmed+c.Unknown == 0 {
 		p := fmt.Sprintf("%d of %d succeeded %s", c.Seen, c.Succeeded, plural(c.Succeeded, "move shows in its target group", "moves show in their target groups"))

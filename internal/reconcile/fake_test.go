@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -32,7 +33,8 @@ type fakeTenant struct {
 	mu        sync.Mutex
 	groups    []plan.Group
 	conns     []plan.Connector
-	refuse    map[string]int // connector id → HTTP status to refuse its move with
+	refuse    map[string]int  // connector id → HTTP status to refuse its move with
+	lost      map[string]bool // connector id → the move is made, its answer lost (a reset)
 	hidden    map[string]bool
 	block     chan struct{} // when set, every move waits for it (or ctx)
 	moves     []string      // "connector→group", in the order they came
@@ -53,7 +55,7 @@ func newFakeTenant() *fakeTenant {
 			{ID: c3, MachineName: "app03", Status: plan.StatusActive, GroupID: geast},
 			{ID: c4, MachineName: "app04", Status: plan.StatusActive, GroupID: gwest},
 		},
-		refuse: map[string]int{}, hidden: map[string]bool{},
+		refuse: map[string]int{}, lost: map[string]bool{}, hidden: map[string]bool{},
 	}
 }
 
@@ -105,6 +107,9 @@ func (f *fakeTenant) MoveConnector(ctx context.Context, cid, gid string) (apierr
 		}
 	}
 	f.moves = append(f.moves, cid+"→"+gid)
+	if f.lost[cid] {
+		return apierr.Call{ClientRequestID: call.ClientRequestID}, &apierr.Error{Class: apierr.Transient, Message: "connection reset by peer", Err: syscall.ECONNRESET}
+	}
 	call.Status = 204
 	return call, nil
 }

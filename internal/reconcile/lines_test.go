@@ -20,8 +20,8 @@ func TestVerifiedLine(t *testing.T) {
 		{executor.VerifyCounts{Unknown: 1}, "Verified: 1 move of unknown fate not seen in its target group, still unknown: check it."},
 		{executor.VerifyCounts{}, "Verified: 0 of 0 succeeded moves show in their target groups."},
 	} {
-		if got := VerifiedLine(tc.c); got != tc.want {
-			t.Errorf("VerifiedLine(%+v)\n got  %s\n want %s", tc.c, got, tc.want)
+		if got := verifiedLine(tc.c); got != tc.want {
+			t.Errorf("verifiedLine(%+v)\n got  %s\n want %s", tc.c, got, tc.want)
 		}
 	}
 }

@@ -44,6 +44,7 @@ func (r *Run) MakePlan(ctx context.Context, req PlanRequest) error {
 		if err != nil {
 			DiscardSaved(r.Log, req.SaveTo)
 		} else if serr := r.save(req.SaveTo); serr != nil {
+			DiscardSaved(r.Log, req.SaveTo)
 			return serr
 		} else {
 			fmt.Fprintf(r.Out, "\nSaved the plan to %s. Apply exactly these moves with:\n  connrecon apply --plan %s%s\n", req.SaveTo, req.SaveTo, req.ApplyFlags)

@@ -130,6 +130,7 @@ func TestApplyOutcomes(t *testing.T) {
 		req     ApplyRequest
 		check   func(t *testing.T, err error, f *fakeTenant)
 		wantOut string
+		notOut  string // a line that must not be printed
 	}{
 		{name: "a move refused", setup: func(f *fakeTenant) { f.refuse[c1] = 404 },
 			req: ApplyRequest{Read: mappingOf("app01", "East", "app02", "West"), Verify: true},
@@ -157,20 +158,35 @@ func TestApplyOutcomes(t *testing.T) {
 				if err != nil {
 					t.Errorf("err = %v", err)
 				}
-			}},
+			}, wantOut: "Apply: 1 succeeded", notOut: "Verified:"},
+		{name: "answer lost, settled by read", setup: func(f *fakeTenant) { f.lost[c1] = true },
+			req: ApplyRequest{Read: mappingOf("app01", "East", "app02", "West"), Verify: true},
+			check: func(t *testing.T, err error, f *fakeTenant) {
+				if err != nil {
+					t.Errorf("err = %v: a move the tenant shows in place is no failure", err)
+				}
+			}, wantOut: "After verification: 2 succeeded, 0 failed, 0 unknown, 0 not attempted."},
+		{name: "answer lost, not verified", setup: func(f *fakeTenant) { f.lost[c1] = true },
+			req: ApplyRequest{Read: mappingOf("app01", "East")},
+			check: func(t *testing.T, err error, f *fakeTenant) {
+				var e *IncompleteError
+				if !errors.As(err, &e) || e.Unknown != 1 || e.Failed != 0 {
+					t.Errorf("err = %v, want 1 of unknown fate", err)
+				}
+			}, wantOut: "Apply: 0 succeeded, 0 failed, 1 unknown, 0 not attempted."},
 		{name: "declined", req: ApplyRequest{Read: mappingOf("app01", "East"), Confirm: func(int) error { return declined }},
 			check: func(t *testing.T, err error, f *fakeTenant) {
 				if !errors.Is(err, declined) || len(f.moves) != 0 {
 					t.Errorf("err = %v, moves %v", err, f.moves)
 				}
-			}},
+			}, wantOut: "Into \"East\"", notOut: "Apply:"},
 		{name: "invalid rows move nothing", req: ApplyRequest{Read: mappingOf("app01", "East", "nosuch", "West")},
 			check: func(t *testing.T, err error, f *fakeTenant) {
 				var e *InvalidError
 				if !errors.As(err, &e) || len(f.moves) != 0 {
 					t.Errorf("err = %v, moves %v", err, f.moves)
 				}
-			}},
+			}, wantOut: "no connector named \"nosuch\"", notOut: "Apply:"},
 		{name: "one at a time", req: ApplyRequest{Read: mappingOf("app01", "East", "app02", "West", "app03", "West"), Concurrency: 1,
 			Options: plan.Options{MinActive: 0}},
 			check: func(t *testing.T, err error, f *fakeTenant) {
@@ -200,6 +216,12 @@ func TestApplyOutcomes(t *testing.T) {
 			tc.check(t, err, f)
 			if !strings.Contains(out.String(), tc.wantOut) {
 				t.Errorf("output lacks %q:\n%s", tc.wantOut, out)
+			}
+			if tc.notOut != "" && strings.Contains(out.String(), tc.notOut) {
+				t.Errorf("output has %q:\n%s", tc.notOut, out)
+			}
+			if tc.notOut == "Apply:" && r.Journal != "" {
+				t.Errorf("a journal (%s) for a run that sent nothing", r.Journal)
 			}
 		})
 	}
@@ -284,7 +306,9 @@ func TestApplySavedPlan(t *testing.T) {
 		for name, content := range map[string]string{"csv": "connector,group\n", "missing": ""} {
 			path := filepath.Join(t.TempDir(), "plan.json")
 			if name != "missing" {
-				os.WriteFile(path, []byte(content), 0o600)
+				if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+					t.Fatal(err)
+				}
 			}
 			r, _, _ := newRun(t, "apply", newFakeTenant())
 			err := r.Apply(context.Background(), ApplyRequest{PlanFile: path, Options: guards})
@@ -292,6 +316,63 @@ func TestApplySavedPlan(t *testing.T) {
 			if !errors.As(err, &e) || !strings.HasPrefix(err.Error(), "apply --plan: ") {
 				t.Errorf("%s: err = %v (%T), want a PlanFileError", name, err, err)
 			}
+		}
+	})
+}
+
+// A plan whose file cannot be written leaves no earlier plan file behind:
+// cron's apply --plan must not apply yesterday's.
+func TestPlanSaveFails(t *testing.T) {
+	r, _, _ := newRun(t, "plan", newFakeTenant())
+	dir := t.TempDir()
+	saveTo := filepath.Join(dir, "plan.json")
+	// An empty directory where the file goes: the rename onto it fails.
+	if err := os.Mkdir(saveTo, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	err := r.MakePlan(context.Background(), PlanRequest{Read: mappingOf("app01", "East"), Options: guards, SaveTo: saveTo})
+	if err == nil || !strings.Contains(err.Error(), "save the plan to") {
+		t.Fatalf("err = %v, want the save's failure", err)
+	}
+	if _, serr := os.Stat(saveTo); !errors.Is(serr, os.ErrNotExist) {
+		t.Errorf("what stood at the plan's path is still there (%v)", serr)
+	}
+}
+
+// No journal, no move: apply stops before sending anything.
+func TestApplyJournalCannotBeOpened(t *testing.T) {
+	f := newFakeTenant()
+	r, _, _ := newRun(t, "apply", f)
+	r.ReportDir = filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(r.ReportDir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := r.Apply(context.Background(), ApplyRequest{Read: mappingOf("app01", "East"), Options: guards})
+	if err == nil || len(f.moves) != 0 || r.Journal != "" {
+		t.Fatalf("err = %v, %d moves, journal %q: want a failure before any move", err, len(f.moves), r.Journal)
+	}
+}
+
+// The report says why a run stopped before any move: the invalid rows, or
+// the guard and its message.
+func TestReportWhenNothingIsApplied(t *testing.T) {
+	t.Run("invalid rows", func(t *testing.T) {
+		r, _, _ := newRun(t, "apply", newFakeTenant())
+		err := r.Apply(context.Background(), ApplyRequest{Read: mappingOf("app01", "East", "nosuch", "West"), Options: guards})
+		rep := r.Report(4, "invalidInput", err.Error())
+		if rep.Summary.Invalid != 1 || rep.Summary.NotAttempted != 1 || rep.Summary.Succeeded != 0 || rep.Mapping.Rows != 2 {
+			t.Errorf("summary %+v mapping %+v", rep.Summary, rep.Mapping)
+		}
+	})
+	t.Run("refused", func(t *testing.T) {
+		r, _, _ := newRun(t, "apply", newFakeTenant())
+		err := r.Apply(context.Background(), ApplyRequest{Read: mappingOf("app04", "East"), Options: guards})
+		rep := r.Report(3, "refused", err.Error())
+		if len(rep.Refusals) != 1 || rep.Refusals[0].Guard != plan.GuardCoverage || len(rep.Refusals[0].Groups) != 1 || rep.Refusals[0].Groups[0] != "West" {
+			t.Errorf("refusals %+v: want coverage, naming West", rep.Refusals)
+		}
+		if rep.Summary.NotAttempted != 1 || rep.Journal != "" {
+			t.Errorf("summary %+v journal %q", rep.Summary, rep.Journal)
 		}
 	})
 }

@@ -13,15 +13,20 @@ import (
 	"connrecon/report"
 )
 
-// Tenant is the tenant as the workflows use it: read it whole, move a
-// connector, read a group's members. The Graph client is one; tests use
-// fakes.
-type Tenant interface {
+// Reader is the tenant as every workflow reads it: whole, and who signed
+// in. The Graph client is one; tests use fakes.
+type Reader interface {
 	Snapshot(ctx context.Context) (*plan.State, error)
-	executor.Mover
-	executor.Reader
 	// Operator is who signed in, once known ("" until then).
 	Operator() string
+}
+
+// Tenant is the tenant as apply changes it: read, move a connector, read
+// a group's members (verification).
+type Tenant interface {
+	Reader
+	executor.Mover
+	executor.Reader
 }
 
 // MappingReader reads the mapping (a file, or standard input).
