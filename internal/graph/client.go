@@ -52,6 +52,7 @@ type Client struct {
 	adapter *msgraphcore.GraphRequestAdapterBase
 	profile *opp.OnPremisesPublishingProfileItemRequestBuilder
 	who     *identity
+	query   *queryOptions // query options the service refused, learnt this run
 }
 
 var (
@@ -131,6 +132,7 @@ func New(cfg Config) (*Client, error) {
 		adapter: adapter,
 		profile: profiles.ByOnPremisesPublishingProfileId("applicationProxy"),
 		who:     who,
+		query:   &queryOptions{},
 	}, nil
 }
 

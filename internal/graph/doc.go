@@ -10,7 +10,13 @@
 // Each method makes exactly one attempt per request; the shared pacer given
 // in Config decides about retries, for reads here and for writes in the
 // executor. One exception: a read stops retrying an odd answer (a success
-// status that is not a Graph collection) after maxOddAnswers.
+// status that is not a Graph collection) after maxOddAnswers. And a 400
+// to a collection's first page that names a query option the read sent
+// ($top, "page size", $select, a quoted property of the $select list)
+// makes the read send it once more, with the limit the message names
+// ("between 1 and N") or without the option; the client keeps the lesson
+// for the rest of the run and Snapshot reports it once among the state's
+// warnings (queryfallback.go).
 //
 // Every read must be answered 200 with a Graph collection, and nextLinks
 // are followed only on the Graph URL's scheme, host and port; a redirect

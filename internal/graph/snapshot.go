@@ -153,6 +153,8 @@ func (c *Client) Snapshot(ctx context.Context) (*plan.State, error) {
 			s.Warnings = append(s.Warnings, fmt.Sprintf("connector %s (%s) is in no group's member list (Graph may still be replicating a move)", s.Connectors[i].MachineName, s.Connectors[i].ID))
 		}
 	}
+	// What the service refused of our query options, once per run.
+	s.Warnings = append(c.query.takeNotes(), s.Warnings...)
 	for i := range s.Groups {
 		apps := s.Groups[i].Applications
 		sort.Slice(apps, func(a, b int) bool { return apps[a].DisplayName < apps[b].DisplayName })
@@ -169,11 +171,27 @@ func (c *Client) list(ctx context.Context, what string, info *abs.RequestInforma
 	seen := map[string]bool{}
 	ids := map[string]int{} // lower-case id → its item number
 	items := 0
+	first := info
+	if first.PathParameters != nil && first.PathParameters["baseurl"] == "" {
+		// What the adapter adds on sending: fallback reads the URL before.
+		first.PathParameters["baseurl"] = c.adapter.GetBaseUrl()
+	}
+	info = c.query.apply(first)
+	tried := map[string]bool{} // query options this read has dropped or lowered
 	for pages := 1; info != nil; pages++ {
 		if pages > maxPages {
 			return fmt.Errorf("read %s: more than %d pages: not a tenant's collection", what, maxPages)
 		}
 		p, err := c.readPage(ctx, info)
+		if err != nil && pages == 1 {
+			// Only the first page carries our options; a nextLink is
+			// the service's own.
+			if next := c.query.fallback(what, first, info, err, tried); next != nil {
+				info = next
+				pages--
+				continue
+			}
+		}
 		if err != nil {
 			return fmt.Errorf("read %s: page %d: %w", what, pages, err)
 		}
