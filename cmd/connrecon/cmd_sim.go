@@ -23,6 +23,10 @@ type simOptions struct {
 	Deny     bool
 	PageSize int
 	Faults   graphsim.Faults
+	// Guess is --guess: NAME=VALUE[,NAME=VALUE...] (graphsim.ParseGuess),
+	// read into guesses by validate.
+	Guess   string
+	guesses graphsim.Guesses
 }
 
 const defaultSimTenant = "samples/tenant.json"
@@ -45,6 +49,11 @@ func (o *simOptions) AddFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&o.Faults.ResetRate, "reset-rate", 0, "fraction of requests whose connection is reset (0..1)")
 	fs.BoolVar(&o.Faults.ResetAfterApply, "reset-after-apply", false, "a reset write is applied first, its answer lost")
 	fs.DurationVar(&o.Faults.StaleFor, "stale-for", 0, "eventual consistency: membership reads show the old group this long after a move")
+	// A plain string, comma-separated, rather than a repeatable flag: every
+	// flag reads CONNRECON_<FLAG> through its flag.Value, and one variable
+	// holds one value (CONNRECON_GUESS=already=409,move=201).
+	fs.StringVar(&o.Guess, "guess", "", "switch guessed answers, NAME=VALUE[,NAME=VALUE...]: "+
+		"already=400|409|wording|204, move=204|201, maxtop=N, pagesize=N, top=refuse|cap, select=refuse|ignore, region=400|409|403")
 }
 
 func (o *simOptions) validate() error {
@@ -58,6 +67,12 @@ func (o *simOptions) validate() error {
 	}
 	if o.Faults.ThrottleRPS < 0 {
 		return usageErrorf("sim: --throttle-rps must not be negative")
+	}
+	o.guesses = graphsim.Guesses{}
+	if o.Guess != "" {
+		if err := graphsim.ParseGuess(o.Guess, &o.guesses); err != nil {
+			return usageErrorf("sim: --guess: %w", err)
+		}
 	}
 	return nil
 }
@@ -76,7 +91,7 @@ func runSim(ctx context.Context, s *session, o simOptions) error {
 	if err != nil {
 		return &usageError{err: fmt.Errorf("sim: %w", err)}
 	}
-	sim := graphsim.New(t, graphsim.Options{Token: o.Token, Seed: o.Seed, DenyWrites: o.Deny, PageSize: o.PageSize, Faults: o.Faults})
+	sim := graphsim.New(t, graphsim.Options{Token: o.Token, Seed: o.Seed, DenyWrites: o.Deny, PageSize: o.PageSize, Faults: o.Faults, Guesses: o.guesses})
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
 		return fmt.Errorf("sim: %w", err)

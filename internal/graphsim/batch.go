@@ -37,8 +37,8 @@ func (s *Server) batch(c *call) *response {
 	if len(b.Requests) == 0 {
 		return badRequest(c, "The batch request must contain at least one request.")
 	}
-	if len(b.Requests) > batchMaxRequests {
-		return badRequest(c, fmt.Sprintf(batchTooManyFormat, batchMaxRequests))
+	if len(b.Requests) > s.g.BatchMaxRequests {
+		return badRequest(c, fmt.Sprintf(s.g.BatchTooManyFormat, s.g.BatchMaxRequests))
 	}
 	seen := map[string]bool{}
 	for i, st := range b.Requests {
@@ -91,6 +91,7 @@ func (s *Server) batchStep(outer *call, st batchStep, status map[string]int) *re
 		clientReqID: outer.clientReqID,
 		now:         s.now(),
 		batchItem:   true,
+		g:           &s.g,
 	}
 	if len(st.Body) > 0 && string(st.Body) != "null" {
 		ic.body = st.Body
@@ -108,7 +109,7 @@ func (s *Server) batchStep(outer *call, st batchStep, status map[string]int) *re
 		entry.Path, entry.Query = ic.path, u.RawQuery
 		for _, d := range st.DependsOn {
 			if code := status[d]; code < 200 || code > 299 {
-				resp = odataError(ic, http.StatusFailedDependency, failedDependencyCode, fmt.Sprintf(failedDependencyFormat, d))
+				resp = odataError(ic, http.StatusFailedDependency, s.g.FailedDependencyCode, fmt.Sprintf(s.g.FailedDependencyFormat, d))
 				break
 			}
 		}

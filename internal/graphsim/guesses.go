@@ -1,11 +1,20 @@
 package graphsim
 
-import "net/http"
+import (
+	"fmt"
+	"net/http"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+)
 
 // Everything in this file is a GUESS: no public source shows what the real
 // Graph service does here (docs/simulator.md lists them).
 // Keep every guessed behaviour in this one file so it can be corrected when
-// someone sees the real thing.
+// someone sees the real thing. The constants are today's guesses; Guesses
+// makes each one switchable (Options.Guesses, connrecon sim --guess), so the
+// client can be tested against the plausible alternatives too.
 
 const (
 	// defaultPageSize is the page size when the client sends no $top.
@@ -98,3 +107,261 @@ const (
 	// silently ignoring an option and answering wrongly.
 	unsupportedQueryFormat = "The simulator does not support the query option '%s'."
 )
+
+// Guesses holds every guessed answer. A zero field takes its default
+// (DefaultGuesses), so the zero Guesses is today's behaviour and a test
+// sets only the guesses it changes.
+type Guesses struct {
+	// PageSize is the page size without $top; MaxPageSize the largest
+	// page. Options.PageSize and Options.MaxPageSize, when set, win.
+	PageSize    int
+	MaxPageSize int
+	// TopAboveMax is what a $top above MaxPageSize gets: a 400 or a
+	// silently smaller page.
+	TopAboveMax TopPolicy
+	// UnknownSelect is what a $select of a property the type lacks gets.
+	UnknownSelect SelectPolicy
+
+	// MoveStatus answers a successful $ref POST (no body).
+	MoveStatus int
+	// AlreadyExists* answer a $ref POST whose connector is already in the
+	// group. A 2xx status is an idempotent success: no body, no move.
+	AlreadyExistsStatus          int
+	AlreadyExistsCode            string
+	AlreadyExistsMembersMessage  string
+	AlreadyExistsMemberOfMessage string
+
+	NotFoundCode   string
+	NotFoundFormat string // %s: the id
+
+	UnknownPathStatus int
+	UnknownPathCode   string
+	UnknownPathFormat string // %s: the first unknown segment
+
+	MethodNotAllowedCode    string
+	MethodNotAllowedMessage string
+
+	BadRequestCode          string
+	InvalidTopFormat        string // %s: the value sent, %d: MaxPageSize
+	InvalidSkipTokenMessage string
+	InvalidRefMessage       string
+	MissingRefMessage       string
+
+	ThrottleCode       string
+	ThrottleFormat     string // %d: seconds
+	UnavailableCode    string
+	UnavailableMessage string
+	TimeoutCode        string
+	TimeoutMessage     string
+
+	RegionRuleStatus int
+	RegionRuleCode   string
+	RegionRuleFormat string // %s: connector id, %s: group id
+
+	BatchMaxRequests       int
+	BatchTooManyFormat     string // %d: BatchMaxRequests
+	FailedDependencyCode   string
+	FailedDependencyFormat string // %s: the step id
+}
+
+// TopPolicy is the answer to a $top above the maximum page size.
+type TopPolicy int
+
+const (
+	TopRefuse TopPolicy = iota // 400 with InvalidTopFormat (today's guess)
+	TopCap                     // serve MaxPageSize items, with a nextLink
+)
+
+// SelectPolicy is the answer to $select of an unknown property.
+type SelectPolicy int
+
+const (
+	SelectRefuse SelectPolicy = iota // 400 "Could not find a property" (today's guess)
+	SelectIgnore                     // leave the property out, answer 200
+)
+
+// DefaultGuesses returns today's guesses: the constants above.
+func DefaultGuesses() Guesses {
+	return Guesses{
+		PageSize:                     defaultPageSize,
+		MaxPageSize:                  defaultMaxPageSize,
+		TopAboveMax:                  TopRefuse,
+		UnknownSelect:                SelectRefuse,
+		MoveStatus:                   moveStatus,
+		AlreadyExistsStatus:          http.StatusBadRequest,
+		AlreadyExistsCode:            alreadyExistsCode,
+		AlreadyExistsMembersMessage:  alreadyExistsMembersMessage,
+		AlreadyExistsMemberOfMessage: alreadyExistsMemberOfMessage,
+		NotFoundCode:                 notFoundCode,
+		NotFoundFormat:               notFoundFormat,
+		UnknownPathStatus:            unknownPathStatus,
+		UnknownPathCode:              unknownPathCode,
+		UnknownPathFormat:            unknownPathFormat,
+		MethodNotAllowedCode:         methodNotAllowedCode,
+		MethodNotAllowedMessage:      methodNotAllowedMessage,
+		BadRequestCode:               badRequestCode,
+		InvalidTopFormat:             invalidTopFormat,
+		InvalidSkipTokenMessage:      invalidSkipTokenMessage,
+		InvalidRefMessage:            invalidRefMessage,
+		MissingRefMessage:            missingRefMessage,
+		ThrottleCode:                 throttleCode,
+		ThrottleFormat:               throttleFormat,
+		UnavailableCode:              unavailableCode,
+		UnavailableMessage:           unavailableMessage,
+		TimeoutCode:                  timeoutCode,
+		TimeoutMessage:               timeoutMessage,
+		RegionRuleStatus:             regionRuleStatus,
+		RegionRuleCode:               regionRuleCode,
+		RegionRuleFormat:             regionRuleFormat,
+		BatchMaxRequests:             batchMaxRequests,
+		BatchTooManyFormat:           batchTooManyFormat,
+		FailedDependencyCode:         failedDependencyCode,
+		FailedDependencyFormat:       failedDependencyFormat,
+	}
+}
+
+// withDefaults fills every zero field from DefaultGuesses. Negative sizes
+// count as unset, as Options' sizes always did.
+func (g Guesses) withDefaults() Guesses {
+	if g.PageSize < 0 {
+		g.PageSize = 0
+	}
+	if g.MaxPageSize < 0 {
+		g.MaxPageSize = 0
+	}
+	d := DefaultGuesses()
+	gv, dv := reflect.ValueOf(&g).Elem(), reflect.ValueOf(d)
+	for i := range gv.NumField() {
+		if gv.Field(i).IsZero() {
+			gv.Field(i).Set(dv.Field(i))
+		}
+	}
+	return g
+}
+
+// The alternatives ParseGuess offers. Their wordings are plausible
+// answers, not observed ones: directory objects answer conflicts with
+// these texts.
+const (
+	conflictCode           = "Conflict"
+	conflictMessage        = "Object already exists."
+	conflictingObjectsText = "A conflicting object with one or more of the specified property values is present in the directory."
+	forbiddenCode          = "Authorization_RequestDenied"
+)
+
+// guessChoice is one NAME of ParseGuess: its values, in the order the
+// error lists them, and how a value sets the Guesses.
+type guessChoice struct {
+	name   string
+	values string // for the error message
+	set    func(v string, g *Guesses) bool
+}
+
+func statusChoice(v string, allowed ...int) (int, bool) {
+	n, err := strconv.Atoi(v)
+	return n, err == nil && slices.Contains(allowed, n)
+}
+
+func sizeChoice(v string, dst *int) bool {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > defaultMaxPageSize {
+		return false
+	}
+	*dst = n
+	return true
+}
+
+var guessChoices = []guessChoice{
+	{"already", "400 (default), 409, wording, 204", func(v string, g *Guesses) bool {
+		d := DefaultGuesses()
+		switch v {
+		case "400":
+			g.AlreadyExistsStatus, g.AlreadyExistsCode = d.AlreadyExistsStatus, d.AlreadyExistsCode
+			g.AlreadyExistsMembersMessage, g.AlreadyExistsMemberOfMessage = d.AlreadyExistsMembersMessage, d.AlreadyExistsMemberOfMessage
+		case "409":
+			g.AlreadyExistsStatus, g.AlreadyExistsCode = http.StatusConflict, conflictCode
+			g.AlreadyExistsMembersMessage, g.AlreadyExistsMemberOfMessage = conflictMessage, conflictMessage
+		case "wording":
+			g.AlreadyExistsStatus, g.AlreadyExistsCode = http.StatusBadRequest, badRequestCode
+			g.AlreadyExistsMembersMessage, g.AlreadyExistsMemberOfMessage = conflictingObjectsText, conflictingObjectsText
+		case "204":
+			g.AlreadyExistsStatus = http.StatusNoContent
+		default:
+			return false
+		}
+		return true
+	}},
+	{"maxtop", "1 to 999 (default 999)", func(v string, g *Guesses) bool { return sizeChoice(v, &g.MaxPageSize) }},
+	{"move", "204 (default), 201", func(v string, g *Guesses) bool {
+		n, ok := statusChoice(v, http.StatusNoContent, http.StatusCreated)
+		if ok {
+			g.MoveStatus = n
+		}
+		return ok
+	}},
+	{"pagesize", "1 to 999 (default 100)", func(v string, g *Guesses) bool { return sizeChoice(v, &g.PageSize) }},
+	{"region", "400 (default), 409, 403", func(v string, g *Guesses) bool {
+		n, ok := statusChoice(v, http.StatusBadRequest, http.StatusConflict, http.StatusForbidden)
+		if !ok {
+			return false
+		}
+		g.RegionRuleStatus = n
+		g.RegionRuleCode = map[int]string{http.StatusBadRequest: regionRuleCode, http.StatusConflict: conflictCode, http.StatusForbidden: forbiddenCode}[n]
+		return true
+	}},
+	{"select", "refuse (default), ignore", func(v string, g *Guesses) bool {
+		switch v {
+		case "refuse":
+			g.UnknownSelect = SelectRefuse
+		case "ignore":
+			g.UnknownSelect = SelectIgnore
+		default:
+			return false
+		}
+		return true
+	}},
+	{"top", "refuse (default), cap", func(v string, g *Guesses) bool {
+		switch v {
+		case "refuse":
+			g.TopAboveMax = TopRefuse
+		case "cap":
+			g.TopAboveMax = TopCap
+		default:
+			return false
+		}
+		return true
+	}},
+}
+
+// GuessNames are the NAMEs ParseGuess takes, sorted.
+func GuessNames() []string {
+	names := make([]string, len(guessChoices))
+	for i, c := range guessChoices {
+		names[i] = c.name
+	}
+	return names
+}
+
+// ParseGuess sets one guess, or several separated by commas, from
+// NAME=VALUE (already=409, move=201, maxtop=100, top=cap, select=ignore,
+// region=409, ...), leaving the other fields of g as they are. Names and
+// values are case-insensitive. An unknown name or value is an error that
+// lists the valid ones.
+func ParseGuess(s string, g *Guesses) error {
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		name, value, ok := strings.Cut(part, "=")
+		name, value = strings.ToLower(strings.TrimSpace(name)), strings.ToLower(strings.TrimSpace(value))
+		if !ok || name == "" || value == "" {
+			return fmt.Errorf("guess %q: want NAME=VALUE, NAME one of %s", part, strings.Join(GuessNames(), ", "))
+		}
+		i := slices.IndexFunc(guessChoices, func(c guessChoice) bool { return c.name == name })
+		if i < 0 {
+			return fmt.Errorf("guess %q: unknown name %q, want one of %s", part, name, strings.Join(GuessNames(), ", "))
+		}
+		if c := guessChoices[i]; !c.set(value, g) {
+			return fmt.Errorf("guess %q: unknown value %q for %s, want %s", part, value, name, c.values)
+		}
+	}
+	return nil
+}

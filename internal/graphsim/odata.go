@@ -97,11 +97,11 @@ func odataError(c *call, status int, code, message string) *response {
 }
 
 func notFound(c *call, id string) *response {
-	return odataError(c, http.StatusNotFound, notFoundCode, fmt.Sprintf(notFoundFormat, id))
+	return odataError(c, http.StatusNotFound, c.g.NotFoundCode, fmt.Sprintf(c.g.NotFoundFormat, id))
 }
 
 func badRequest(c *call, message string) *response {
-	return odataError(c, http.StatusBadRequest, badRequestCode, message)
+	return odataError(c, http.StatusBadRequest, c.g.BadRequestCode, message)
 }
 
 // Skip tokens are opaque to clients. Each holds the position of the last

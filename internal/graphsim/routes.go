@@ -74,7 +74,7 @@ func dispatch(c *call, get, post func() *response) *response {
 	if post != nil {
 		allow = append(allow, http.MethodPost)
 	}
-	resp := odataError(c, http.StatusMethodNotAllowed, methodNotAllowedCode, methodNotAllowedMessage)
+	resp := odataError(c, http.StatusMethodNotAllowed, c.g.MethodNotAllowedCode, c.g.MethodNotAllowedMessage)
 	resp.header.Set("Allow", strings.Join(allow, ", "))
 	return resp
 }
@@ -85,7 +85,7 @@ func unknownPath(c *call) *response {
 	if c.segs != nil {
 		seg = firstUnknownSegment(c.segs)
 	}
-	return odataError(c, unknownPathStatus, unknownPathCode, fmt.Sprintf(unknownPathFormat, seg))
+	return odataError(c, c.g.UnknownPathStatus, c.g.UnknownPathCode, fmt.Sprintf(c.g.UnknownPathFormat, seg))
 }
 
 func firstUnknownSegment(segs []string) string {
@@ -207,8 +207,11 @@ func (s *Server) parseQuery(c *call, typeName string, props []string) (queryOpts
 		switch name {
 		case "top":
 			n, err := strconv.Atoi(strings.TrimSpace(v))
-			if err != nil || n < 1 || n > s.maxPage {
-				return o, badRequest(c, fmt.Sprintf(invalidTopFormat, v, s.maxPage))
+			switch {
+			case err == nil && n > s.maxPage && s.g.TopAboveMax == TopCap:
+				n = s.maxPage // the nextLink then carries the capped $top
+			case err != nil || n < 1 || n > s.maxPage:
+				return o, badRequest(c, fmt.Sprintf(s.g.InvalidTopFormat, v, s.maxPage))
 			}
 			o.top, o.topSet = n, true
 		case "select":
@@ -226,6 +229,9 @@ func (s *Server) parseQuery(c *call, typeName string, props []string) (queryOpts
 					break
 				}
 				i := slices.IndexFunc(props, func(q string) bool { return eq(q, p) })
+				if i < 0 && s.g.UnknownSelect == SelectIgnore {
+					continue
+				}
 				if i < 0 {
 					return o, badRequest(c, fmt.Sprintf("Could not find a property named '%s' on type 'microsoft.graph.%s'.", p, typeName))
 				}
@@ -236,7 +242,7 @@ func (s *Server) parseQuery(c *call, typeName string, props []string) (queryOpts
 		case "skiptoken":
 			pos, ok := s.parseSkipToken(collectionKey(c), v)
 			if !ok {
-				return o, badRequest(c, invalidSkipTokenMessage)
+				return o, badRequest(c, s.g.InvalidSkipTokenMessage)
 			}
 			o.after = pos
 		}
@@ -467,20 +473,20 @@ func parseRef(c *call, kind string) (string, *response) {
 	}
 	raw, ok := body["@odata.id"]
 	if !ok {
-		return "", badRequest(c, missingRefMessage)
+		return "", badRequest(c, c.g.MissingRefMessage)
 	}
 	var ref string
 	if err := json.Unmarshal(raw, &ref); err != nil || ref == "" {
-		return "", badRequest(c, invalidRefMessage+" It must be a non-empty string.")
+		return "", badRequest(c, c.g.InvalidRefMessage+" It must be a non-empty string.")
 	}
 	u, err := url.Parse(ref)
 	if err != nil || !u.IsAbs() || u.Host == "" {
-		return "", badRequest(c, invalidRefMessage+" It must be an absolute URL.")
+		return "", badRequest(c, c.g.InvalidRefMessage+" It must be an absolute URL.")
 	}
 	segs := strings.Split(strings.TrimSuffix(u.Path, "/"), "/")
 	n := len(segs)
 	if n < 2 || !eq(segs[n-2], kind) || segs[n-1] == "" {
-		return "", badRequest(c, fmt.Sprintf("%s It must end in /%s/{id}.", invalidRefMessage, kind))
+		return "", badRequest(c, fmt.Sprintf("%s It must end in /%s/{id}.", c.g.InvalidRefMessage, kind))
 	}
 	return segs[n-1], nil
 }
@@ -505,7 +511,7 @@ func (s *Server) postMembers(c *call, gid string) *response {
 	if !ok {
 		return notFound(c, cid)
 	}
-	return s.applyMove(c, ci, gi, alreadyExistsMembersMessage)
+	return s.applyMove(c, ci, gi, s.g.AlreadyExistsMembersMessage)
 }
 
 // postMemberOf is POST connectors/{cid}/memberOf/$ref: the same move from
@@ -528,7 +534,7 @@ func (s *Server) postMemberOf(c *call, cid string) *response {
 	if !ok {
 		return notFound(c, gid)
 	}
-	return s.applyMove(c, ci, gi, alreadyExistsMemberOfMessage)
+	return s.applyMove(c, ci, gi, s.g.AlreadyExistsMemberOfMessage)
 }
 
 // applyMove moves connector ci into group gi. A connector is in exactly one
@@ -538,12 +544,15 @@ func (s *Server) applyMove(c *call, ci, gi int, alreadyMsg string) *response {
 	cn := &s.conns[ci]
 	target := &s.groups[gi]
 	if cn.Group == target.ID {
-		return odataError(c, http.StatusBadRequest, alreadyExistsCode, alreadyMsg)
+		if st := s.g.AlreadyExistsStatus; st >= 200 && st <= 299 {
+			return &response{status: st} // idempotent: nothing moves
+		}
+		return odataError(c, s.g.AlreadyExistsStatus, s.g.AlreadyExistsCode, alreadyMsg)
 	}
 	if s.regionRule {
 		cur := &s.groups[s.groupIdx[strings.ToLower(cn.Group)]]
 		if !s.usesDefaultRegion(target) && !s.usesDefaultRegion(cur) {
-			return odataError(c, regionRuleStatus, regionRuleCode, fmt.Sprintf(regionRuleFormat, cn.ID, target.ID))
+			return odataError(c, s.g.RegionRuleStatus, s.g.RegionRuleCode, fmt.Sprintf(s.g.RegionRuleFormat, cn.ID, target.ID))
 		}
 	}
 	// Eventual consistency: reads keep showing the group the connector was
@@ -558,7 +567,7 @@ func (s *Server) applyMove(c *call, ci, gi int, alreadyMsg string) *response {
 	}
 	cn.Group = target.ID
 	s.moves++
-	return &response{status: moveStatus}
+	return &response{status: s.g.MoveStatus}
 }
 
 func (s *Server) usesDefaultRegion(g *Group) bool {

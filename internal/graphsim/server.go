@@ -23,12 +23,16 @@ type Options struct {
 	// Token, if non-empty, is the only bearer token accepted (401
 	// otherwise); if empty any non-empty bearer token is accepted.
 	Token string
-	// PageSize is the page size when a request has no $top. Default 100:
-	// a GUESS (see guesses.go).
+	// PageSize is the page size when a request has no $top. Default
+	// Guesses.PageSize (100): a GUESS (see guesses.go).
 	PageSize int
-	// MaxPageSize is the largest $top accepted; larger is a 400. Default
-	// 999: a GUESS (see guesses.go).
+	// MaxPageSize is the largest page; a larger $top is a 400 or a
+	// smaller page (Guesses.TopAboveMax). Default Guesses.MaxPageSize
+	// (999): a GUESS (see guesses.go).
 	MaxPageSize int
+	// Guesses are the answers no public source shows; a zero field is
+	// today's guess (DefaultGuesses).
+	Guesses Guesses
 	// DenyWrites answers every write 403 Authorization_RequestDenied, as
 	// the service does for a caller without Directory.ReadWrite.All.
 	DenyWrites bool
@@ -132,6 +136,7 @@ type Server struct {
 	clock      func() time.Time
 	regionRule bool
 	secret     uint64
+	g          Guesses // defaults filled in
 
 	mu         sync.Mutex
 	faults     Faults
@@ -176,6 +181,7 @@ func New(t *Tenant, opts Options) *Server {
 		maxPage:    opts.MaxPageSize,
 		clock:      opts.Now,
 		regionRule: opts.EnforceRegionRule,
+		g:          opts.Guesses.withDefaults(),
 		faults:     opts.Faults,
 		denyWrites: opts.DenyWrites,
 		rng:        rand.New(rand.NewPCG(uint64(opts.Seed), 1)),
@@ -189,10 +195,10 @@ func New(t *Tenant, opts Options) *Server {
 		stale:      map[int]staleEntry{},
 	}
 	if s.maxPage <= 0 {
-		s.maxPage = defaultMaxPageSize
+		s.maxPage = s.g.MaxPageSize
 	}
 	if s.pageSize <= 0 {
-		s.pageSize = defaultPageSize
+		s.pageSize = s.g.PageSize
 	}
 	s.pageSize = min(s.pageSize, s.maxPage)
 	if s.clock == nil {
@@ -305,6 +311,7 @@ type call struct {
 	clientReqID string
 	now         time.Time
 	batchItem   bool
+	g           *Guesses // the server's, for the answers
 }
 
 const maxBody = 4 << 20 // Graph's request size limit
@@ -362,6 +369,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reqID:       reqID,
 		clientReqID: clientReqID,
 		now:         s.now(),
+		g:           &s.g,
 	}
 	if len(raw) > maxBody {
 		c.bodyErr = errTooLarge
@@ -470,14 +478,14 @@ func (s *Server) gate(c *call, f Faults, d draws) *response {
 	}
 	if f.ErrorRate > 0 && d.err < f.ErrorRate {
 		if d.kind < 0.5 {
-			resp := odataError(c, http.StatusServiceUnavailable, unavailableCode, unavailableMessage)
+			resp := odataError(c, http.StatusServiceUnavailable, s.g.UnavailableCode, s.g.UnavailableMessage)
 			if d.retry < 0.5 {
 				resp.header.Set("Retry-After", retryAfterValue(c.now, f.retryAfter(), f.RetryAfterDate, f.RetryAfter > 0 && f.RetryAfter < time.Second))
 			}
 			resp.fault = "503"
 			return resp
 		}
-		resp := odataError(c, http.StatusGatewayTimeout, timeoutCode, timeoutMessage)
+		resp := odataError(c, http.StatusGatewayTimeout, s.g.TimeoutCode, s.g.TimeoutMessage)
 		resp.fault = "504"
 		return resp
 	}
@@ -512,7 +520,7 @@ func (s *Server) throttled(c *call, f Faults, wait time.Duration, now bool) *res
 	if now {
 		secs = 0
 	}
-	resp := odataError(c, http.StatusTooManyRequests, throttleCode, fmt.Sprintf(throttleFormat, secs))
+	resp := odataError(c, http.StatusTooManyRequests, s.g.ThrottleCode, fmt.Sprintf(s.g.ThrottleFormat, secs))
 	resp.header.Set("Retry-After", retryAfterValue(c.now, wait, f.RetryAfterDate, now))
 	resp.fault = "throttle"
 	return resp
@@ -565,7 +573,7 @@ func (s *Server) authAndHandle(c *call) *response {
 	}
 	if c.bodyErr != nil {
 		if c.bodyErr == errTooLarge {
-			return odataError(c, http.StatusRequestEntityTooLarge, badRequestCode, "The request body is larger than 4 MB.")
+			return odataError(c, http.StatusRequestEntityTooLarge, s.g.BadRequestCode, "The request body is larger than 4 MB.")
 		}
 		return badRequest(c, capitalize(c.bodyErr.Error())+".")
 	}
