@@ -9,7 +9,10 @@
 // (a reset, a timeout after the request went out) is unknown, never
 // failed, unless a later attempt settles it. Verify re-reads the target
 // groups afterwards, polling to ride out replication delay, and settles
-// the unknown moves it sees there.
+// the unknown moves it sees there. A move Graph refuses (anything but the
+// known "already exist" wording, a 2xx, 401/403, 429 or a transient 5xx)
+// is settled at once by one read of its target group: the tenant, not the
+// refusal's wording, says whether it succeeded.
 //
 // It depends on Graph only through the small Mover and Reader interfaces
 // declared here.

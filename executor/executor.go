@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,7 +32,7 @@ type Mover interface {
 type Outcome string
 
 const (
-	Succeeded Outcome = "succeeded" // Graph accepted the move, or said it was already in place
+	Succeeded Outcome = "succeeded" // Graph accepted the move, said it was already in place, or a read found it in place
 	Failed    Outcome = "failed"    // Graph refused it, retries ran out, or the run stopped before a retry
 	// NotAttempted: the run stopped before this move's first request was
 	// sent. Nothing about the connector changed.
@@ -49,9 +50,11 @@ const (
 	Unknown Outcome = "unknown"
 )
 
-// NoteConfirmedByRead is the Note of a move whose outcome was Unknown and
-// that Verify then saw in its target group: it is Succeeded, and its Error
-// still says why its fate was open.
+// NoteConfirmedByRead is the Note of a move that a read of its target
+// group settled as Succeeded: one whose outcome was Unknown and that Verify
+// then saw there, or one refused by Graph (other than the known "already
+// exist" wording) that Run's settling read found there. Its Error still
+// says why its fate was open: the lost answer, or the refusal.
 const NoteConfirmedByRead = "confirmed by read"
 
 // Result is what happened to one move.
@@ -62,7 +65,7 @@ type Result struct {
 	Attempts int
 	// Error says why the move failed or why its fate is unknown; empty on
 	// success, except for a move NoteConfirmedByRead, where it keeps the
-	// lost answer for the audit trail.
+	// lost answer or the refusal for the audit trail.
 	Error      string
 	Note       string // e.g. "already in place", NoteConfirmedByRead
 	StartedAt  time.Time
@@ -75,8 +78,8 @@ type Result struct {
 	Verified *bool
 }
 
-// ConfirmedByRead: the move's answer was lost, and Verify then saw the
-// connector in its target group.
+// ConfirmedByRead: the move's answer was lost or refused, and a read then
+// saw the connector in its target group.
 func (r Result) ConfirmedByRead() bool {
 	return r.Outcome == Succeeded && r.Note == NoteConfirmedByRead
 }
@@ -114,7 +117,19 @@ type Options struct {
 	// goroutines, serialised by Run). Moves never sent get no call: the
 	// total to expect is len(p.Moves()), whatever happens.
 	OnResult func(Result)
+	// Reader settles refused moves (see settle): a move answered anything
+	// but a 2xx, 401/403, 429, a transient 5xx or the known "already
+	// exist" wording is final only once a read of its target group says
+	// whether the connector is there. nil: the Mover, when it is also a
+	// Reader (the Graph client is); else refusals are final as answered.
+	Reader Reader
+	// SettleTimeout bounds that read (default DefaultSettleTimeout).
+	SettleTimeout time.Duration
 }
+
+// DefaultSettleTimeout bounds the read that settles a refused move: long
+// enough for the Reader's own retries, short enough not to hold a worker.
+const DefaultSettleTimeout = 30 * time.Second
 
 // FatalError stops a run: nothing more is sent. Err is the 401/403 that
 // Graph answered, or the journal write that failed.
@@ -142,6 +157,13 @@ func Run(ctx context.Context, p *plan.Plan, m Mover, opts Options) ([]Result, er
 	}
 	if opts.Grace <= 0 {
 		opts.Grace = DefaultGrace
+	}
+	if opts.SettleTimeout <= 0 {
+		opts.SettleTimeout = DefaultSettleTimeout
+	}
+	if opts.Reader == nil {
+		// The wording of a refusal is a guess; the tenant is not.
+		opts.Reader, _ = m.(Reader)
 	}
 	moves := p.Moves()
 	results := make([]Result, len(moves))
@@ -211,6 +233,9 @@ func Run(ctx context.Context, p *plan.Plan, m Mover, opts Options) ([]Result, er
 					return nil // stopped while waiting for a slot
 				}
 				r, err := apply(sendCtx, reqCtx, p.Changes[moves[i]], m, opts.Pacer)
+				if r.Outcome != NotAttempted {
+					r, err = settle(reqCtx, p.Changes[moves[i]], r, err, opts.Reader, opts.SettleTimeout)
+				}
 				if r.Outcome == NotAttempted {
 					return nil // stopped before the request went out
 				}
@@ -422,4 +447,80 @@ func groupLabel(name, id string) string {
 		return fmt.Sprintf("%q", name)
 	}
 	return id
+}
+
+// NoteSettleReadFailed is the Note of a refused move whose settling read
+// (see settle) failed: its outcome is the answer's, unconfirmed.
+const NoteSettleReadFailed = "settling read failed"
+
+// settle gives a refused move its outcome from the tenant, not from the
+// refusal's wording: what the service answers for "already a member" is a
+// guess (a 400 in another wording, a 409, ...), and reporting such a move
+// failed would tell the operator nothing changed when the plan's state
+// holds. So a refused move is final only after one read of its target
+// group, bounded by timeout (the Reader paces and retries it):
+//
+//   - the connector is there: Succeeded, NoteConfirmedByRead; Error keeps
+//     the refusal for the audit trail;
+//   - it is not: the result stands (Failed with the service's code and
+//     message, or Unknown when an earlier attempt's answer was lost, since
+//     that attempt may have landed and the read may lag; Verify polls);
+//   - the read fails: the result stands too, never Succeeded, with
+//     NoteSettleReadFailed and why in Error. A 401/403 on the read comes
+//     back as the error, so it stops the run like a move's would.
+//
+// Results of anything but a refusal (see refused) pass through.
+func settle(ctx context.Context, c plan.Change, r Result, err error, rd Reader, timeout time.Duration) (Result, error) {
+	if rd == nil || (r.Outcome != Failed && r.Outcome != Unknown) || !refused(r.Call, err) {
+		return r, err
+	}
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	ids, rerr := rd.GroupMembers(rctx, c.ToGroupID)
+	cancel()
+	r.FinishedAt = time.Now().UTC()
+	if rerr != nil {
+		r.Note = NoteSettleReadFailed
+		r.Error = fmt.Sprintf("%s; the read of the target group %s that would settle it failed: %v", r.Error, c.ToGroupID, rerr)
+		if apierr.ClassOf(rerr) == apierr.Auth {
+			return r, fmt.Errorf("settle the move of %s: read members of group %s: %w", c.ConnectorID, c.ToGroupID, rerr)
+		}
+		return r, err
+	}
+	for _, id := range ids {
+		if strings.EqualFold(id, c.ConnectorID) {
+			r.Outcome, r.Note = Succeeded, NoteConfirmedByRead
+			r.Error = fmt.Sprintf("answered %v, but the connector is in the target group", err)
+			return r, nil
+		}
+	}
+	if r.Outcome == Unknown {
+		r.Error += "; a read of the target group right after did not show the connector (yet)"
+	}
+	return r, err
+}
+
+// refused: the last attempt got an answer from Graph that refuses the move
+// and that says nothing reliable about the tenant: anything but a 2xx,
+// 401/403 (the run stops), 429 and the transient 5xx (retried until the
+// pacer gave up: nothing was refused), a lost answer (Unknown already) and
+// the known "already exist" wording (a success without a read).
+func refused(call apierr.Call, err error) bool {
+	if err == nil {
+		return false
+	}
+	if call.Status == 0 {
+		call = apierr.CallOf(err)
+	}
+	if call.Status < 300 || answerLost(call, err) {
+		return false
+	}
+	switch apierr.ClassOf(err) {
+	case apierr.Auth, apierr.Transient, apierr.AlreadyInPlace:
+		return false
+	}
+	switch call.Status {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		return false
+	}
+	return true
 }
