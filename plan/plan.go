@@ -204,6 +204,9 @@ func Build(m *Mapping, s *State, opts Options) *Plan {
 				reasons = append(reasons, why)
 			} else {
 				ch.ToGroupID, ch.ToGroupName = s.Groups[gi].ID, s.Groups[gi].Name
+				if g := &s.Groups[gi]; !g.IsTarget() {
+					reasons = append(reasons, notTarget(g))
+				}
 			}
 		}
 		switch {
@@ -345,8 +348,39 @@ func (ix *index) connector(s *State, v string) (int32, string) {
 	return -1, fmt.Sprintf("connector name %s is ambiguous: use one of the ids %s", QuoteShort(v), strings.Join(names, ", "))
 }
 
+// notTarget is the reason a row naming g, a group that is no move target
+// (Group.IsTarget), is invalid. The type is the service's word: shown bare
+// when it is one, quoted when it is anything else.
+func notTarget(g *Group) string {
+	kind := QuoteShort(g.Type)
+	if isWord(g.Type) {
+		kind = g.Type
+	}
+	article := "a"
+	if strings.ContainsRune("aeiouAEIOU", rune(kind[0])) {
+		article = "an"
+	}
+	return fmt.Sprintf("group %s is %s %s connector group, not an application proxy one: connectors cannot be moved into it", QuoteShort(g.Name), article, kind)
+}
+
+// isWord: 1 to 40 ASCII letters and digits, as Graph's enum values are.
+func isWord(v string) bool {
+	if len(v) == 0 || len(v) > 40 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
 // group resolves a mapping cell to a position in s.Groups: a GUID by id,
-// otherwise the group name case-insensitively.
+// otherwise the group name case-insensitively. Whether the group may take
+// connectors (Group.IsTarget) is the caller's check: a name shared by an
+// application proxy group and another kind stays ambiguous, as the ids
+// are the safe way to tell them apart.
 func (ix *index) group(s *State, v string) (int32, string) {
 	if IsGUID(v) {
 		if i, ok := ix.groupByID[NormalizeGUID(v)]; ok {

@@ -28,13 +28,31 @@ type Application struct {
 	DisplayName string `json:"displayName"`
 }
 
+// GroupTypeApplicationProxy is the connectorGroupType of an application
+// proxy connector group, the only kind connectors are moved into. Graph
+// also lists syncFabric (provisioning agents) and may send
+// unknownFutureValue or values added later.
+const GroupTypeApplicationProxy = "applicationProxy"
+
 // Group is one connector group.
 type Group struct {
-	ID           string        `json:"id"`
-	Name         string        `json:"name"`
-	IsDefault    bool          `json:"isDefault"`
-	Region       string        `json:"region,omitempty"` // as the service sent it, even off-list values
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	IsDefault bool   `json:"isDefault"`
+	Region    string `json:"region,omitempty"` // as the service sent it, even off-list values
+	// Type is the connectorGroupType as the service sent it, off-list
+	// values included; empty when it sent none (older answers), which
+	// counts as GroupTypeApplicationProxy.
+	Type         string        `json:"type,omitempty"`
 	Applications []Application `json:"applications,omitempty"`
+}
+
+// IsTarget reports whether connectors may be moved into g: only an
+// application proxy group (or one of no stated type) takes them. Any other
+// type, including one this code does not know, is no target, so a new
+// kind of group is never filled with application proxy connectors.
+func (g *Group) IsTarget() bool {
+	return g.Type == "" || strings.EqualFold(g.Type, GroupTypeApplicationProxy)
 }
 
 // State is a snapshot of the tenant: every connector with its group, every
@@ -68,7 +86,10 @@ type index struct {
 	groupByName   map[string]int32 // lower-cased name → first group with it
 	groupNameMore map[string][]int32
 	connGroup     []int32 // each connector's group; -1 when the snapshot lacks that group
-	defaultGroup  int32   // the one group with isDefault; -1 when there is none or more than one
+	// The one target group (Group.IsTarget) with isDefault; -1 when there
+	// is none or more than one. A syncFabric group may be its kind's
+	// default too: it is neither counted nor chosen.
+	defaultGroup int32
 }
 
 func newIndex(s *State) *index {
@@ -85,7 +106,7 @@ func newIndex(s *State) *index {
 		g := &s.Groups[i]
 		ix.groupByID[strings.ToLower(g.ID)] = int32(i)
 		addName(ix.groupByName, ix.groupNameMore, strings.ToLower(g.Name), int32(i))
-		if g.IsDefault {
+		if g.IsDefault && g.IsTarget() {
 			defaults++
 			ix.defaultGroup = int32(i)
 		}

@@ -40,7 +40,30 @@ type rawGroup struct {
 	Name      string `json:"name"`
 	IsDefault bool   `json:"isDefault"`
 	Region    string `json:"region"`
+	// Raw, so that no value of it fails the read (see groupType).
+	Type json.RawMessage `json:"connectorGroupType"`
 }
+
+// groupType is a group's connectorGroupType as plan.Group keeps it: the
+// string as sent, off-list values included; "" when absent or null (older
+// answers send none: an application proxy group). Anything but a string
+// is kept as the start of its JSON text, which no known type matches, so
+// the group is simply no move target (plan.Group.IsTarget) rather than a
+// failed read.
+func groupType(raw json.RawMessage) string {
+	v := bytes.TrimSpace(raw)
+	if len(v) == 0 || string(v) == "null" {
+		return ""
+	}
+	var t string
+	if json.Unmarshal(v, &t) == nil {
+		return t
+	}
+	return plan.ShortText(string(v), maxGroupTypeText)
+}
+
+// maxGroupTypeText bounds what of an odd connectorGroupType is kept.
+const maxGroupTypeText = 40
 
 type rawApplication struct {
 	ID          string `json:"id"`
@@ -84,7 +107,7 @@ func (c *Client) Snapshot(ctx context.Context) (*plan.State, error) {
 		if err := json.Unmarshal(raw, &rg); err != nil {
 			return err
 		}
-		s.Groups = append(s.Groups, plan.Group{ID: rg.ID, Name: rg.Name, IsDefault: rg.IsDefault, Region: rg.Region})
+		s.Groups = append(s.Groups, plan.Group{ID: rg.ID, Name: rg.Name, IsDefault: rg.IsDefault, Region: rg.Region, Type: groupType(rg.Type)})
 		return nil
 	})
 	if err != nil {

@@ -140,10 +140,19 @@ func groupObject(g *Group) object {
 	return object{
 		{"id", g.ID},
 		{"name", g.Name},
-		{"connectorGroupType", "applicationProxy"},
+		{"connectorGroupType", groupType(g)},
 		{"isDefault", g.IsDefault},
 		{"region", nullable(g.Region)},
 	}
+}
+
+// groupType is the connectorGroupType served for g: the tenant file's,
+// or applicationProxy when it names none.
+func groupType(g *Group) string {
+	if g.ConnectorGroupType == "" {
+		return "applicationProxy"
+	}
+	return g.ConnectorGroupType
 }
 
 func applicationObject(a *Application) object {

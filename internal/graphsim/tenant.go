@@ -24,8 +24,13 @@ type Group struct {
 	// Region is nam, eur, aus, asia or ind, or an off-list value such as
 	// "japan": the live service has been seen returning one, so the
 	// simulator serves whatever the file says. Empty is served as null.
-	Region       string        `json:"region"`
-	Applications []Application `json:"applications"`
+	Region string `json:"region"`
+	// ConnectorGroupType is applicationProxy, syncFabric or any other
+	// value, served as it is so clients can be tested against the other
+	// kinds of group. Empty is served as applicationProxy, the simulator's
+	// answer before the field existed.
+	ConnectorGroupType string        `json:"connectorGroupType,omitempty"`
+	Applications       []Application `json:"applications"`
 }
 
 // Application is an application published through a connector group.
