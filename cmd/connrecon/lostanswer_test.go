@@ -52,7 +52,7 @@ func TestApplyLostAnswers(t *testing.T) {
 	}{
 		{"applied, answers lost", true, exitOK, []string{
 			"Apply: 0 succeeded, 0 failed, 5 unknown, 0 not attempted.",
-			"Verified: 5 moves of unknown fate were confirmed by read.",
+			"Verified: 5 moves whose answer was lost or refused were confirmed by read.",
 			"After verification: 5 succeeded, 0 failed, 0 unknown, 0 not attempted.",
 		}, "succeeded", true},
 		{"never applied, answers lost", false, exitFailure, []string{

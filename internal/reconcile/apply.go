@@ -212,7 +212,7 @@ func verifiedLine(c executor.VerifyCounts) string {
 		parts = append(parts, p)
 	}
 	if c.Confirmed > 0 {
-		parts = append(parts, fmt.Sprintf("%d %s of unknown fate %s confirmed by read", c.Confirmed, plural(c.Confirmed, "move", "moves"), plural(c.Confirmed, "was", "were")))
+		parts = append(parts, fmt.Sprintf("%d %s whose answer was lost or refused %s confirmed by read", c.Confirmed, plural(c.Confirmed, "move", "moves"), plural(c.Confirmed, "was", "were")))
 	}
 	switch {
 	case c.Unknown > 0 && c.Confirmed > 0:
