@@ -217,6 +217,7 @@ func Build(m *Mapping, s *State, opts Options) *Plan {
 		default:
 			ch.Action, ch.Wave = ActionMove, 1
 			ch.Warnings = inactiveWarning(conn, ch.Warnings)
+			ch.Warnings = regionWarning(s, ix, ix.connGroup[ci], gi, ch.Warnings)
 		}
 		// Two rows that name the same connector differently (id and name,
 		// or two spellings) are caught here, after resolution.
@@ -293,6 +294,9 @@ func (p *Plan) addUnlisted(s *State, ix *index, mentioned []bool, conns, dests [
 				ch.Action, ch.Wave = ActionMove, 1
 				ch.Reason = "not in the mapping: idled in the default group (--unlisted default)"
 				ch.Warnings = inactiveWarning(c, nil)
+				// Into the default group: never region-specific, so this
+				// adds nothing; called so every move gets the same checks.
+				ch.Warnings = regionWarning(s, ix, ix.connGroup[u.i], def, ch.Warnings)
 			}
 		}
 		p.Changes = append(p.Changes, ch)
@@ -306,6 +310,53 @@ func inactiveWarning(c *Connector, warnings []string) []string {
 		return warnings
 	}
 	return append(warnings, fmt.Sprintf("connector is %s: it is moved, but serves nothing until it is active again", statusWord(c.Status)))
+}
+
+// UsesDefaultRegion reports whether a group whose region is region uses the
+// default region, given defaultRegion, the region of the tenant's default
+// connector group. Learn says a connector can be moved into a
+// region-specific group only from a group that uses the default region, but
+// says not what the default region is. GUESS: a group without a region, or
+// with the default group's region (compared as the service's enum values
+// are, case-insensitively), uses it; any other region, off-list ones such as
+// "japan" or "unknownFutureValue" included, is region-specific. The live
+// default group has been seen reporting "japan", so the default region is
+// read from the tenant, not fixed to nam. The simulator
+// (internal/graphsim, Options.EnforceRegionRule) applies this same rule.
+func UsesDefaultRegion(region, defaultRegion string) bool {
+	return region == "" || strings.EqualFold(region, defaultRegion)
+}
+
+// regionWarning adds the region rule's warning to a move from group from
+// into group to (positions in s.Groups) when the rule forbids it: the
+// target is region-specific and the source is not in the default region.
+// The move is not blocked: the service decides, and its refusal is a
+// failed row. A source group missing from the snapshot (-1) is not judged.
+// Without a single default group the default region is taken as none, so
+// only groups without a region use it.
+func regionWarning(s *State, ix *index, from, to int32, warnings []string) []string {
+	if from < 0 || to < 0 {
+		return warnings
+	}
+	def := ""
+	if ix.defaultGroup >= 0 {
+		def = s.Groups[ix.defaultGroup].Region
+	}
+	src, dst := &s.Groups[from], &s.Groups[to]
+	if UsesDefaultRegion(dst.Region, def) || UsesDefaultRegion(src.Region, def) {
+		return warnings
+	}
+	return append(warnings, fmt.Sprintf("moves into %s (region %s) from %s (region %s): the service lets a connector into a region-specific group only from a group that uses the default region; expect it to be refused (move it through the default group first)",
+		QuoteShort(dst.Name), regionWord(dst.Region), QuoteShort(src.Name), regionWord(src.Region)))
+}
+
+// regionWord shows a region as the service's word when it is one, quoted
+// otherwise, so an odd value cannot pass for part of the sentence.
+func regionWord(r string) string {
+	if isWord(r) {
+		return r
+	}
+	return QuoteShort(r)
 }
 
 func statusWord(s string) string {

@@ -579,6 +579,10 @@ func (s *Server) applyMove(c *call, ci, gi int, alreadyMsg string) *response {
 	return &response{status: s.g.MoveStatus}
 }
 
+// usesDefaultRegion is plan.UsesDefaultRegion's rule (a GUESS, described
+// there), written out again rather than imported: the simulator stands in
+// for the service and does not depend on the client's code. Keep the two
+// alike; internal/graph's TestRegionRuleWarnedMoveFails checks they agree.
 func (s *Server) usesDefaultRegion(g *Group) bool {
 	return g.Region == "" || eq(g.Region, s.groups[s.defaultGroup].Region)
 }
