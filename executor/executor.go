@@ -489,7 +489,9 @@ func settle(ctx context.Context, c plan.Change, r Result, err error, rd Reader, 
 	for _, id := range ids {
 		if strings.EqualFold(id, c.ConnectorID) {
 			r.Outcome, r.Note = Succeeded, NoteConfirmedByRead
-			r.Error = fmt.Sprintf("answered %v, but the connector is in the target group", err)
+			// Keep what the attempts heard (a lost answer too) for the
+			// audit trail.
+			r.Error += "; a read right after shows the connector is in the target group"
 			return r, nil
 		}
 	}

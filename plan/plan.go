@@ -293,10 +293,9 @@ func (p *Plan) addUnlisted(s *State, ix *index, mentioned []bool, conns, dests [
 			} else {
 				ch.Action, ch.Wave = ActionMove, 1
 				ch.Reason = "not in the mapping: idled in the default group (--unlisted default)"
+				// Into the default group, which uses the default region by
+				// definition: the region rule never applies.
 				ch.Warnings = inactiveWarning(c, nil)
-				// Into the default group: never region-specific, so this
-				// adds nothing; called so every move gets the same checks.
-				ch.Warnings = regionWarning(s, ix, ix.connGroup[u.i], def, ch.Warnings)
 			}
 		}
 		p.Changes = append(p.Changes, ch)
