@@ -31,14 +31,15 @@ demo: build
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-# Each fuzzer of the mapping readers for a bounded time: no input may make
-# them panic. Inputs that fail are kept in internal/mapping/testdata/fuzz/
-# and replayed by every go test run after that.
+# Each fuzzer of outside input (the mapping readers, a token's claims) for a
+# bounded time: no input may make them panic. Inputs that fail are kept in
+# the package's testdata/fuzz/ and replayed by every go test run after that.
 FUZZTIME ?= 20s
 .PHONY: fuzz
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCSV$$' -fuzztime $(FUZZTIME) ./internal/mapping/
 	$(GO) test -run '^$$' -fuzz '^FuzzReadXLSX$$' -fuzztime $(FUZZTIME) ./internal/mapping/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/claims/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -2,8 +2,6 @@ package graph
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -19,6 +17,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	absauth "github.com/microsoft/kiota-abstractions-go/authentication"
 	kauth "github.com/microsoft/kiota-authentication-azure-go"
+
+	"connrecon/internal/claims"
 )
 
 // Sign-in modes (--auth).
@@ -142,20 +142,24 @@ func (a Auth) credential() (azcore.TokenCredential, error) {
 	return nil, fmt.Errorf("unknown sign-in %q (want one of %v)", a.Mode, AuthModes)
 }
 
-// identity remembers who the first token was issued to, for the report.
+// identity remembers what the first token said about whom it was issued
+// to: the operator for the report, the claims for `connrecon check`. The
+// token itself is never kept.
 type identity struct {
-	once sync.Once
-	mu   sync.Mutex
-	name string
+	once   sync.Once
+	mu     sync.Mutex
+	claims claims.Claims
+	seen   bool // a token was issued (its claims may still be unreadable)
+	read   bool // the token was a readable JWT
 }
 
 // observe reads the token's claims without verifying them: Graph verifies
 // the token; this only names the operator in the audit trail.
 func (i *identity) observe(token string) {
 	i.once.Do(func() {
-		name := operatorFromJWT(token)
+		c, ok := claims.Parse(token)
 		i.mu.Lock()
-		i.name = name
+		i.claims, i.seen, i.read = c, true, ok
 		i.mu.Unlock()
 	})
 }
@@ -163,48 +167,7 @@ func (i *identity) observe(token string) {
 func (i *identity) String() string {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	return i.name
-}
-
-// operatorFromJWT names the signed-in account (a user's UPN) or app (its
-// display name and app id); "" when the token is not a readable JWT.
-func operatorFromJWT(token string) string {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return ""
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return ""
-	}
-	var c struct {
-		UPN               string `json:"upn"`
-		PreferredUsername string `json:"preferred_username"`
-		UniqueName        string `json:"unique_name"`
-		AppDisplayName    string `json:"app_displayname"`
-		AppID             string `json:"appid"`
-		AZP               string `json:"azp"`
-		IDType            string `json:"idtyp"`
-	}
-	if json.Unmarshal(payload, &c) != nil {
-		return ""
-	}
-	for _, user := range []string{c.UPN, c.PreferredUsername, c.UniqueName} {
-		if user != "" {
-			return user
-		}
-	}
-	app := c.AppID
-	if app == "" {
-		app = c.AZP
-	}
-	switch {
-	case c.AppDisplayName != "" && app != "":
-		return fmt.Sprintf("%s (app %s)", c.AppDisplayName, app)
-	case app != "":
-		return "app " + app
-	}
-	return ""
+	return i.claims.Operator()
 }
 
 // observed passes tokens through and notes whose they are.

@@ -112,24 +112,6 @@ func TestClientSecretSignInDrivesGraphsim(t *testing.T) {
 	}
 }
 
-func TestOperatorFromJWT(t *testing.T) {
-	cases := []struct {
-		token, want string
-	}{
-		{fakeJWT(map[string]string{"upn": "admin@contoso.com", "appid": "x"}), "admin@contoso.com"},
-		{fakeJWT(map[string]string{"preferred_username": "ops@contoso.com"}), "ops@contoso.com"},
-		{fakeJWT(map[string]string{"azp": "abc"}), "app abc"},
-		{fakeJWT(map[string]string{}), ""},
-		{"opaque-token", ""},
-		{"a.!!!.c", ""},
-	}
-	for _, tc := range cases {
-		if got := operatorFromJWT(tc.token); got != tc.want {
-			t.Errorf("operatorFromJWT(%q) = %q, want %q", tc.token, got, tc.want)
-		}
-	}
-}
-
 func TestCloudsSetGraphHostAndAuthority(t *testing.T) {
 	cases := map[string]struct{ host, authority string }{
 		"public":   {"graph.microsoft.com", "login.microsoftonline.com"},
