@@ -475,7 +475,7 @@ func settle(ctx context.Context, c plan.Change, r Result, err error, rd Reader, 
 		return r, err
 	}
 	rctx, cancel := context.WithTimeout(ctx, timeout)
-	ids, rerr := rd.GroupMembers(rctx, c.ToGroupID)
+	ids, read, rerr := rd.GroupMembers(rctx, c.ToGroupID)
 	cancel()
 	r.FinishedAt = time.Now().UTC()
 	if rerr != nil {
@@ -491,14 +491,23 @@ func settle(ctx context.Context, c plan.Change, r Result, err error, rd Reader, 
 			r.Outcome, r.Note = Succeeded, NoteConfirmedByRead
 			// Keep what the attempts heard (a lost answer too) for the
 			// audit trail.
-			r.Error += "; a read right after shows the connector is in the target group"
+			r.Error += "; a read right after" + readID(read) + " shows the connector is in the target group"
 			return r, nil
 		}
 	}
 	if r.Outcome == Unknown {
-		r.Error += "; a read of the target group right after did not show the connector (yet)"
+		r.Error += "; a read of the target group right after" + readID(read) + " did not show the connector (yet)"
 	}
 	return r, err
+}
+
+// readID names a settling read for the audit trail: support traces it by
+// its request-id.
+func readID(c apierr.Call) string {
+	if c.RequestID == "" {
+		return ""
+	}
+	return " (request-id " + c.RequestID + ")"
 }
 
 // refused: the last attempt got an answer from Graph that refuses the move

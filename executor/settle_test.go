@@ -46,7 +46,7 @@ func TestRunSettlesRefusalsByRead(t *testing.T) {
 		maxPacing int
 	}{
 		{name: "400 in other wording, in place", replies: []reply{otherWording}, inPlace: true,
-			want: Succeeded, note: NoteConfirmedByRead, reads: 1, errHas: []string{"already a member", "is in the target group"}},
+			want: Succeeded, note: NoteConfirmedByRead, reads: 1, errHas: []string{"already a member", "a read right after (request-id read-g-c1-1) shows the connector is in the target group"}},
 		{name: "409, in place", replies: []reply{conflict}, inPlace: true,
 			want: Succeeded, note: NoteConfirmedByRead, reads: 1, errHas: []string{"409", "Member already exists"}},
 		{name: "412, in place", replies: []reply{preconditionFailed}, inPlace: true,
@@ -72,7 +72,7 @@ func TestRunSettlesRefusalsByRead(t *testing.T) {
 		{name: "lost, then 409, in place", replies: []reply{lost(1), conflict}, inPlace: true, maxPacing: 3,
 			want: Succeeded, note: NoteConfirmedByRead, reads: 1, attempts: 2, errHas: []string{"409"}},
 		{name: "lost, then 409, not in place: still unknown", replies: []reply{lost(1), conflict}, maxPacing: 3,
-			want: Unknown, reads: 1, attempts: 2, errHas: []string{"may have happened", "did not show the connector"}},
+			want: Unknown, reads: 1, attempts: 2, errHas: []string{"may have happened", "right after (request-id read-g-c1-1) did not show the connector"}},
 		{name: "lost, then 400, the read fails: still unknown", replies: []reply{lost(1), otherWording}, inPlace: true, readErr: readBroken, maxPacing: 3,
 			want: Unknown, note: NoteSettleReadFailed, reads: 1, attempts: 2, errHas: []string{"may have happened", "would settle it failed"}},
 	} {

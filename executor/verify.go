@@ -19,9 +19,11 @@ import (
 // Reader is what verification needs from Graph: the ids of a connector
 // group's members. Retries and pacing are the Reader's business (the
 // Graph client reads through the run's pacer); Verify adds only the
-// polling that rides out replication delay.
+// polling that rides out replication delay. The Call is the one that
+// answered the read (its request-id is the settling read's in the audit
+// trail).
 type Reader interface {
-	GroupMembers(ctx context.Context, groupID string) ([]string, error)
+	GroupMembers(ctx context.Context, groupID string) ([]string, apierr.Call, error)
 }
 
 // VerifyOptions bound verification.
@@ -287,7 +289,7 @@ func readGroups(ctx context.Context, r Reader, pending map[string][]int, limit i
 	g.SetLimit(limit)
 	for gid := range pending {
 		g.Go(func() error {
-			ids, err := r.GroupMembers(ctx, gid)
+			ids, _, err := r.GroupMembers(ctx, gid)
 			set := make(map[string]bool, len(ids))
 			for _, id := range ids {
 				set[strings.ToLower(id)] = true

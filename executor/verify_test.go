@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -29,7 +30,7 @@ func newFakeReader() *fakeReader {
 	return &fakeReader{members: map[string][]string{}, visibleFrom: map[string]int{}, reads: map[string]int{}, fail: map[string][]error{}}
 }
 
-func (f *fakeReader) GroupMembers(ctx context.Context, groupID string) ([]string, error) {
+func (f *fakeReader) GroupMembers(ctx context.Context, groupID string) ([]string, apierr.Call, error) {
 	f.mu.Lock()
 	f.reads[groupID]++
 	n := f.reads[groupID]
@@ -48,10 +49,11 @@ func (f *fakeReader) GroupMembers(ctx context.Context, groupID string) ([]string
 	if during != nil {
 		during(groupID, n)
 	}
+	call := apierr.Call{Status: 200, RequestID: "read-" + groupID + "-" + strconv.Itoa(n)}
 	if err != nil {
-		return nil, err
+		return nil, call, err
 	}
-	return append(ids, "someone-else"), nil
+	return append(ids, "someone-else"), call, nil
 }
 
 func (f *fakeReader) readsOf(g string) int {

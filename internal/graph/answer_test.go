@@ -158,7 +158,7 @@ func TestOddAnswersAreErrorsNotEmptyGroups(t *testing.T) {
 				t.Errorf("Snapshot: the member list was asked %d times, want %d", p.hits(), tc.tries)
 			}
 			// The read verification repeats after apply.
-			ids, err := c.GroupMembers(context.Background(), eu.ID)
+			ids, _, err := c.GroupMembers(context.Background(), eu.ID)
 			if ids != nil {
 				t.Errorf("GroupMembers returned %v along with %v", ids, err)
 			}

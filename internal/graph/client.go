@@ -24,6 +24,7 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"connrecon/internal/claims"
 	"connrecon/internal/pacer"
 )
 
@@ -53,6 +54,7 @@ type Client struct {
 	profile *opp.OnPremisesPublishingProfileItemRequestBuilder
 	who     *identity
 	query   *queryOptions // query options the service refused, learnt this run
+	reads   *readStats    // what the service's pages looked like
 }
 
 var (
@@ -133,12 +135,22 @@ func New(cfg Config) (*Client, error) {
 		profile: profiles.ByOnPremisesPublishingProfileId("applicationProxy"),
 		who:     who,
 		query:   &queryOptions{},
+		reads:   &readStats{},
 	}, nil
 }
 
 // Operator names who signed in (a UPN, or an app), as far as the token
 // says; "" before the first request or when the token is opaque.
 func (c *Client) Operator() string { return c.who.String() }
+
+// Identity is what the first token said about whom it was issued to. seen
+// is false before a token was issued (the sign-in has not happened, or
+// failed); readable is false for an opaque token.
+func (c *Client) Identity() (cl claims.Claims, seen, readable bool) {
+	c.who.mu.Lock()
+	defer c.who.mu.Unlock()
+	return c.who.claims, c.who.seen, c.who.read
+}
 
 // GraphURL is the base URL the client talks to.
 func (c *Client) GraphURL() string { return c.base }

@@ -54,7 +54,7 @@ func TestItemsWithoutAnIDFailTheRead(t *testing.T) {
 					t.Errorf("Snapshot: a state (%v) after %d requests, want none after 1", s != nil, p.hits())
 				}
 				if strings.HasSuffix(rd.suffix, "/members") {
-					ids, err := c.GroupMembers(context.Background(), eu.ID)
+					ids, _, err := c.GroupMembers(context.Background(), eu.ID)
 					check("GroupMembers", "read members of group "+eu.ID, err)
 					if ids != nil || p.hits() != 2 {
 						t.Errorf("GroupMembers: %v after %d requests, want none after 1", ids, p.hits()-1)

@@ -290,7 +290,7 @@ func TestReadsSurviveRefusedQueryOptions(t *testing.T) {
 			}
 			// The lesson holds for the rest of the run, and is told once.
 			before := p.refusals()
-			if ids, err := c.GroupMembers(context.Background(), "0"); err != nil || len(ids) == 0 {
+			if ids, _, err := c.GroupMembers(context.Background(), "0"); err != nil || len(ids) == 0 {
 				t.Errorf("GroupMembers: %v, %v", ids, err)
 			}
 			warnings = checkTenant(t, &p, c)

@@ -84,7 +84,7 @@ func (c *Client) Snapshot(ctx context.Context) (*plan.State, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = c.list(ctx, "connectors", connInfo, func(raw json.RawMessage) error {
+	_, err = c.list(ctx, "connectors", connInfo, func(raw json.RawMessage) error {
 		var rc rawConnector
 		if err := json.Unmarshal(raw, &rc); err != nil {
 			return err
@@ -102,7 +102,7 @@ func (c *Client) Snapshot(ctx context.Context) (*plan.State, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = c.list(ctx, "connector groups", groupInfo, func(raw json.RawMessage) error {
+	_, err = c.list(ctx, "connector groups", groupInfo, func(raw json.RawMessage) error {
 		var rg rawGroup
 		if err := json.Unmarshal(raw, &rg); err != nil {
 			return err
@@ -126,7 +126,7 @@ func (c *Client) Snapshot(ctx context.Context) (*plan.State, error) {
 			if err != nil {
 				return err
 			}
-			return c.list(gctx, "members of group "+s.Groups[i].Name, info, func(raw json.RawMessage) error {
+			_, err = c.list(gctx, "members of group "+s.Groups[i].Name, info, func(raw json.RawMessage) error {
 				var rc rawConnector
 				if err := json.Unmarshal(raw, &rc); err != nil {
 					return err
@@ -134,6 +134,7 @@ func (c *Client) Snapshot(ctx context.Context) (*plan.State, error) {
 				members[i] = append(members[i], rc.ID)
 				return nil
 			})
+			return err
 		})
 		g.Go(func() error {
 			info, err := grp.Applications().ToGetRequestInformation(gctx, &opp.ItemConnectorGroupsItemApplicationsRequestBuilderGetRequestConfiguration{
@@ -142,7 +143,7 @@ func (c *Client) Snapshot(ctx context.Context) (*plan.State, error) {
 			if err != nil {
 				return err
 			}
-			return c.list(gctx, "applications of group "+s.Groups[i].Name, info, func(raw json.RawMessage) error {
+			_, err = c.list(gctx, "applications of group "+s.Groups[i].Name, info, func(raw json.RawMessage) error {
 				var ra rawApplication
 				if err := json.Unmarshal(raw, &ra); err != nil {
 					return err
@@ -150,6 +151,7 @@ func (c *Client) Snapshot(ctx context.Context) (*plan.State, error) {
 				s.Groups[i].Applications = append(s.Groups[i].Applications, plan.Application{ID: ra.ID, AppID: ra.AppID, DisplayName: ra.DisplayName})
 				return nil
 			})
+			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
@@ -189,8 +191,16 @@ func (c *Client) Snapshot(ctx context.Context) (*plan.State, error) {
 // list reads a collection page by page, following @odata.nextLink
 // verbatim until it is absent, and hands each item to each. Every page
 // must be a Graph collection (see decodePage), and every nextLink must
-// stay on the Graph URL's scheme, host and port.
-func (c *Client) list(ctx context.Context, what string, info *abs.RequestInformation, each func(json.RawMessage) error) error {
+// stay on the Graph URL's scheme, host and port. It returns the call that
+// answered the first page (its request-id names the read in the audit
+// trail).
+func (c *Client) list(ctx context.Context, what string, info *abs.RequestInformation, each func(json.RawMessage) error) (apierr.Call, error) {
+	var firstCall apierr.Call
+	err := c.listPages(ctx, what, info, &firstCall, each)
+	return firstCall, err
+}
+
+func (c *Client) listPages(ctx context.Context, what string, info *abs.RequestInformation, firstCall *apierr.Call, each func(json.RawMessage) error) error {
 	seen := map[string]bool{}
 	ids := map[string]int{} // lower-case id → its item number
 	items := 0
@@ -205,7 +215,13 @@ func (c *Client) list(ctx context.Context, what string, info *abs.RequestInforma
 		if pages > maxPages {
 			return fmt.Errorf("read %s: more than %d pages: not a tenant's collection", what, maxPages)
 		}
-		p, err := c.readPage(ctx, info)
+		p, call, err := c.readPage(ctx, info)
+		if pages == 1 {
+			*firstCall = call
+		}
+		if err == nil {
+			c.reads.page(len(p.Value), p.NextLink != "")
+		}
 		if err != nil && pages == 1 {
 			// Only the first page carries our options; a nextLink is
 			// the service's own.
@@ -320,13 +336,15 @@ func (c *Client) nextLink(link string) (*url.URL, error) {
 // readPage sends one GET of a collection page (with the pacer's retries)
 // and decodes it. Odd answers (see maxOddAnswers) are retried a few times
 // at most, however many attempts the pacer would allow.
-func (c *Client) readPage(ctx context.Context, info *abs.RequestInformation) (page, error) {
+func (c *Client) readPage(ctx context.Context, info *abs.RequestInformation) (page, apierr.Call, error) {
 	var (
-		p   page
-		odd int
+		p    page
+		odd  int
+		last apierr.Call
 	)
 	attempt := func(ctx context.Context) error {
 		actx, rec := withRecorder(ctx)
+		defer func() { last = rec.call() }()
 		res, err := c.adapter.SendPrimitive(actx, info, "[]byte", errorMapping)
 		if err != nil {
 			return c.classify(actx, err, rec)
@@ -343,8 +361,9 @@ func (c *Client) readPage(ctx context.Context, info *abs.RequestInformation) (pa
 		return err
 	}
 	if c.cfg.Pacer == nil {
-		return p, attempt(ctx)
+		err := attempt(ctx)
+		return p, last, err
 	}
 	_, err := c.cfg.Pacer.Call(ctx, attempt)
-	return p, err
+	return p, last, err
 }

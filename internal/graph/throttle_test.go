@@ -294,7 +294,7 @@ func TestGroupMembers(t *testing.T) {
 		want[c.Group] = append(want[c.Group], c.ID)
 	}
 	for _, g := range tn.Groups {
-		got, err := f.client.GroupMembers(context.Background(), g.ID)
+		got, _, err := f.client.GroupMembers(context.Background(), g.ID)
 		if err != nil {
 			t.Fatalf("%s: %v", g.Name, err)
 		}
@@ -305,7 +305,7 @@ func TestGroupMembers(t *testing.T) {
 			t.Errorf("%s: members %v, want %v", g.Name, got, w)
 		}
 	}
-	_, err := f.client.GroupMembers(context.Background(), "00000000-0000-0000-0000-00000000dead")
+	_, _, err := f.client.GroupMembers(context.Background(), "00000000-0000-0000-0000-00000000dead")
 	if apierr.ClassOf(err) != apierr.NotFound {
 		t.Errorf("unknown group: %v, want a not-found error", err)
 	}

@@ -114,9 +114,9 @@ func (f *fakeTenant) MoveConnector(ctx context.Context, cid, gid string) (apierr
 	return call, nil
 }
 
-func (f *fakeTenant) GroupMembers(ctx context.Context, gid string) ([]string, error) {
+func (f *fakeTenant) GroupMembers(ctx context.Context, gid string) ([]string, apierr.Call, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, apierr.Call{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -127,7 +127,7 @@ func (f *fakeTenant) GroupMembers(ctx context.Context, gid string) ([]string, er
 		}
 	}
 	sort.Strings(ids)
-	return ids, nil
+	return ids, apierr.Call{Status: 200, RequestID: "read-" + gid}, nil
 }
 
 func (f *fakeTenant) groupOf(cid string) string {
