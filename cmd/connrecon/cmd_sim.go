@@ -21,6 +21,7 @@ type simOptions struct {
 	Token    string
 	Seed     int64
 	Deny     bool
+	DenyRead bool
 	PageSize int
 	Faults   graphsim.Faults
 	// Guess is --guess: NAME=VALUE[,NAME=VALUE...] (graphsim.ParseGuess),
@@ -37,6 +38,7 @@ func (o *simOptions) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Token, "token", "", "bearer token the simulator accepts (default: any non-empty token)")
 	fs.Int64Var(&o.Seed, "seed", 1, "seed for every random fault, so runs repeat")
 	fs.BoolVar(&o.Deny, "deny-writes", false, "answer every write 403 Authorization_RequestDenied")
+	fs.BoolVar(&o.DenyRead, "deny-reads", false, "answer every read and write 403 Authorization_RequestDenied")
 	fs.IntVar(&o.PageSize, "page-size", 0, "page size when a request has no $top (default 100)")
 	fs.DurationVar(&o.Faults.Latency, "latency", 0, "response time of every answer, counted from the request's arrival")
 	fs.DurationVar(&o.Faults.Jitter, "jitter", 0, "random extra latency, up to this much")
@@ -53,7 +55,7 @@ func (o *simOptions) AddFlags(fs *flag.FlagSet) {
 	// flag reads CONNRECON_<FLAG> through its flag.Value, and one variable
 	// holds one value (CONNRECON_GUESS=already=409,move=201).
 	fs.StringVar(&o.Guess, "guess", "", "switch guessed answers, NAME=VALUE[,NAME=VALUE...]: "+
-		"already=400|409|wording|204, move=204|201, maxtop=N, pagesize=N, top=refuse|cap, select=refuse|ignore, region=400|409|403")
+		"already=400|409|wording|204, move=204|201, maxtop=N, pagesize=N, top=refuse|cap, select=refuse|ignore, region=400|409|403, apponly=deny|allow")
 }
 
 func (o *simOptions) validate() error {
@@ -91,7 +93,7 @@ func runSim(ctx context.Context, s *session, o simOptions) error {
 	if err != nil {
 		return &usageError{err: fmt.Errorf("sim: %w", err)}
 	}
-	sim := graphsim.New(t, graphsim.Options{Token: o.Token, Seed: o.Seed, DenyWrites: o.Deny, PageSize: o.PageSize, Faults: o.Faults, Guesses: o.guesses})
+	sim := graphsim.New(t, graphsim.Options{Token: o.Token, Seed: o.Seed, DenyWrites: o.Deny, DenyReads: o.DenyRead, Permissions: true, PageSize: o.PageSize, Faults: o.Faults, Guesses: o.guesses})
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
 		return fmt.Errorf("sim: %w", err)

@@ -162,7 +162,22 @@ type Guesses struct {
 	BatchTooManyFormat     string // %d: BatchMaxRequests
 	FailedDependencyCode   string
 	FailedDependencyFormat string // %s: the step id
+
+	// AppOnly is what an app-only token (client credentials, managed
+	// identity) gets with Options.Permissions.
+	AppOnly AppOnlyPolicy
 }
+
+// AppOnlyPolicy is the answer to an app-only call. Learn lists application
+// permissions as not supported for these calls; Microsoft365DSC and a
+// Terraform provider use application Directory.ReadWrite.All for
+// connector groups. Nobody has published what the service does.
+type AppOnlyPolicy int
+
+const (
+	AppOnlyDeny  AppOnlyPolicy = iota // 403 whatever the roles (today's guess: as Learn says)
+	AppOnlyAllow                      // served when the roles hold Directory.ReadWrite.All
+)
 
 // TopPolicy is the answer to a $top above the maximum page size.
 type TopPolicy int
@@ -286,6 +301,17 @@ var guessChoices = []guessChoice{
 			g.AlreadyExistsMembersMessage, g.AlreadyExistsMemberOfMessage = conflictingObjectsText, conflictingObjectsText
 		case "204":
 			g.AlreadyExistsStatus = http.StatusNoContent
+		default:
+			return false
+		}
+		return true
+	}},
+	{"apponly", "deny (default), allow", func(v string, g *Guesses) bool {
+		switch v {
+		case "deny":
+			g.AppOnly = AppOnlyDeny
+		case "allow":
+			g.AppOnly = AppOnlyAllow
 		default:
 			return false
 		}

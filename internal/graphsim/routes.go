@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"connrecon/internal/claims"
 )
 
 // Routing is by path segment, compared case-insensitively as Graph does;
@@ -20,6 +22,9 @@ func (s *Server) route(c *call) *response {
 	}
 	if len(segs) < 3 || !eq(segs[0], "onPremisesPublishingProfiles") || !eq(segs[1], "applicationProxy") {
 		return unknownPath(c)
+	}
+	if resp := s.denied(c); resp != nil {
+		return resp
 	}
 	rest := segs[2:]
 	n := len(rest)
@@ -461,12 +466,31 @@ func (s *Server) applications(c *call, gid string) *response {
 	}, fmt.Sprintf("%s/connectorGroups('%s')/applications%s", c.metadata(), g.ID, selectSuffix(o.sel)))
 }
 
-// denied answers 403 when writes are denied, as for a caller without
-// Directory.ReadWrite.All.
+// directoryReadWrite is the permission Learn lists, delegated, for every
+// call this service takes.
+const directoryReadWrite = "Directory.ReadWrite.All"
+
+// denied answers 403 Authorization_RequestDenied, as the service does for
+// a caller without the permission: every write when writes are denied,
+// every call when reads are, and (Options.Permissions) whatever the
+// token's claims do not grant.
 func (s *Server) denied(c *call) *response {
+	write := c.method == http.MethodPost
 	s.mu.Lock()
-	deny := s.denyWrites
+	deny := s.denyReads || (write && s.denyWrites)
+	perms := s.perms
 	s.mu.Unlock()
+	if !deny && perms {
+		_, tok, _ := strings.Cut(strings.TrimSpace(c.auth), " ")
+		if cl, ok := claims.Parse(strings.TrimSpace(tok)); ok {
+			switch cl.Kind() {
+			case claims.KindApp:
+				deny = s.g.AppOnly == AppOnlyDeny || !cl.Has(directoryReadWrite)
+			default:
+				deny = !slices.ContainsFunc(cl.Scopes, func(p string) bool { return strings.EqualFold(p, directoryReadWrite) })
+			}
+		}
+	}
 	if !deny {
 		return nil
 	}
@@ -503,9 +527,6 @@ func parseRef(c *call, kind string) (string, *response) {
 // postMembers is POST connectorGroups/{gid}/members/$ref: move the
 // connector named in the body into the group.
 func (s *Server) postMembers(c *call, gid string) *response {
-	if resp := s.denied(c); resp != nil {
-		return resp
-	}
 	cid, refErr := parseRef(c, "connectors")
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -526,9 +547,6 @@ func (s *Server) postMembers(c *call, gid string) *response {
 // postMemberOf is POST connectors/{cid}/memberOf/$ref: the same move from
 // the connector's side (what Set-EntraBetaApplicationProxyConnector uses).
 func (s *Server) postMemberOf(c *call, cid string) *response {
-	if resp := s.denied(c); resp != nil {
-		return resp
-	}
 	gid, refErr := parseRef(c, "connectorGroups")
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -36,6 +38,15 @@ type Options struct {
 	// DenyWrites answers every write 403 Authorization_RequestDenied, as
 	// the service does for a caller without Directory.ReadWrite.All.
 	DenyWrites bool
+	// DenyReads answers every read 403 Authorization_RequestDenied too, as
+	// for a sign-in without any of the permissions these calls need.
+	DenyReads bool
+	// Permissions enforces what a JWT bearer token's claims grant, as the
+	// service does: delegated calls need the Directory.ReadWrite.All scope
+	// (Learn lists no lesser one for these reads or writes), and app-only
+	// calls are what Guesses.AppOnly says. Tokens that are no readable JWT
+	// (the tests' "test-token") pass as before.
+	Permissions bool
 	// Faults to inject from the start; see also SetFaults.
 	Faults Faults
 	// Seed seeds every random choice (faults, request ids, skip-token
@@ -141,6 +152,8 @@ type Server struct {
 	mu         sync.Mutex
 	faults     Faults
 	denyWrites bool
+	denyReads  bool
+	perms      bool
 	rng        *rand.Rand // fault decisions and $batch order
 	idRng      *rand.Rand // GUIDs, a separate stream so ids don't shift faults
 	tokens     float64    // token bucket
@@ -184,6 +197,8 @@ func New(t *Tenant, opts Options) *Server {
 		g:          opts.Guesses.withDefaults(),
 		faults:     opts.Faults,
 		denyWrites: opts.DenyWrites,
+		denyReads:  opts.DenyReads,
+		perms:      opts.Permissions,
 		rng:        rand.New(rand.NewPCG(uint64(opts.Seed), 1)),
 		idRng:      rand.New(rand.NewPCG(uint64(opts.Seed), 2)),
 		secret:     rand.New(rand.NewPCG(uint64(opts.Seed), 3)).Uint64(),
@@ -617,4 +632,16 @@ func abortConnection(w http.ResponseWriter) {
 		_ = tc.SetLinger(0)
 	}
 	_ = conn.Close()
+}
+
+// UnsignedToken is a JWT with these claims and no signature: what a test
+// (or a person trying `connrecon sim` with Options.Permissions) signs in
+// with to play a user or an application. The simulator, like connrecon,
+// reads claims without verifying them.
+func UnsignedToken(claims map[string]any) string {
+	b, err := json.Marshal(claims)
+	if err != nil {
+		panic(err) // claims of plain values always marshal
+	}
+	return "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + base64.RawURLEncoding.EncodeToString(b) + ".unsigned"
 }
