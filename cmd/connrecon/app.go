@@ -116,6 +116,7 @@ func commands() []*command {
 		vo validateOptions
 		do demoOptions
 		so simOptions
+		co checkOptions
 	)
 	return []*command{
 		{name: "plan", args: "-m FILE [--sheet NAME] [-o PLAN.json] [--report-dir DIR [--overwrite]] [--detailed-exitcode] [guard options]", summary: "read the tenant and show the moves the mapping needs",
@@ -124,6 +125,8 @@ func commands() []*command {
 		{name: "apply", args: "(-m FILE [--sheet NAME] | --plan PLAN.json) [--concurrency N] [--yes] [--report-dir DIR [--overwrite]] [guard options]", summary: "make the moves, then write the audit report",
 			flags: ao.AddFlags, check: ao.validate, run: func(ctx context.Context, s *session) error { return runApply(ctx, s, ao) },
 			lockDir: func() string { return reportRoot(ao.Report.Dir) }},
+		{name: "check", args: "[--write-probe] [--json]", summary: "preflight: sign-in, permissions, reads (and a harmless write) against the tenant",
+			flags: co.AddFlags, check: func() error { return nil }, run: func(ctx context.Context, s *session) error { return runCheck(ctx, s, co) }},
 		{name: "validate", args: "-m FILE [--sheet NAME]", summary: "check the mapping file offline", offline: true,
 			flags: vo.AddFlags, check: vo.validate, run: func(ctx context.Context, s *session) error { return runValidate(s, vo) }},
 		{name: "demo", args: "[--report-dir DIR]", summary: "the whole job against the built-in simulated tenant", offline: true,
