@@ -40,6 +40,7 @@ func TestCheck(t *testing.T) {
 		{"app-only", graphsim.Options{Permissions: true}, app, []string{"--write-probe"}, 1, 0},
 		{"app-only-allowed", graphsim.Options{Permissions: true, Guesses: graphsim.Guesses{AppOnly: graphsim.AppOnlyAllow}}, app, []string{"--write-probe"}, 0, 1},
 		{"no-scope", graphsim.Options{Permissions: true}, user("User.Read Directory.Read.All"), nil, 1, 0},
+		{"token-refused", graphsim.Options{Permissions: true, Token: "another-token"}, full, nil, 1, 0},
 		{"paged-409", graphsim.Options{Permissions: true, MaxPageSize: 5, Guesses: graphsim.Guesses{TopAboveMax: graphsim.TopCap, AlreadyExistsStatus: 409, AlreadyExistsCode: "Conflict", AlreadyExistsMembersMessage: "Object already exists.", AlreadyExistsMemberOfMessage: "Object already exists."}}, full, []string{"--write-probe"}, 0, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
