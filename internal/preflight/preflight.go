@@ -47,6 +47,7 @@ const permission = "Directory.ReadWrite.All"
 // Facts are what Run gathered, before judging.
 type Facts struct {
 	Options
+	Now             time.Time // when the check ran, for the token's expiry
 	Claims          claims.Claims
 	Seen, Readable  bool
 	State           *plan.State
@@ -81,7 +82,7 @@ func Gather(ctx context.Context, t Tenant, opts Options) Facts {
 	if opts.Pings <= 0 {
 		opts.Pings = 3
 	}
-	f := Facts{Options: opts, Asked: t.PageSizeAsked()}
+	f := Facts{Options: opts, Asked: t.PageSizeAsked(), Now: time.Now()}
 	f.State, f.ReadErr = t.Snapshot(ctx)
 	f.Claims, f.Seen, f.Readable = t.Identity()
 	f.Pages, f.Largest, f.PageSize = t.Paging()
@@ -354,6 +355,9 @@ func signInCheck(f Facts, signedIn bool) Check {
 		c.Status, c.Detail = Fail, fmt.Sprintf("the service refused the token (--auth %s, %s): %s", f.Auth, where, shortError(f.ReadErr))
 		c.Fix = "sign in again: the token is expired, revoked, or for another cloud's Graph host (--cloud)"
 		c.RequestID = apierr.CallOf(f.ReadErr).RequestID
+		if aud := f.Claims.Audience; aud != "" {
+			c.Detail += "; the token is for " + aud
+		}
 	case !f.Readable:
 		c.Status, c.Detail = Warn, fmt.Sprintf("signed in (--auth %s, %s); the token is no readable JWT, so who and which permissions cannot be shown", f.Auth, where)
 	default:
@@ -370,9 +374,20 @@ func signInCheck(f Facts, signedIn bool) Check {
 			tenant = "not stated"
 		}
 		c.Status, c.Detail = Pass, fmt.Sprintf("%s, %s; tenant %s; %s", who, kind, tenant, where)
+		// Only a token given as it is runs out mid-run: the other
+		// sign-ins renew theirs.
+		if exp := f.Claims.Expires; f.Auth == "token" && !exp.IsZero() && !f.Now.IsZero() && exp.Sub(f.Now) < shortLived {
+			c.Status = Warn
+			c.Detail += fmt.Sprintf("; the token expires at %s UTC, in %s", exp.UTC().Format("15:04"), exp.Sub(f.Now).Round(time.Minute))
+			c.Fix = "a long apply would be refused once it expires: get a fresh token, or sign in with --auth cli, device or msi, which renew theirs"
+		}
 	}
 	return c
 }
+
+// shortLived: a token given with --auth token that expires sooner may not
+// last through an apply of many moves.
+const shortLived = 15 * time.Minute
 
 func signInFix(auth string) string {
 	switch auth {

@@ -188,6 +188,34 @@ func TestCheck(t *testing.T) {
 	}
 }
 
+// A token given as it is (--auth token) that runs out soon is worth a
+// word; one that lasts, or a sign-in that renews its token, is not.
+func TestCheckWarnsOfShortLivedToken(t *testing.T) {
+	now := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		auth string
+		in   time.Duration
+		want Status
+	}{
+		{"token", 5 * time.Minute, Warn},
+		{"token", time.Hour, Pass},
+		{"cli", 5 * time.Minute, Pass},
+	} {
+		cl := admin
+		cl.Expires = now.Add(tc.in)
+		ft := fakeTenant{claims: cl, seen: true, readable: true, state: tenantState()}
+		f := Gather(context.Background(), &ft, Options{Auth: tc.auth})
+		f.Now = now
+		r := Judge(f)
+		if c := r.Checks[0]; c.Status != tc.want || (tc.want == Warn && !strings.Contains(c.Detail, "expires at 10:05 UTC, in 5m0s")) {
+			t.Errorf("--auth %s, expiring in %s: %s %q", tc.auth, tc.in, c.Status, c.Detail)
+		}
+		if !r.OK {
+			t.Errorf("--auth %s: a short-lived token fails the check", tc.auth)
+		}
+	}
+}
+
 // A tenant's text cannot drive the terminal through check's output.
 func TestCheckEscapesTenantText(t *testing.T) {
 	ft := fakeTenant{claims: admin, seen: true, readable: true, state: tenantState()}
