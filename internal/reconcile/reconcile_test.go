@@ -376,3 +376,22 @@ func TestReportWhenNothingIsApplied(t *testing.T) {
 		}
 	})
 }
+
+// readOnly is a tenant that can be read but not changed.
+type readOnly struct{ Reader }
+
+// Plan needs only a Reader; apply refuses one before reading anything.
+func TestReadOnlyTenant(t *testing.T) {
+	f := newFakeTenant()
+	r, _, _ := newRun(t, "plan", f)
+	r.Tenant = readOnly{f}
+	if err := r.MakePlan(context.Background(), PlanRequest{Read: mappingOf("app01", "East"), Options: guards}); err != nil {
+		t.Errorf("plan with a read-only tenant: %v", err)
+	}
+	r, _, _ = newRun(t, "apply", f)
+	r.Tenant = readOnly{f}
+	err := r.Apply(context.Background(), ApplyRequest{Read: mappingOf("app01", "East"), Options: guards, Confirm: func(int) error { return nil }})
+	if err == nil || !strings.Contains(err.Error(), "cannot be changed") || len(f.moves) != 0 {
+		t.Errorf("apply with a read-only tenant: %v, moves %v", err, f.moves)
+	}
+}

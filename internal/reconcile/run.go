@@ -44,7 +44,7 @@ type Run struct {
 	Log *slog.Logger
 	Out io.Writer // what people read (standard output): the plan, summaries
 
-	Tenant  Tenant // nil when signing in could not even start
+	Tenant  Reader // nil when signing in could not even start; apply needs a Tenant
 	Mapping *plan.Mapping
 	State   *plan.State // the tenant as read, which a saved plan records
 	Plan    *plan.Plan
