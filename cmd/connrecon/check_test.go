@@ -1,20 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"connrecon/internal/golden"
 	"connrecon/internal/graphsim"
 	"connrecon/internal/preflight"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // check runs against the simulated tenant as a new user would: each sign-in
 // and permission model, the exit code, the lines (golden), and that the
@@ -66,7 +62,7 @@ func TestCheck(t *testing.T) {
 			if strings.Contains(h.stdout.String()+h.stderr.String(), tc.token) {
 				t.Errorf("the token is printed")
 			}
-			golden(t, filepath.Join("testdata", "check", tc.name+".txt"), normalizeCheck(h.stdout.String(), h.url))
+			golden.Check(t, filepath.Join("testdata", "check", tc.name+".txt"), normalizeCheck(h.stdout.String(), h.url))
 
 			// --json says the same, for scripts.
 			h.run(append([]string{"check", "--json"}, tc.args...)...)
@@ -110,24 +106,4 @@ func normalizeCheck(out, url string) []byte {
 		return "REQUEST-ID"
 	})
 	return []byte(out)
-}
-
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update writes it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test -update rewrites it)\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
 }

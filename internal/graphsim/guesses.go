@@ -286,6 +286,15 @@ func sizeChoice(v string, dst *int) bool {
 	return true
 }
 
+// wordChoice sets *dst to the policy the word v names.
+func wordChoice[P any](v string, dst *P, words map[string]P) bool {
+	p, ok := words[v]
+	if ok {
+		*dst = p
+	}
+	return ok
+}
+
 var guessChoices = []guessChoice{
 	{"already", "400 (default), 409, wording, 204", func(v string, g *Guesses) bool {
 		d := DefaultGuesses()
@@ -307,15 +316,7 @@ var guessChoices = []guessChoice{
 		return true
 	}},
 	{"apponly", "deny (default), allow", func(v string, g *Guesses) bool {
-		switch v {
-		case "deny":
-			g.AppOnly = AppOnlyDeny
-		case "allow":
-			g.AppOnly = AppOnlyAllow
-		default:
-			return false
-		}
-		return true
+		return wordChoice(v, &g.AppOnly, map[string]AppOnlyPolicy{"deny": AppOnlyDeny, "allow": AppOnlyAllow})
 	}},
 	{"maxtop", "1 to 999 (default 999)", func(v string, g *Guesses) bool { return sizeChoice(v, &g.MaxPageSize) }},
 	{"move", "204 (default), 201", func(v string, g *Guesses) bool {
@@ -336,26 +337,10 @@ var guessChoices = []guessChoice{
 		return true
 	}},
 	{"select", "refuse (default), ignore", func(v string, g *Guesses) bool {
-		switch v {
-		case "refuse":
-			g.UnknownSelect = SelectRefuse
-		case "ignore":
-			g.UnknownSelect = SelectIgnore
-		default:
-			return false
-		}
-		return true
+		return wordChoice(v, &g.UnknownSelect, map[string]SelectPolicy{"refuse": SelectRefuse, "ignore": SelectIgnore})
 	}},
 	{"top", "refuse (default), cap", func(v string, g *Guesses) bool {
-		switch v {
-		case "refuse":
-			g.TopAboveMax = TopRefuse
-		case "cap":
-			g.TopAboveMax = TopCap
-		default:
-			return false
-		}
-		return true
+		return wordChoice(v, &g.TopAboveMax, map[string]TopPolicy{"refuse": TopRefuse, "cap": TopCap})
 	}},
 }
 

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,10 +11,9 @@ import (
 
 	"connrecon/internal/apierr"
 	"connrecon/internal/claims"
+	"connrecon/internal/golden"
 	"connrecon/plan"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // fakeTenant is a hand-written Tenant: a fixed state, scripted answers,
 // and a log of the writes it was sent.
@@ -165,13 +162,13 @@ func TestCheck(t *testing.T) {
 			if err := r.WriteText(&text); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, filepath.Join("testdata", tc.name+".txt"), text.Bytes())
+			golden.Check(t, filepath.Join("testdata", tc.name+".txt"), text.Bytes())
 			if tc.name == "healthy" {
 				var js bytes.Buffer
 				if err := r.WriteJSON(&js); err != nil {
 					t.Fatal(err)
 				}
-				golden(t, filepath.Join("testdata", "healthy.json"), js.Bytes())
+				golden.Check(t, filepath.Join("testdata", "healthy.json"), js.Bytes())
 			}
 			if strings.Contains(text.String(), "a hint the check does not repeat") {
 				t.Errorf("the Graph client's hint is repeated:\n%s", text.String())
@@ -227,25 +224,5 @@ func TestCheckEscapesTenantText(t *testing.T) {
 	}
 	if strings.ContainsAny(b.String(), "\x1b\r") {
 		t.Errorf("control characters reach the terminal: %q", b.String())
-	}
-}
-
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to write it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test -update rewrites it)\ngot:\n%s\nwant:\n%s", path, got, want)
 	}
 }
