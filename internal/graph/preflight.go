@@ -19,34 +19,26 @@ import (
 // tells the administrator the page size the service used.
 type readStats struct {
 	mu      sync.Mutex
-	pages   int
-	largest int  // items on the largest page
-	paged   bool // some page had a nextLink
-	pagedAt int  // items on the largest page that had a nextLink
+	largest int // items on the largest page
+	pagedAt int // items on the largest page that had a nextLink
 }
 
 func (r *readStats) page(items int, next bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.pages++
 	r.largest = max(r.largest, items)
 	if next {
-		r.paged = true
 		r.pagedAt = max(r.pagedAt, items)
 	}
 }
 
-// Paging says what the client's reads so far saw: pages read, the largest
-// page's items, and, when some collection took more than one page, the
-// page size the service chose (the largest page that had a nextLink), else
-// 0.
-func (c *Client) Paging() (pages, largest, pageSize int) {
+// Paging says what the client's reads so far saw: the largest page's
+// items, and, when some collection took more than one page, the page size
+// the service chose (the largest page that had a nextLink), else 0.
+func (c *Client) Paging() (largest, pageSize int) {
 	c.reads.mu.Lock()
 	defer c.reads.mu.Unlock()
-	if c.reads.paged {
-		pageSize = c.reads.pagedAt
-	}
-	return c.reads.pages, c.reads.largest, pageSize
+	return c.reads.largest, c.reads.pagedAt
 }
 
 // PageSizeAsked is the $top the client asks for.
@@ -83,9 +75,6 @@ func (c *Client) Ping(ctx context.Context) (apierr.Call, time.Duration, error) {
 	return rec.call(), took, nil
 }
 
-// maxBatchProbeAnswer bounds the $batch probe's answer: one small item.
-const maxBatchProbeAnswer = 1 << 20
-
 // ProbeBatch sends one JSON batch (POST /$batch) holding one small read,
 // to learn whether the service takes batches from this sign-in. It is nil
 // when the batch was answered 200 and its item 200; otherwise the error
@@ -111,9 +100,6 @@ func (c *Client) ProbeBatch(ctx context.Context) (apierr.Call, error) {
 	// would read as the item's status.
 	ids := apierr.Call{RequestID: call.RequestID, ClientRequestID: call.ClientRequestID}
 	answer, _ := res.([]byte)
-	if len(answer) > maxBatchProbeAnswer {
-		return call, &apierr.Error{Call: ids, Message: fmt.Sprintf("the $batch answer is %d bytes, far more than one small read's", len(answer))}
-	}
 	var out struct {
 		Responses []struct {
 			ID     string          `json:"id"`

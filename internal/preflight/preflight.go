@@ -19,9 +19,9 @@ type Tenant interface {
 	// Identity: the first token's claims; seen is false before a token
 	// was issued, readable false for an opaque one.
 	Identity() (c claims.Claims, seen, readable bool)
-	// Paging: pages read so far, the largest page's items, and the page
-	// size the service chose where it paged (else 0).
-	Paging() (pages, largest, pageSize int)
+	// Paging: the largest page's items so far, and the page size the
+	// service chose where it paged (else 0).
+	Paging() (largest, pageSize int)
 	PageSizeAsked() int
 	Ping(ctx context.Context) (apierr.Call, time.Duration, error)
 	ProbeBatch(ctx context.Context) (apierr.Call, error)
@@ -52,7 +52,7 @@ type Facts struct {
 	Seen, Readable  bool
 	State           *plan.State
 	ReadErr         error
-	Pages, Largest  int
+	Largest         int
 	PageSize, Asked int
 	RTT             time.Duration
 	PingErr         error
@@ -85,7 +85,7 @@ func Gather(ctx context.Context, t Tenant, opts Options) Facts {
 	f := Facts{Options: opts, Asked: t.PageSizeAsked(), Now: time.Now()}
 	f.State, f.ReadErr = t.Snapshot(ctx)
 	f.Claims, f.Seen, f.Readable = t.Identity()
-	f.Pages, f.Largest, f.PageSize = t.Paging()
+	f.Largest, f.PageSize = t.Paging()
 	if f.ReadErr != nil {
 		return f
 	}
@@ -135,10 +135,15 @@ func probe(ctx context.Context, t Tenant, s *plan.State) *Probe {
 		return p
 	}
 	p.Call, p.Err = t.MoveConnector(ctx, p.Connector.ID, p.Group.ID)
-	if p.Err == nil || apierr.ClassOf(p.Err) == apierr.AlreadyInPlace || apierr.ClassOf(p.Err) == apierr.Auth {
+	switch apierr.ClassOf(p.Err) {
+	case apierr.AlreadyInPlace, apierr.Auth, apierr.Transient:
+		// Answered for sure, or not answered at all: a read adds nothing.
 		return p
 	}
-	// Any other answer: the tenant says whether anything changed.
+	if p.Err == nil {
+		return p
+	}
+	// Any other refusal: the tenant says whether anything changed.
 	ids, p.ReadCall, p.ReadErr = t.GroupMembers(ctx, p.Group.ID)
 	if p.ReadErr == nil {
 		there := containsFold(ids, p.Connector.ID)
@@ -298,7 +303,8 @@ func Judge(f Facts) Report {
 	add(rt)
 	w := writesCheck(f)
 	add(w)
-	r.CanApply = w.Status == Pass || w.Status == Warn || (w.Status == Skip && perm.Status != Fail)
+	// A probe that could not tell leaves it to the claims, as no probe does.
+	r.CanApply = w.Status == Pass || (w.Status != Fail && perm.Status != Fail)
 	if w.Status == Pass && perm.Status == Warn {
 		// The probe answered what the token could not say, or what Learn
 		// left open for app-only sign-in.
@@ -498,6 +504,12 @@ func writesCheck(f Facts) Check {
 	case apierr.ClassOf(p.Err) == apierr.Auth:
 		c.Status, c.Detail = Fail, fmt.Sprintf("refused: %s: %s", what, shortError(p.Err))
 		c.Fix = "sign in again: the token was refused"
+	case apierr.ClassOf(p.Err) == apierr.Transient:
+		// Throttled, unavailable or no answer: nothing was allowed or
+		// refused, whatever a read shows.
+		c.Status = Warn
+		c.Detail = fmt.Sprintf("cannot tell: %s was answered %s", what, shortError(p.Err))
+		c.Fix = "run check again when the service answers; give Microsoft support the request-id if it persists"
 	case p.StillThere != nil && *p.StillThere:
 		c.Status = Pass
 		c.Detail = fmt.Sprintf("allowed: %s was answered %s; a read (request-id %s) shows it still in its group, so nothing changed (this is how the service says \"already a member\")", what, shortError(p.Err), p.ReadCall.RequestID)

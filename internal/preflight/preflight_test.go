@@ -40,7 +40,7 @@ func (f *fakeTenant) Snapshot(context.Context) (*plan.State, error) {
 	return f.state, nil
 }
 func (f *fakeTenant) Identity() (claims.Claims, bool, bool) { return f.claims, f.seen, f.readable }
-func (f *fakeTenant) Paging() (int, int, int)               { return 5, 4, f.pageSize }
+func (f *fakeTenant) Paging() (int, int)                    { return 4, f.pageSize }
 func (f *fakeTenant) PageSizeAsked() int                    { return 999 }
 func (f *fakeTenant) Ping(context.Context) (apierr.Call, time.Duration, error) {
 	return apierr.Call{Status: 200}, 42 * time.Millisecond, f.pingErr
@@ -119,6 +119,12 @@ func TestCheck(t *testing.T) {
 			ok: true, canPlan: true, canApp: true, moves: 1},
 		{name: "probe-connector-moved-meanwhile", tenant: fakeTenant{claims: admin, seen: true, readable: true, before: []string{"c-other"}}, probe: true,
 			ok: true, canPlan: true, canApp: true},
+		{name: "probe-lost-answer", tenant: fakeTenant{claims: admin, seen: true, readable: true, before: []string{"c-1"}, after: []string{"c-1"},
+			moveErr: &apierr.Error{Call: apierr.Call{ClientRequestID: "crid"}, Class: apierr.Transient, Message: "connection reset by peer"}}, probe: true,
+			ok: true, canPlan: true, canApp: true, moves: 1},
+		{name: "probe-lost-answer-no-scope", tenant: fakeTenant{claims: reader, seen: true, readable: true, before: []string{"c-1"}, after: []string{"c-1"},
+			moveErr: &apierr.Error{Call: apierr.Call{Status: 503, RequestID: "req-503"}, Class: apierr.Transient, Code: "serviceNotAvailable", Message: "The service is temporarily unavailable."}}, probe: true,
+			canPlan: true, moves: 1},
 		{name: "batch-refused-slow-link", tenant: fakeTenant{claims: admin, seen: true, readable: true,
 			batchErr: &apierr.Error{Call: apierr.Call{Status: 400, RequestID: "req-batch"}, Code: "BadRequest", Message: "Batch is not supported."}},
 			ok: true, canPlan: true, canApp: true},
