@@ -181,6 +181,18 @@ func Build(m *Mapping, s *State, opts Options) *Plan {
 			if ci, why = ix.connector(s, r.Connector); ci < 0 && r.Problem == "" {
 				reasons = append(reasons, why)
 			}
+			if r.ConnectorAlt != "" && r.Problem == "" {
+				ai, whyAlt := ix.connector(s, r.ConnectorAlt)
+				if ai >= 0 {
+					// Named by the row either way: never unlisted.
+					mentioned[ai] = true
+				}
+				if ai != ci {
+					name := func(i int32) string { return fmt.Sprintf("%s (%s)", s.Connectors[i].MachineName, s.Connectors[i].ID) }
+					reasons = []string{disagree("connector", header(m.ConnectorHeader, "connector"), r.Connector, ci, why,
+						header(m.ConnectorAltHeader, "second connector"), r.ConnectorAlt, ai, whyAlt, name)}
+				}
+			}
 		} else if r.Problem == "" {
 			// mapping.Read flags empty cells; a Mapping built by other
 			// code may not, and must not reach the lookups below.
@@ -200,7 +212,15 @@ func Build(m *Mapping, s *State, opts Options) *Plan {
 			reasons = append(reasons, "the group cell is empty")
 		} else if r.Problem == "" {
 			var why string
-			if gi, why = ix.group(s, r.Group); gi < 0 {
+			gi, why = ix.group(s, r.Group)
+			if r.GroupAlt != "" {
+				if ai, whyAlt := ix.group(s, r.GroupAlt); ai != gi {
+					name := func(i int32) string { return fmt.Sprintf("%s (%s)", s.Groups[i].Name, s.Groups[i].ID) }
+					gi, why = -1, disagree("connector group", header(m.GroupHeader, "group"), r.Group, gi, why,
+						header(m.GroupAltHeader, "second group"), r.GroupAlt, ai, whyAlt, name)
+				}
+			}
+			if gi < 0 {
 				reasons = append(reasons, why)
 			} else {
 				ch.ToGroupID, ch.ToGroupName = s.Groups[gi].ID, s.Groups[gi].Name
@@ -253,6 +273,29 @@ func Build(m *Mapping, s *State, opts Options) *Plan {
 	}
 	p.schedule(s, ix, conns, dests)
 	return p
+}
+
+// disagree is the reason a row that names its connector (or group) in two
+// cells, by id and by name, is invalid when they do not name the same
+// one: both values and what each resolves to (name(i), or why not).
+func disagree(what, h1, v1 string, i1 int32, why1, h2, v2 string, i2 int32, why2 string, name func(int32) string) string {
+	is := func(h, v string, i int32, why string) string {
+		if i >= 0 {
+			return fmt.Sprintf("%s %s is %s", h, QuoteShort(v), name(i))
+		}
+		return fmt.Sprintf("%s %s resolves to none (%s)", h, QuoteShort(v), why)
+	}
+	return fmt.Sprintf("the %s and %s cells name different %ss: %s, but %s: correct one of them, or clear one to go by the other",
+		h1, h2, what, is(h1, v1, i1, why1), is(h2, v2, i2, why2))
+}
+
+// header is a mapping column's header as written (cut short), or what to call it
+// when the mapping does not say (one built by other code).
+func header(h, otherwise string) string {
+	if h == "" {
+		return otherwise
+	}
+	return ShortText(h, MaxQuoted)
 }
 
 // addUnlisted adds the connectors no mapping row identified, by machine
@@ -385,7 +428,7 @@ func (ix *index) connector(s *State, v string) (int32, string) {
 	}
 	switch {
 	case !ok:
-		return -1, fmt.Sprintf("no connector named %s in the tenant", QuoteShort(v))
+		return -1, fmt.Sprintf("no connector named %s in the tenant", QuoteShort(v)) + asciiHint(v)
 	case len(more) == 0:
 		return first, ""
 	}
@@ -396,6 +439,16 @@ func (ix *index) connector(s *State, v string) (int32, string) {
 	}
 	sort.Strings(names)
 	return -1, fmt.Sprintf("connector name %s is ambiguous: use one of the ids %s", QuoteShort(v), strings.Join(names, ", "))
+}
+
+// asciiHint explains a name with a question mark that matched nothing:
+// Windows PowerShell 5.1's Export-Csv writes ASCII unless told otherwise,
+// and puts "?" for every letter it cannot write.
+func asciiHint(v string) string {
+	if !strings.Contains(v, "?") {
+		return ""
+	}
+	return ` (a "?" may be a letter that Windows PowerShell's Export-Csv could not write in ASCII, its default encoding: export with -Encoding UTF8)`
 }
 
 // notTarget is the reason a row naming g, a group that is no move target
@@ -441,7 +494,7 @@ func (ix *index) group(s *State, v string) (int32, string) {
 	first, more, ok := lookup(ix.groupByName, ix.groupNameMore, strings.ToLower(v))
 	switch {
 	case !ok:
-		return -1, fmt.Sprintf("no connector group named %s in the tenant", QuoteShort(v))
+		return -1, fmt.Sprintf("no connector group named %s in the tenant", QuoteShort(v)) + asciiHint(v)
 	case len(more) == 0:
 		return first, ""
 	}

@@ -41,8 +41,14 @@ type Row struct {
 	Line      int    // the row number in the file (the header is row 1)
 	Connector string // trimmed cell: a GUID or a machine name
 	Group     string // trimmed cell: a GUID or a group name
-	Problem   string // why the row is invalid on its own; empty when it is usable
-	Duplicate bool   // a repeat of an earlier identical row: skipped
+	// ConnectorAlt and GroupAlt are a second cell naming the same
+	// connector or group, from a file with both an id and a name column
+	// (an export): both must resolve to the same one, or the row is
+	// invalid. Empty when the file has one such column, or the cell is.
+	ConnectorAlt string
+	GroupAlt     string
+	Problem      string // why the row is invalid on its own; empty when it is usable
+	Duplicate    bool   // a repeat of an earlier identical row: skipped
 }
 
 // Mapping is a parsed mapping file.
@@ -54,8 +60,12 @@ type Mapping struct {
 	GroupHeader     string
 	ConnectorColumn string // its column letter
 	GroupColumn     string
-	Rows            []Row
-	Problems        []Problem
+	// The second connector and group columns (Row.ConnectorAlt,
+	// Row.GroupAlt), when the file has them; empty otherwise.
+	ConnectorAltHeader, GroupAltHeader string
+	ConnectorAltColumn, GroupAltColumn string
+	Rows                               []Row
+	Problems                           []Problem
 }
 
 // Invalid counts rows that have a problem of their own.

@@ -55,11 +55,22 @@ func runValidate(s *session, o validateOptions) error {
 	if m.Sheet != "" {
 		where += " (sheet " + safetext.Quote(m.Sheet) + ")"
 	}
-	fmt.Fprintf(s.stdout, "%s: %d row(s), %d invalid, %d warning(s); connector column %s (%s), group column %s (%s).\n",
-		where, len(m.Rows), invalid, warnings, safetext.Value(m.ConnectorColumn), safetext.Quote(m.ConnectorHeader),
-		safetext.Value(m.GroupColumn), safetext.Quote(m.GroupHeader))
+	fmt.Fprintf(s.stdout, "%s: %d row(s), %d invalid, %d warning(s); connector %s, group %s.\n",
+		where, len(m.Rows), invalid, warnings,
+		columns(m.ConnectorColumn, m.ConnectorHeader, m.ConnectorAltColumn, m.ConnectorAltHeader),
+		columns(m.GroupColumn, m.GroupHeader, m.GroupAltColumn, m.GroupAltHeader))
 	if invalid > 0 {
 		return &invalidFileError{path: m.Path, rows: invalid}
 	}
 	return nil
+}
+
+// columns names the column a mapping reads for the connector or the group,
+// and the second one that must agree with it, when the file has one.
+func columns(col, header, altCol, altHeader string) string {
+	s := fmt.Sprintf("column %s (%s)", safetext.Value(col), safetext.Quote(header))
+	if altCol != "" {
+		s = fmt.Sprintf("columns %s (%s) and %s (%s), which must agree", safetext.Value(col), safetext.Quote(header), safetext.Value(altCol), safetext.Quote(altHeader))
+	}
+	return s
 }

@@ -120,6 +120,8 @@ var (
 	utf8BOM    = []byte{0xEF, 0xBB, 0xBF}
 	utf16LEBOM = []byte{0xFF, 0xFE}
 	utf16BEBOM = []byte{0xFE, 0xFF}
+	utf32LEBOM = []byte{0xFF, 0xFE, 0, 0}
+	utf32BEBOM = []byte{0, 0, 0xFE, 0xFF}
 )
 
 // maxCSVRecord bounds one CSV record (a line, or lines joined by a quoted
@@ -134,18 +136,29 @@ const maxMappingRows = maxSheetRows
 
 func readCSV(path string, r io.Reader, size int64) (*plan.Mapping, error) {
 	br := bufio.NewReaderSize(r, csvBufSize)
-	switch b, _ := br.Peek(3); {
+	// UTF-32 before UTF-16: FF FE also starts the UTF-32 little-endian
+	// mark (PowerShell's -Encoding UTF32).
+	switch b, _ := br.Peek(4); {
 	case bytes.HasPrefix(b, utf8BOM):
 		br.Discard(3)
+	case bytes.HasPrefix(b, utf32LEBOM), bytes.HasPrefix(b, utf32BEBOM):
+		br.Discard(4)
+		br = bufio.NewReaderSize(&utf32Reader{r: br, bigEndian: b[0] == 0}, csvBufSize)
 	case bytes.HasPrefix(b, utf16LEBOM), bytes.HasPrefix(b, utf16BEBOM):
 		br.Discard(2)
 		br = bufio.NewReaderSize(&utf16Reader{r: br, bigEndian: b[0] == 0xFE}, csvBufSize)
 	}
-	// Peek returns what it has with an error when the file is shorter than
-	// the buffer; only a failed read matters here.
-	first, err := br.Peek(csvBufSize)
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+	first, err := peekAll(br)
+	if err != nil {
 		return nil, &FileError{Path: path, Msg: "cannot read mapping", Err: err}
+	}
+	if bytes.IndexByte(first, '\r') >= 0 && bytes.IndexByte(first, '\n') < 0 {
+		// Lines end in CR alone: classic Mac text, as Excel for Mac's
+		// "CSV (Macintosh)" writes it.
+		br = bufio.NewReaderSize(crReader{br}, csvBufSize)
+		if first, err = peekAll(br); err != nil {
+			return nil, &FileError{Path: path, Msg: "cannot read mapping", Err: err}
+		}
 	}
 	s := &csvScanner{br: br}
 	if c, ok := sepLine(first); ok {
@@ -154,6 +167,16 @@ func readCSV(path string, r io.Reader, size int64) (*plan.Mapping, error) {
 			return nil, &FileError{Path: path, Msg: "cannot read mapping", Err: err}
 		}
 	} else {
+		if typeLine(first) {
+			// Windows PowerShell's Export-Csv starts with the type of
+			// the objects exported ("#TYPE System.Management.…"), unless
+			// told -NoTypeInformation; PowerShell 7 with
+			// -IncludeTypeInformation does too.
+			if _, err := s.readLine(); err != nil {
+				return nil, &FileError{Path: path, Msg: "cannot read mapping", Err: err}
+			}
+			first = first[min(len(first), bytes.IndexByte(first, '\n')+1):]
+		}
 		s.comma = byte(detectDelimiter(first))
 	}
 	if bytes.IndexByte(headerLine(first), 0) >= 0 {
@@ -199,14 +222,15 @@ func readCSV(path string, r io.Reader, size int64) (*plan.Mapping, error) {
 			}
 			continue
 		}
-		c, g := s.field(b.ci), s.field(b.gi)
+		c, g := csvUnescape(s.field(b.ci)), csvUnescape(s.field(b.gi))
+		c2, g2 := csvUnescape(s.field(b.ci2)), csvUnescape(s.field(b.gi2))
 		// A row with a connector or a group is not blank: only look at
-		// the other cells when both are empty.
-		if len(c) == 0 && len(g) == 0 && s.blank() {
+		// the other cells when these are empty.
+		if len(c) == 0 && len(g) == 0 && len(c2) == 0 && len(g2) == 0 && s.blank() {
 			continue
 		}
-		conn, group := s.arena.cells(c, g)
-		b.row(s.start, conn, group)
+		cells := s.arena.cells(c, c2, g, g2)
+		b.row(s.start, cells[0], cells[1], cells[2], cells[3])
 	}
 	if b.ci < 0 {
 		return nil, &FileError{Path: path, Line: 1, Msg: "the file is empty: expected a header row naming a connector column and a group column"}
@@ -471,17 +495,26 @@ type cellArena struct {
 
 const arenaBlock = 64 << 10
 
-func (a *cellArena) cells(c, g []byte) (string, string) {
-	n := len(c) + len(g)
+func (a *cellArena) cells(c ...[]byte) [4]string {
+	n := 0
+	for _, b := range c {
+		n += len(b)
+	}
 	if a.b.Cap()-a.b.Len() < n {
 		a.b = strings.Builder{}
 		a.b.Grow(max(arenaBlock, n))
 	}
 	start := a.b.Len()
-	a.b.Write(c)
-	a.b.Write(g)
+	for _, b := range c {
+		a.b.Write(b)
+	}
 	all := a.b.String()
-	return all[start : start+len(c)], all[start+len(c) : start+n]
+	var out [4]string
+	for i, b := range c[:min(len(c), 4)] {
+		out[i] = all[start : start+len(b)]
+		start += len(b)
+	}
+	return out
 }
 
 // trimEOL removes a line ending: LF, CRLF, or a lone CR at the end of the
@@ -554,6 +587,37 @@ func detectDelimiter(b []byte) rune {
 		}
 	}
 	return delims[best]
+}
+
+// peekAll peeks at the first buffer of br, or all of a shorter input.
+func peekAll(br *bufio.Reader) ([]byte, error) {
+	// Peek returns what it has with an error when the input is shorter
+	// than the buffer; only a failed read matters here.
+	first, err := br.Peek(csvBufSize)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return nil, err
+	}
+	return first, nil
+}
+
+// typeLine recognises PowerShell's "#TYPE …" first line.
+func typeLine(b []byte) bool {
+	return len(b) >= 6 && bytes.EqualFold(b[:6], []byte("#TYPE "))
+}
+
+// crReader turns each CR into a line feed, for text whose lines end in CR
+// alone. A CR inside a quoted cell becomes a line feed too, which is how
+// the cell's line break reads in any other file.
+type crReader struct{ r io.Reader }
+
+func (c crReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	for i, b := range p[:n] {
+		if b == '\r' {
+			p[i] = '\n'
+		}
+	}
+	return n, err
 }
 
 // sepLine recognises Excel's "sep=;" first line, which names the delimiter.
@@ -633,6 +697,60 @@ func (u *utf16Reader) fill() {
 		if u.high != 0 || len(u.odd) > 0 {
 			out = utf8.AppendRune(out, utf8.RuneError)
 			u.high, u.odd = 0, nil
+		}
+		u.err = err
+	}
+	u.out = out
+}
+
+// utf32Reader decodes UTF-32 (after its byte order mark) to UTF-8 as it is
+// read. A code point that is no Unicode scalar value, and a trailing
+// partial one, become U+FFFD.
+type utf32Reader struct {
+	r         io.Reader
+	bigEndian bool
+	in        [16 << 10]byte
+	part      []byte // the start of a code point left from the previous read
+	out       []byte
+	err       error
+}
+
+func (u *utf32Reader) Read(p []byte) (int, error) {
+	for len(u.out) == 0 {
+		if u.err != nil {
+			return 0, u.err
+		}
+		u.fill()
+	}
+	n := copy(p, u.out)
+	u.out = u.out[n:]
+	return n, nil
+}
+
+func (u *utf32Reader) fill() {
+	k := copy(u.in[:], u.part)
+	n, err := u.r.Read(u.in[k:])
+	buf := u.in[:k+n]
+	out := make([]byte, 0, len(buf))
+	for len(buf) >= 4 {
+		var c uint32
+		if u.bigEndian {
+			c = uint32(buf[0])<<24 | uint32(buf[1])<<16 | uint32(buf[2])<<8 | uint32(buf[3])
+		} else {
+			c = uint32(buf[3])<<24 | uint32(buf[2])<<16 | uint32(buf[1])<<8 | uint32(buf[0])
+		}
+		buf = buf[4:]
+		r := rune(c)
+		if c > utf8.MaxRune || !utf8.ValidRune(r) {
+			r = utf8.RuneError
+		}
+		out = utf8.AppendRune(out, r)
+	}
+	u.part = append(u.part[:0], buf...)
+	if err != nil {
+		if len(u.part) > 0 {
+			out = utf8.AppendRune(out, utf8.RuneError)
+			u.part = u.part[:0]
 		}
 		u.err = err
 	}

@@ -127,7 +127,7 @@ func TestReadMappingCorpus(t *testing.T) {
 			name: "Windows-1252 CSV (lookalike)", file: "windows-1252-lookalike.csv", guard: hasAll("Z\xfcrich"),
 			connHeader: "connector", grpHeader: "group", connCol: "A", grpCol: "B",
 			rows:     []plan.Row{{Line: 2, Connector: "fra-appproxy-01.contoso.com", Group: "EU - Z\xfcrich"}, {Line: 3, Connector: "sea-appproxy-01.contoso.com", Group: "US - Seattle"}},
-			problems: []wantProblem{{2, "B", plan.SeverityError, []string{"not UTF-8", "save the file as CSV UTF-8"}}},
+			problems: []wantProblem{{2, "B", plan.SeverityError, []string{"not UTF-8", `save it as "CSV UTF-8"`}}},
 		},
 		{
 			name: "malformed line", file: "malformed.csv",

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -90,7 +91,8 @@ func addFileSeeds(f *testing.F, patterns ...string) {
 // FuzzParseCSV: any bytes either read as a mapping or give a *FileError;
 // never a panic.
 func FuzzParseCSV(f *testing.F) {
-	addFileSeeds(f, fixture("*.csv"), fixture("*.tsv"), fixture("*.txt"), fixture("*.xls"), filepath.Join("..", "..", "samples", "mapping.csv"))
+	addFileSeeds(f, fixture("*.csv"), fixture("*.tsv"), fixture("*.txt"), fixture("*.xls"), filepath.Join("..", "..", "samples", "mapping.csv"),
+		filepath.Join(producersDir, "*.csv"), filepath.Join(producersDir, "*.txt"))
 	for _, s := range []string{
 		"",
 		"connector,group\n",
@@ -131,7 +133,8 @@ func FuzzReadXLSX(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	for _, pat := range []string{fixture("*.xlsx"), fixture("*.xlsm"), fixture("*.xls"), fixture("*.ods"), filepath.Join("..", "..", "samples", "mapping.xlsx")} {
+	for _, pat := range []string{fixture("*.xlsx"), fixture("*.xlsm"), fixture("*.xls"), fixture("*.ods"), filepath.Join("..", "..", "samples", "mapping.xlsx"),
+		filepath.Join(producersDir, "*.xlsx"), filepath.Join(producersDir, "*.xltx")} {
 		files, _ := filepath.Glob(pat)
 		for _, file := range files {
 			data, err := os.ReadFile(file)
@@ -232,4 +235,51 @@ func replaceEntry(data []byte, name string, content []byte) ([]byte, error) {
 		return nil, err
 	}
 	return out.Bytes(), nil
+}
+
+// FuzzWriteCSV: whatever a CSV file reads as, the mapping writer writes
+// it so that it reads back as the same rows, as CSV and as a workbook
+// (the round trip of an export, edited and given back).
+func FuzzWriteCSV(f *testing.F) {
+	addFileSeeds(f, fixture("*.csv"), filepath.Join(producersDir, "*.csv"), filepath.Join(producersDir, "*.txt"))
+	for _, s := range []string{
+		"connector,group\n'=cmd,\"'@x\"\n''=y,+1\n-z,'''q\n",
+		"Id,MachineName,ConnectorGroupId,ConnectorGroupName\n,app1,,Europe\napp2,app2,g,\"a\r\nb\"\n",
+		"connector;group\n\"a,b\";\"c;d\"\n\"e\tf\";\"\"\"q\"\"\"\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := ParseCSV("fuzz.csv", bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		table := MappingTable(m)
+		var out bytes.Buffer
+		if err := WriteCSV(&out, table); err != nil {
+			t.Fatal(err)
+		}
+		back, err := ParseCSV("back.csv", bytes.NewReader(out.Bytes()))
+		if err != nil {
+			t.Fatalf("the written file is refused: %v\n%q", err, out.Bytes())
+		}
+		if got, want := usableRows(back.Rows), usableRows(m.Rows); !reflect.DeepEqual(got, want) {
+			t.Fatalf("CSV round trip:\n%+v\nwant:\n%+v\nwritten:\n%q", got, want, out.Bytes())
+		}
+		out.Reset()
+		if err := WriteXLSX(&out, "Mapping", table); err != nil {
+			if errors.Is(err, ErrUnwritable) {
+				return // a control character: no workbook holds it
+			}
+			t.Fatal(err)
+		}
+		r := bytes.NewReader(out.Bytes())
+		back, err = readMapping("back.xlsx", r, r.Size(), Options{})
+		if err != nil {
+			t.Fatalf("the written workbook is refused: %v", err)
+		}
+		if got, want := usableRows(back.Rows), usableRows(m.Rows); !reflect.DeepEqual(got, want) {
+			t.Fatalf("XLSX round trip:\n%+v\nwant:\n%+v", got, want)
+		}
+	})
 }

@@ -13,19 +13,31 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/encoding/charmap"
+
 	"connrecon/plan"
 )
 
 // Accepted header names, compared after lower-casing and removing spaces,
-// underscores and dashes (README, "The mapping file").
+// underscores and dashes (README, "The mapping file"). A file may name
+// the connector, and the group, in two columns, an id and a name, as
+// exports do: both are read, and must agree.
 var (
-	connectorHeaders = []string{"connector", "connectorid", "machinename"}
-	groupHeaders     = []string{"group", "groupid", "connectorgroup", "connectorgroupid", "groupname", "connectorgroupname"}
+	connectorIDHeaders   = []string{"connectorid"}
+	connectorNameHeaders = []string{"machinename", "connectorname"}
+	connectorAnyHeaders  = []string{"connector"}
+	groupIDHeaders       = []string{"groupid", "connectorgroupid"}
+	groupNameHeaders     = []string{"groupname", "connectorgroupname"}
+	groupAnyHeaders      = []string{"group", "connectorgroup"}
+	// The other properties of a connector object as Entra PowerShell and
+	// Graph PowerShell export them: beside them, Id is the connector's.
+	connectorExportHeaders = []string{"externalip", "status", "version", "memberof"}
 )
 
 // The accepted headers as the README writes them, for error messages.
-const acceptedHeaders = "accepted connector headers: connector, connectorId, connector id, machineName; " +
-	"accepted group headers: group, groupId, connectorGroup, connectorGroupId, groupName, connectorGroupName"
+const acceptedHeaders = "accepted connector headers: connector, connectorId, connector id, machineName, connectorName " +
+	"(and Id, in an export of connectors); accepted group headers: group, groupId, connectorGroup, connectorGroupId, groupName, " +
+	"connectorGroupName (and Name, or Id and Name in an export of groups)"
 
 // Options says how to read a mapping file.
 type Options struct {
@@ -52,6 +64,9 @@ type FileError struct {
 	Msg    string
 	Err    error
 	Cause  error
+	// noHeader: no row of the sheet read is a header, so the message may
+	// point at the workbook's other sheets.
+	noHeader bool
 }
 
 func (e *FileError) Error() string {
@@ -190,7 +205,10 @@ func textChecks(path string, opts Options) error {
 type rowBuilder struct {
 	m      *plan.Mapping
 	ci, gi int // connector and group column indexes
-	seed   maphash.Seed
+	// The second connector and group columns, naming the same one by id
+	// and by name; -1 when there is none.
+	ci2, gi2 int
+	seed     maphash.Seed
 	// keys has one entry per usable row: the top 32 bits of its
 	// connector's hash, then its index in Rows, so that sorting them
 	// sorts by hash and then by row.
@@ -240,6 +258,8 @@ func newRowBuilder(path string, capHint int) *rowBuilder {
 		m:    &plan.Mapping{Path: path, Rows: rows},
 		ci:   -1,
 		gi:   -1,
+		ci2:  -1,
+		gi2:  -1,
 		seed: maphash.MakeSeed(),
 		keys: make([]uint64, 0, capHint),
 	}
@@ -249,41 +269,145 @@ func newRowBuilder(path string, capHint int) *rowBuilder {
 // explains which headers were found and which are accepted. The builder
 // changes only when both are found.
 func (b *rowBuilder) header(line int, cells []string) error {
-	ci, gi := headerColumns(cells)
-	if ci < 0 || gi < 0 {
-		return b.headerError(line, cells, ci, gi)
+	h := headerColumns(cells)
+	if h.ambiguous != "" {
+		return &FileError{Path: b.m.Path, Line: line, Column: plan.ColumnName(h.idColumn), Msg: h.ambiguous}
 	}
-	b.ci, b.gi = ci, gi
-	b.m.ConnectorHeader, b.m.GroupHeader = trimCell(cells[ci]), trimCell(cells[gi])
-	b.m.ConnectorColumn, b.m.GroupColumn = plan.ColumnName(ci), plan.ColumnName(gi)
+	if h.ci < 0 || h.gi < 0 {
+		return b.headerError(line, cells, h)
+	}
+	b.ci, b.ci2, b.gi, b.gi2 = h.ci, h.ci2, h.gi, h.gi2
+	m := b.m
+	m.ConnectorHeader, m.GroupHeader = trimCell(cells[h.ci]), trimCell(cells[h.gi])
+	m.ConnectorColumn, m.GroupColumn = plan.ColumnName(h.ci), plan.ColumnName(h.gi)
+	if h.ci2 >= 0 {
+		m.ConnectorAltHeader, m.ConnectorAltColumn = trimCell(cells[h.ci2]), plan.ColumnName(h.ci2)
+	}
+	if h.gi2 >= 0 {
+		m.GroupAltHeader, m.GroupAltColumn = trimCell(cells[h.gi2]), plan.ColumnName(h.gi2)
+	}
 	return nil
 }
 
-// headerColumns returns the indexes of the first connector header and the
-// first group header among cells, -1 for one that is not there.
-func headerColumns(cells []string) (ci, gi int) {
-	ci, gi = -1, -1
+// headerCols is what a header row says: the connector column and a second
+// one naming the same connector (-1: none), the same for the group, and
+// why an Id column cannot be placed.
+type headerCols struct {
+	ci, ci2, gi, gi2 int
+	ambiguous        string
+	idColumn         int
+	groupExport      bool // Id and Name, no connector column: a list of groups
+}
+
+// ok reports whether the row is a header: it names both a connector and a
+// group column (or is one that cannot be read for an ambiguous Id).
+func (h headerCols) ok() bool { return h.ambiguous != "" || h.ci >= 0 && h.gi >= 0 }
+
+// headerColumns finds the columns among cells. The first header of each
+// kind counts. An id column and a name column for one object are both
+// used, the id first; a column that may hold either ("connector",
+// "group") takes the place the others leave. Exports name columns after
+// the object's own properties: a connector has an Id and a MachineName
+// but no Name, and a connector group has an Id and a Name; so Name is the
+// group's, and Id is the connector's unless the file has Name and no
+// machine name, when it is the group's.
+func headerColumns(cells []string) headerCols {
+	const (
+		cID = iota
+		cName
+		cAny
+		gID
+		gName
+		gAny
+		bareID
+		bareName
+		connExport
+		kinds
+	)
+	var at [kinds]int
+	for i := range at {
+		at[i] = -1
+	}
 	for i, h := range cells {
 		name := trimCell(h)
 		if name == "" {
 			continue
 		}
-		key := headerKey(name)
-		if ci < 0 && slices.Contains(connectorHeaders, key) {
-			ci = i
-		} else if gi < 0 && slices.Contains(groupHeaders, key) {
-			gi = i
+		key, k := headerKey(name), -1
+		switch {
+		case slices.Contains(connectorIDHeaders, key):
+			k = cID
+		case slices.Contains(connectorNameHeaders, key):
+			k = cName
+		case slices.Contains(connectorAnyHeaders, key):
+			k = cAny
+		case slices.Contains(groupIDHeaders, key):
+			k = gID
+		case slices.Contains(groupNameHeaders, key):
+			k = gName
+		case slices.Contains(groupAnyHeaders, key):
+			k = gAny
+		case key == "id":
+			k = bareID
+		case key == "name":
+			k = bareName
+		case slices.Contains(connectorExportHeaders, key):
+			k = connExport
+		}
+		if k >= 0 && at[k] < 0 {
+			at[k] = i
 		}
 	}
-	return ci, gi
+	h := headerCols{ci: -1, ci2: -1, gi: -1, gi2: -1, idColumn: -1}
+	hasConnName := at[cName] >= 0 || at[cAny] >= 0
+	if at[bareName] >= 0 && at[gName] < 0 {
+		at[gName] = at[bareName]
+	}
+	// An Id column is read only where the file says whose it is: beside
+	// a connector's own columns it is the connector's, beside a bare Name
+	// the group's. Anything else ("Group, Id" as a lookup table of group
+	// ids) is not taken for a connector column.
+	if id := at[bareID]; id >= 0 {
+		switch {
+		case at[bareName] >= 0 && hasConnName:
+			h.idColumn = id
+			h.ambiguous = fmt.Sprintf("the column %s (%s) may be the connector's id or the group's, as the file has both a connector name and a group Name column: rename it connectorId or groupId",
+				plan.QuoteShort(trimCell(cells[id])), plan.ColumnName(id))
+		case at[bareName] >= 0:
+			if at[gID] < 0 {
+				at[gID] = id
+			}
+			h.groupExport = at[cID] < 0 && !hasConnName
+		case at[cID] < 0 && (hasConnName || at[connExport] >= 0):
+			at[cID] = id
+		}
+	}
+	h.ci, h.ci2 = pair(at[cID], at[cName], at[cAny])
+	h.gi, h.gi2 = pair(at[gID], at[gName], at[gAny])
+	return h
+}
+
+// pair places an id column, a name column and one that may hold either
+// (-1: not in the file) as the column read first and the second one.
+func pair(id, name, either int) (int, int) {
+	switch {
+	case id < 0:
+		id = either
+	case name < 0:
+		name = either
+	}
+	if id < 0 {
+		return name, -1
+	}
+	return id, name
 }
 
 // headerError says which column the header row at line lacks, the headers
 // it has (the first 20) and the ones accepted.
-func (b *rowBuilder) headerError(line int, cells []string, ci, gi int) *FileError {
+func (b *rowBuilder) headerError(line int, cells []string, h headerCols) *FileError {
 	var found []string
-	for i, h := range cells {
-		name := trimCell(h)
+	for i, c := range cells {
+		name := trimCell(c)
 		if name == "" {
 			continue
 		}
@@ -297,9 +421,16 @@ func (b *rowBuilder) headerError(line int, cells []string, ci, gi int) *FileErro
 	if b.m.Sheet != "" {
 		where += " of sheet " + plan.QuoteShort(b.m.Sheet)
 	}
+	hint := ""
+	if h.ci >= 0 && h.gi < 0 {
+		hint = " (this is a list of connectors: add a column, such as ConnectorGroupName, naming the group each one goes to)"
+	}
+	if h.groupExport {
+		hint = " (this looks like an export of connector groups, whose Id and Name are the group's: add a column naming each group's connector, or start from an export of connectors)"
+	}
 	return &FileError{Path: b.m.Path, Line: line, Msg: fmt.Sprintf(
-		"no %s column in %s (found %s); %s",
-		missingWhat(ci, gi), where, strings.Join(found, ", "), acceptedHeaders)}
+		"no %s column in %s (found %s)%s; %s",
+		missingWhat(h.ci, h.gi), where, strings.Join(found, ", "), hint, acceptedHeaders)}
 }
 
 // invalid adds a row that could not be read at all (a malformed CSV line,
@@ -310,28 +441,45 @@ func (b *rowBuilder) invalid(line, col int, msg string) {
 	b.m.Rows = append(b.m.Rows, plan.Row{Line: line, Problem: msg})
 }
 
-// row checks one data row. connector and group are the cells, trimmed
-// (trimCell); blank rows must already have been skipped.
-func (b *rowBuilder) row(line int, connector, group string) {
+// row checks one data row. The cells are trimmed (trimCell): the
+// connector, a second cell naming it (b.ci2; "" when there is none), the
+// group and its second cell; blank rows must already have been skipped.
+// When only the second cell of a pair has a value, it is read alone.
+func (b *rowBuilder) row(line int, connector, connector2, group, group2 string) {
+	cc, cc2, gc, gc2 := b.ci, b.ci2, b.gi, b.gi2
+	if connector == "" && connector2 != "" {
+		connector, connector2, cc = connector2, "", cc2
+	}
+	if group == "" && group2 != "" {
+		group, group2, gc = group2, "", gc2
+	}
 	var long []string
-	connector, long = b.capCell("connector", connector, b.ci, long)
-	group, long = b.capCell("group", group, b.gi, long)
+	connector, long = b.capCell("connector", connector, cc, long)
+	connector2, long = b.capCell("connector", connector2, cc2, long)
+	group, long = b.capCell("group", group, gc, long)
+	group2, long = b.capCell("group", group2, gc2, long)
 	idx := len(b.m.Rows)
-	b.m.Rows = append(b.m.Rows, plan.Row{Line: line, Connector: connector, Group: group})
+	b.m.Rows = append(b.m.Rows, plan.Row{Line: line, Connector: connector, Group: group, ConnectorAlt: connector2, GroupAlt: group2})
 	r := &b.m.Rows[idx]
-	cc := b.check(r, idx, "connector", connector, b.ci)
-	b.check(r, idx, "group", group, b.gi)
+	scan := b.check(r, idx, "connector", connector, cc)
+	if connector2 != "" {
+		b.check(r, idx, "connector", connector2, cc2)
+	}
+	b.check(r, idx, "group", group, gc)
+	if group2 != "" {
+		b.check(r, idx, "group", group2, gc2)
+	}
 	for i := 0; i < len(long); i += 2 {
 		if r.Problem == "" {
 			r.Problem = long[i+1]
 		}
 		b.m.Problems = append(b.m.Problems, plan.Problem{Line: line, Column: long[i], Severity: plan.SeverityError, Message: long[i+1]})
 	}
-	b.kept += len(connector) + len(group) + len(r.Problem)
+	b.kept += len(connector) + len(connector2) + len(group) + len(group2) + len(r.Problem)
 	if r.Problem == "" {
 		// Repeats are looked for once all rows are in (repeats).
 		key := connector
-		if !cc.plain {
+		if !scan.plain {
 			key = cellKey(connector)
 		}
 		b.keys = append(b.keys, maphash.String(b.seed, key)&^0xFFFFFFFF|uint64(uint32(idx)))
@@ -362,7 +510,7 @@ func (b *rowBuilder) check(r *plan.Row, idx int, what, v string, col int) cellSc
 		b.empty = append(b.empty, emptyCell{row: idx, problem: len(m.Problems), line: r.Line, col: col})
 		msg = "the " + what + " cell is empty"
 	case !c.ascii && !utf8.ValidString(v):
-		msg = fmt.Sprintf("the %s cell %s is not UTF-8 text: save the file as CSV UTF-8 (or UTF-16 \"Unicode text\")", what, plan.QuoteShort(v))
+		msg = notUTF8(what, v)
 	case v[0] == '#' && spreadsheetErrors[strings.ToUpper(v)]:
 		msg = fmt.Sprintf("the %s cell holds the spreadsheet error %s: fix the formula that produced it, or type the value", what, v)
 	case c.idShaped && !plan.IsGUID(v):
@@ -375,6 +523,23 @@ func (b *rowBuilder) check(r *plan.Row, idx int, what, v string, col int) cellSc
 	}
 	m.Problems = append(m.Problems, plan.Problem{Line: r.Line, Column: plan.ColumnName(col), Severity: plan.SeverityError, Message: msg})
 	return c
+}
+
+// notUTF8 is the problem of a cell that is not UTF-8: text in a Windows
+// or Mac code page, as Excel's "CSV (Comma delimited)", "CSV (MS-DOS)" and
+// "CSV (Macintosh)" and Windows PowerShell's -Encoding Default and OEM
+// write it. Such a file has no mark of which code page it is in, and a
+// wrong guess reads another name, so it is not decoded: the message shows
+// how the cell reads in Windows-1252, the likeliest, so the administrator
+// knows which cell it is.
+func notUTF8(what, v string) string {
+	guess, err := charmap.Windows1252.NewDecoder().String(v)
+	as := ""
+	if err == nil && utf8.ValidString(guess) {
+		as = fmt.Sprintf(" (in the Windows-1252 code page it would read %s)", plan.QuoteShort(guess))
+	}
+	return fmt.Sprintf("the %s cell %s is not UTF-8 text%s: the file is in a code page, which is not read; "+
+		"save it as \"CSV UTF-8\" (or UTF-16 \"Unicode Text\"), or export it with -Encoding UTF8", what, plan.QuoteShort(v), as)
 }
 
 // cellScan is what the checks need to know about a cell, found in one pass

@@ -87,7 +87,7 @@ func TestParseCSVHeaders(t *testing.T) {
 		{"header cells trimmed", "  Connector  ,  Group \na,Europe\n", "Connector", "Group", "A", "B", "a", "Europe"},
 		{"group first", "group,connector\nEurope,a\n", "connector", "group", "B", "A", "a", "Europe"},
 		{"extra columns any order", "notes,Connector Group,site,Connector Id,owner\nx,Europe,paris,a,me\n", "Connector Id", "Connector Group", "D", "B", "a", "Europe"},
-		{"first matching column wins", "connector,machineName,group,groupName\na,b,Europe,Asia\n", "connector", "group", "A", "C", "a", "Europe"},
+		{"first column of a kind wins", "machineName,connectorName,groupName,connectorGroupName\na,b,Europe,Asia\n", "machineName", "groupName", "A", "C", "a", "Europe"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

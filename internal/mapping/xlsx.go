@@ -52,42 +52,102 @@ func readWorkbook(name string, r io.ReaderAt, size int64, ext string, opts Optio
 	if err != nil {
 		return nil, &FileError{Path: name, Msg: damagedMessage, Cause: err}
 	}
-	switch kind := zipKind(zr); {
+	switch kind, declared := zipKind(zr); {
 	case kind == "ods" || ext == ".ods":
 		return nil, &FileError{Path: name, Msg: odsMessage}
 	case kind == "xlsb" || ext == ".xlsb":
 		return nil, &FileError{Path: name, Msg: xlsbMessage}
 	case kind == "xlsm" || ext == ".xlsm":
 		return nil, &FileError{Path: name, Msg: xlsmMessage}
+	case kind == "" && declared != "":
+		return nil, &FileError{Path: name, Msg: fmt.Sprintf("this is not an Excel workbook: its main part is declared as %s: export the mapping as .xlsx or CSV UTF-8", plan.QuoteShort(declared))}
 	case kind == "":
-		return nil, &FileError{Path: name, Msg: "this is a zip archive but not an Excel workbook (it has no xl/workbook.xml): export the mapping as .xlsx or CSV UTF-8"}
+		return nil, &FileError{Path: name, Msg: "this is a zip archive but not an Excel workbook (it declares no workbook part): export the mapping as .xlsx or CSV UTF-8"}
 	}
 	return readXLSX(name, zr, r, size, opts)
 }
 
-// zipKind tells the zip-based formats apart by their declared content
-// types, so a renamed file is recognised for what it is: "xlsx", "xlsm",
-// "xlsb", "ods", or "" for none of them.
-func zipKind(zr *zip.Reader) string {
+// zipKind tells the zip-based formats apart by the content type the
+// package declares for its main part (the officeDocument target of
+// _rels/.rels, xl/workbook.xml when it names none), so a renamed file is
+// recognised for what it is: "xlsx" (a workbook or template), "xlsm"
+// (macro-enabled: .xlsm, .xltm, .xlam), "xlsb", "ods", or "" for none of
+// them. Only that part's own declaration counts: a workbook that mentions
+// a macro-enabled or binary content type for some other part (a
+// producer's leftover Default, an embedded object) is still a workbook.
+// The declared type is returned too, for the message about a package
+// that is no workbook.
+func zipKind(zr *zip.Reader) (kind, declared string) {
 	if mt, err := readZipPart(zr, "mimetype", 256); err == nil && bytes.HasPrefix(mt, []byte("application/vnd.oasis.opendocument")) {
-		return "ods"
+		return "ods", string(mt)
 	}
-	ct, err := readZipPart(zr, "[Content_Types].xml", 1<<20)
-	switch {
-	case err != nil:
-		// No content types: let excelize try if the workbook part is there.
-		if zipFile(zr, "xl/workbook.xml") != nil {
-			return "xlsx"
+	part := mainPart(zr)
+	var types struct {
+		Defaults []struct {
+			Extension   string `xml:"Extension,attr"`
+			ContentType string `xml:"ContentType,attr"`
+		} `xml:"Default"`
+		Overrides []struct {
+			PartName    string `xml:"PartName,attr"`
+			ContentType string `xml:"ContentType,attr"`
+		} `xml:"Override"`
+	}
+	if err := readXMLPart(zr, "[Content_Types].xml", &types); err != nil {
+		// No (readable) content types: let the reader try if the
+		// workbook part is there, and judge it by its own XML.
+		if zipFile(zr, part) != nil && strings.HasSuffix(strings.ToLower(part), ".xml") {
+			return "xlsx", ""
 		}
-		return ""
-	case bytes.Contains(ct, []byte("sheet.binary.macroEnabled.main")):
-		return "xlsb"
-	case bytes.Contains(ct, []byte("macroEnabled")): // .xlsm, .xltm, .xlam
-		return "xlsm"
-	case bytes.Contains(ct, []byte("spreadsheetml.sheet.main+xml")), bytes.Contains(ct, []byte("spreadsheetml.template.main+xml")):
-		return "xlsx"
+		return "", ""
 	}
-	return ""
+	// Part names are compared without regard to case (OPC); an Override
+	// for the part wins over the Default for its extension.
+	for _, o := range types.Overrides {
+		if strings.EqualFold(strings.TrimPrefix(o.PartName, "/"), part) {
+			declared = o.ContentType
+			break
+		}
+	}
+	if declared == "" {
+		ext := strings.TrimPrefix(path.Ext(part), ".")
+		for _, d := range types.Defaults {
+			if strings.EqualFold(d.Extension, ext) {
+				declared = d.ContentType
+				break
+			}
+		}
+	}
+	ct := strings.ToLower(strings.TrimSpace(declared))
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = strings.TrimSpace(ct[:i]) // parameters do not change the kind
+	}
+	switch ct {
+	case "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+		"application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml":
+		return "xlsx", declared
+	case "application/vnd.ms-excel.sheet.macroenabled.main+xml",
+		"application/vnd.ms-excel.template.macroenabled.main+xml",
+		"application/vnd.ms-excel.addin.macroenabled.main+xml":
+		return "xlsm", declared
+	case "application/vnd.ms-excel.sheet.binary.macroenabled.main":
+		return "xlsb", declared
+	}
+	return "", declared
+}
+
+// mainPart is the package's main part: the officeDocument relationship of
+// _rels/.rels (transitional or strict), or xl/workbook.xml, where every
+// spreadsheet puts it, when there is none.
+func mainPart(zr *zip.Reader) string {
+	var rels xmlRels
+	if err := readXMLPart(zr, "_rels/.rels", &rels); err == nil {
+		for _, r := range rels.Rel {
+			if strings.HasSuffix(r.Type, "/officeDocument") {
+				return partPath("", r.Target)
+			}
+		}
+	}
+	return "xl/workbook.xml"
 }
 
 // Limits on a workbook, beyond the per-piece ones of xmlGuard: what it may
@@ -358,6 +418,17 @@ func readXLSX(name string, zr *zip.Reader, r io.ReaderAt, size int64, opts Optio
 	b := newRowBuilder(name, rowsHint(zr, sheet.part))
 	b.m.Sheet = sheet.name
 	headerLine, err := b.readSheet(zr, sheet, sst)
+	var fe *FileError
+	if errors.As(err, &fe) && fe.noHeader && opts.Sheet == "" {
+		// The first visible sheet is not the mapping: Numbers puts an
+		// "Export Summary" sheet first, and others put a cover sheet.
+		for _, s := range wb.sheets {
+			if s.visible && s.name != sheet.name {
+				fe.Msg += fmt.Sprintf("; to read another sheet, name it, as in --sheet %s (%s)", plan.QuoteShort(s.name), sheetList(wb, "the workbook's sheets are"))
+				break
+			}
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -406,6 +477,7 @@ func (b *rowBuilder) readSheet(zr *zip.Reader, sheet wbSheet, sst *sharedStrings
 		c                *xlsxCell
 		cells            []string // this row's cells, by column, until the header is found
 		conn, group      string   // after it
+		conn2, group2    string   // the second connector and group columns
 		other            bool     // a non-blank cell in another column
 		rowBad           string
 		col              int
@@ -436,10 +508,11 @@ func (b *rowBuilder) readSheet(zr *zip.Reader, sheet wbSheet, sst *sharedStrings
 			if b.full() {
 				return b.tooMuchText(line)
 			}
-			// One allocation for both cells, and none of the shared
+			// One allocation for the cells, and none of the shared
 			// strings' text kept alive by the rows.
-			both := conn + group
-			b.row(line, both[:len(conn)], both[len(conn):])
+			all := conn + conn2 + group + group2
+			n1, n2, n3 := len(conn), len(conn)+len(conn2), len(conn)+len(conn2)+len(group)
+			b.row(line, all[:n1], all[n1:n2], all[n2:n3], all[n3:])
 			return nil
 		}
 		if blankCells(cells) {
@@ -449,7 +522,7 @@ func (b *rowBuilder) readSheet(zr *zip.Reader, sheet wbSheet, sst *sharedStrings
 		// names both columns: a title or a note above the table is
 		// skipped, never read as data.
 		looked, lastLooked = looked+1, line
-		if ci, gi := headerColumns(cells); ci >= 0 && gi >= 0 {
+		if headerColumns(cells).ok() {
 			headerLine = line
 			return b.header(line, cells)
 		}
@@ -484,7 +557,7 @@ func (b *rowBuilder) readSheet(zr *zip.Reader, sheet wbSheet, sst *sharedStrings
 				return 0, workbookError(name, p.fail(fmt.Errorf("a <%s> inside a <%s>", local, map[bool]string{true: "c", false: "row"}[c != nil])))
 			case local == "row":
 				inRow, rowBad, col, lastCol = true, "", -1, -1
-				cells, conn, group, other = cells[:0], "", "", false
+				cells, conn, group, conn2, group2, other = cells[:0], "", "", "", "", false
 				if v := xmlAttr(t.Attr, "r"); v != "" {
 					n, err := strconv.Atoi(v)
 					if err != nil || n < 1 || n > maxSheetRows {
@@ -572,6 +645,10 @@ func (b *rowBuilder) readSheet(zr *zip.Reader, sheet wbSheet, sst *sharedStrings
 					conn = trimCell(v)
 				case c.col == b.gi:
 					group = trimCell(v)
+				case c.col == b.ci2:
+					conn2 = trimCell(v)
+				case c.col == b.gi2:
+					group2 = trimCell(v)
 				case !other:
 					other = trimCell(v) != ""
 				}
@@ -661,8 +738,8 @@ const maxHeaderSearch = 10
 // had to be the first non-blank row, and says how far the search went
 // (looked rows, the last at row last).
 func (b *rowBuilder) noHeader(firstLine int, firstCells []string, looked, last int) error {
-	ci, gi := headerColumns(firstCells)
-	err := b.headerError(firstLine, firstCells, ci, gi)
+	err := b.headerError(firstLine, firstCells, headerColumns(firstCells))
+	err.noHeader = true
 	if looked > 1 {
 		err.Msg += fmt.Sprintf(" (looked at the first %d non-blank rows, to row %d)", looked, last)
 	}
@@ -789,7 +866,7 @@ func (b *rowBuilder) explainEmpty(zr *zip.Reader, part string, headerLine int) {
 	merges, formulas := scanSheet(zr, part, want)
 	bottom := headerLine
 	for _, r := range merges {
-		if r.contains(headerLine, b.ci) || r.contains(headerLine, b.gi) {
+		if r.contains(headerLine, b.ci) || r.contains(headerLine, b.gi) || r.contains(headerLine, b.ci2) || r.contains(headerLine, b.gi2) {
 			bottom = max(bottom, r.bottom)
 		}
 	}
@@ -802,7 +879,7 @@ func (b *rowBuilder) explainEmpty(zr *zip.Reader, part string, headerLine int) {
 		msg := p.Message
 		if f, ok := formulas[cellAt{e.line, e.col}]; ok {
 			what := "group"
-			if e.col == b.ci {
+			if e.col == b.ci || e.col == b.ci2 {
 				what = "connector"
 			}
 			formula := "formula =" + f.text

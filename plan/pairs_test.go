@@ -1,0 +1,73 @@
+package plan
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestBuildIDAndName covers a mapping that names the connector, or the
+// group, both by id and by name (an export): the row is used when both
+// name the same one, and invalid, naming both values and what each
+// resolves to, when they do not.
+func TestBuildIDAndName(t *testing.T) {
+	tests := []struct {
+		name      string
+		row       Row
+		action    Action
+		toGroup   string
+		reason    []string
+		mentioned []string // connectors that must not be unmanaged
+	}{
+		{name: "connector id and name agree", row: Row{Connector: cApp1, ConnectorAlt: "app1.contoso.com", Group: "Europe"},
+			action: ActionMove, toGroup: gEurope},
+		{name: "name and braced upper-case id agree", row: Row{Connector: "APP1.contoso.com", ConnectorAlt: "{" + strings.ToUpper(cApp1) + "}", Group: "Europe"},
+			action: ActionMove, toGroup: gEurope},
+		{name: "group id and name agree", row: Row{Connector: cApp1, Group: gEurope, GroupAlt: "europe"},
+			action: ActionMove, toGroup: gEurope},
+		{name: "connector id and name disagree", row: Row{Connector: cApp1, ConnectorAlt: "app2.contoso.com", Group: "Europe"},
+			action: ActionInvalid, mentioned: []string{cApp1, cApp2},
+			reason: []string{"connectorId and machineName cells name different connectors", "connectorId \"" + cApp1 + "\" is app1.contoso.com (" + cApp1 + ")",
+				"but machineName \"app2.contoso.com\" is app2.contoso.com (" + cApp2 + ")", "correct one of them"}},
+		{name: "connector name unknown", row: Row{Connector: cApp1, ConnectorAlt: "gone.contoso.com", Group: "Europe"},
+			action: ActionInvalid, mentioned: []string{cApp1},
+			reason: []string{"machineName \"gone.contoso.com\" resolves to none (no connector named \"gone.contoso.com\" in the tenant)"}},
+		{name: "connector id unknown, name known", row: Row{Connector: "c0000000-0000-4000-8000-0000000000ff", ConnectorAlt: "app2.contoso.com", Group: "Europe"},
+			action: ActionInvalid, mentioned: []string{cApp2},
+			reason: []string{"resolves to none (no connector with id", "machineName \"app2.contoso.com\" is app2.contoso.com"}},
+		{name: "group id and name disagree", row: Row{Connector: cApp1, Group: gEurope, GroupAlt: "US East"},
+			action: ActionInvalid, mentioned: []string{cApp1},
+			reason: []string{"connectorGroupId and connectorGroup cells name different connector groups", "is Europe (" + gEurope + ")", "is US East (" + gUSEast + ")"}},
+		{name: "group name ambiguous beside its id", row: Row{Connector: cApp1, Group: gLegacy1, GroupAlt: "legacy"},
+			action: ActionInvalid, reason: []string{"connector group name \"legacy\" is ambiguous"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := fixtureState()
+			row := tt.row
+			row.Line = 2
+			m := &Mapping{ConnectorHeader: "connectorId", ConnectorAltHeader: "machineName", GroupHeader: "connectorGroupId", GroupAltHeader: "connectorGroup", Rows: []Row{row}}
+			p := Build(m, s, Options{Unlisted: UnlistedDefault})
+			ch := p.Changes[0]
+			if ch.Action != tt.action {
+				t.Fatalf("action %s (%s), want %s", ch.Action, ch.Reason, tt.action)
+			}
+			if tt.toGroup != "" && ch.ToGroupID != tt.toGroup {
+				t.Errorf("to %s, want %s", ch.ToGroupID, tt.toGroup)
+			}
+			for _, r := range tt.reason {
+				if !strings.Contains(ch.Reason, r) {
+					t.Errorf("reason %q lacks %q", ch.Reason, r)
+				}
+			}
+			// With --unlisted default, a connector the row names either
+			// way is never moved to the default group as unlisted.
+			for _, id := range tt.mentioned {
+				for _, c := range p.Changes[1:] {
+					if c.ConnectorID == id {
+						t.Errorf("connector %s, named by the invalid row, is also planned as unlisted: %s", id, c.Action)
+					}
+				}
+			}
+		})
+	}
+}
