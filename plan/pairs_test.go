@@ -71,3 +71,25 @@ func TestBuildIDAndName(t *testing.T) {
 		})
 	}
 }
+
+// TestASCIIHint: a name with "?" that matches nothing says what Windows
+// PowerShell's default encoding does to letters outside ASCII; one without
+// does not.
+func TestASCIIHint(t *testing.T) {
+	s := fixtureState()
+	m := &Mapping{Rows: []Row{
+		{Line: 2, Connector: "app1.contoso.com", Group: "Z?rich"},
+		{Line: 3, Connector: "m?nchen.contoso.com", Group: "Europe"},
+		{Line: 4, Connector: "app2.contoso.com", Group: "Zurich"},
+	}}
+	p := Build(m, s, Options{})
+	for i, want := range []bool{true, true, false} {
+		ch := p.Changes[i]
+		if ch.Action != ActionInvalid {
+			t.Fatalf("row %d: %s, want invalid", ch.Row, ch.Action)
+		}
+		if got := strings.Contains(ch.Reason, "Export-Csv could not write in ASCII"); got != want {
+			t.Errorf("row %d reason %q: hint %v, want %v", ch.Row, ch.Reason, got, want)
+		}
+	}
+}

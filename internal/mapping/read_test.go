@@ -952,3 +952,103 @@ func TestParseCSVStopsReading(t *testing.T) {
 		t.Errorf("nothing was read")
 	}
 }
+
+// TestHeaderPairs: which columns a header row makes the connector and the
+// group, and the second column of each that must agree with it.
+func TestHeaderPairs(t *testing.T) {
+	tests := []struct {
+		name   string
+		input  string
+		want   plan.Row // Line 2
+		cols   [4]string
+		errHas []string
+	}{
+		{name: "connrecon export", input: "machineName,connectorId,connectorGroup,connectorGroupId\nm1,c1,Europe,g1\n",
+			want: plan.Row{Connector: "c1", ConnectorAlt: "m1", Group: "g1", GroupAlt: "Europe"}, cols: [4]string{"B", "A", "D", "C"}},
+		{name: "Entra connector export with a group", input: "Id,MachineName,ExternalIp,Status,Version,ConnectorGroupName\nc1,m1,1.2.3.4,active,1,Europe\n",
+			want: plan.Row{Connector: "c1", ConnectorAlt: "m1", Group: "Europe"}, cols: [4]string{"A", "B", "F", ""}},
+		{name: "Id beside connector properties only", input: "Id,Status,Group\nc1,active,Europe\n",
+			want: plan.Row{Connector: "c1", Group: "Europe"}, cols: [4]string{"A", "", "C", ""}},
+		{name: "generic connector beside an id", input: "connector,connectorId,group\nm1,c1,Europe\n",
+			want: plan.Row{Connector: "c1", ConnectorAlt: "m1", Group: "Europe"}, cols: [4]string{"B", "A", "C", ""}},
+		{name: "only the second cell filled", input: "connectorId,machineName,groupId,groupName\n,m1,g1,\n",
+			want: plan.Row{Connector: "m1", Group: "g1"}, cols: [4]string{"A", "B", "C", "D"}},
+		{name: "Name is the group's", input: "MachineName,Name\nm1,Europe\n",
+			want: plan.Row{Connector: "m1", Group: "Europe"}, cols: [4]string{"A", "", "B", ""}},
+		{name: "a lookup of group ids is no mapping", input: "Group,Id\nEurope,g1\n",
+			errHas: []string{"no connector column", `"Id" (B)`}},
+		{name: "an export of groups", input: "Id,Name,Region,IsDefault\ng1,Europe,eur,False\n",
+			errHas: []string{"no connector column", "an export of connector groups"}},
+		{name: "an export of connectors", input: "Id,MachineName,Status\nc1,m1,active\n",
+			errHas: []string{"no group column", "a list of connectors: add a column"}},
+		{name: "whose Id", input: "MachineName,Name,Id\nm1,Europe,x\n",
+			errHas: []string{`the column "Id" (C) may be the connector's id or the group's`, "rename it connectorId or groupId"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := ParseCSV("h.csv", strings.NewReader(tt.input))
+			if tt.errHas != nil {
+				if err == nil {
+					t.Fatalf("read %+v; want an error", m.Rows)
+				}
+				for _, s := range tt.errHas {
+					if !strings.Contains(err.Error(), s) {
+						t.Errorf("error %q lacks %q", err, s)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tt.want
+			want.Line = 2
+			if !reflect.DeepEqual(m.Rows, []plan.Row{want}) {
+				t.Errorf("rows %+v, want %+v", m.Rows, want)
+			}
+			if got := [4]string{m.ConnectorColumn, m.ConnectorAltColumn, m.GroupColumn, m.GroupAltColumn}; got != tt.cols {
+				t.Errorf("columns %v, want %v", got, tt.cols)
+			}
+		})
+	}
+}
+
+// TestProducerTextForms: the text forms the producer corpus does not hold
+// in every variant.
+func TestProducerTextForms(t *testing.T) {
+	utf32BE := func(s string) string {
+		b := []byte{0, 0, 0xFE, 0xFF}
+		for _, r := range s {
+			b = append(b, byte(r>>24), byte(r>>16), byte(r>>8), byte(r))
+		}
+		return string(b)
+	}
+	tests := []struct {
+		name, input string
+		want        []plan.Row
+	}{
+		{"UTF-32 big-endian", utf32BE("connector,group\napp1,Zürich 🚀\n"), []plan.Row{{Line: 2, Connector: "app1", Group: "Zürich 🚀"}}},
+		{"UTF-32 cut short", string([]byte{0xFF, 0xFE, 0, 0, 'c', 0, 0, 0, 0x0A, 0}), nil},
+		{"CR line ends with a quoted line break", "connector,group\r\"app\r1\",Europe\rapp2,Asia\r", []plan.Row{{Line: 2, Connector: "app\n1", Group: "Europe"}, {Line: 4, Connector: "app2", Group: "Asia"}}},
+		{"#TYPE then a semicolon header", "#TYPE System.Management.Automation.PSCustomObject\r\n\"Connector\";\"Group\"\r\n\"app1\";\"a,b\"\r\n", []plan.Row{{Line: 3, Connector: "app1", Group: "a,b"}}},
+		{"apostrophe before a formula character", "connector,group\n'=app1,'+g\n'-app2,''x\n'app3,'@\n", []plan.Row{
+			{Line: 2, Connector: "=app1", Group: "+g"}, {Line: 3, Connector: "-app2", Group: "'x"}, {Line: 4, Connector: "'app3", Group: "@"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := ParseCSV("f.csv", strings.NewReader(tt.input))
+			if tt.want == nil {
+				if err == nil && len(m.Rows) > 0 {
+					t.Fatalf("read %+v from a cut-short file", m.Rows)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(m.Rows, tt.want) {
+				t.Errorf("rows %+v, want %+v", m.Rows, tt.want)
+			}
+		})
+	}
+}
