@@ -44,75 +44,74 @@ func TestProducerCorpus(t *testing.T) {
 		sheet   string // the sheet read, for a workbook
 		refused []string
 	}{
-		// Windows PowerShell 5.1.
-		"ps51-export-csv.csv":                           {reads: asASCII, header: 2},
-		"ps51-export-csv-notypeinformation.csv":         {reads: asASCII},
-		"ps51-export-csv-encoding-default.csv":          {reads: asCodePage, header: 2},
-		"ps51-export-csv-encoding-ascii.csv":            {reads: asASCII, header: 2},
-		"ps51-export-csv-encoding-utf8.csv":             {reads: asNames, header: 2},
-		"ps51-export-csv-encoding-unicode.csv":          {reads: asNames, header: 2},
-		"ps51-export-csv-encoding-bigendianunicode.csv": {reads: asNames, header: 2},
-		"ps51-export-csv-encoding-utf32.csv":            {reads: asNames, header: 2},
-		"ps51-export-csv-encoding-oem.csv":              {reads: asCodePage, header: 2},
-		"ps51-convertto-csv-out-file.csv":               {reads: asNames, header: 2},
-		"ps51-convertto-csv-out-file-encoding-utf8.csv": {reads: asNames, header: 2},
-		"ps51-entra-connector-export-utf8.csv":          {reads: asPairs},
-		"ps7-export-csv.csv":                            {reads: asNames},
-		"ps7-export-csv-linux.csv":                      {reads: asNames},
-		"ps7-export-csv-encoding-default.csv":           {reads: asNames},
-		"ps7-export-csv-encoding-ascii.csv":             {reads: asASCII},
-		"ps7-export-csv-encoding-ansi.csv":              {reads: asCodePage},
-		"ps7-export-csv-encoding-utf8.csv":              {reads: asNames},
-		"ps7-export-csv-encoding-utf8bom.csv":           {reads: asNames},
-		"ps7-export-csv-encoding-unicode.csv":           {reads: asNames},
-		"ps7-export-csv-encoding-bigendianunicode.csv":  {reads: asNames},
-		"ps7-export-csv-includetypeinformation.csv":     {reads: asNames, header: 2},
-		"ps7-export-csv-usequotes-asneeded.csv":         {reads: asNames},
-		"ps7-export-csv-useculture-de.csv":              {reads: asNames},
-		"ps7-convertto-csv-out-file.csv":                {reads: asNames},
-		"ps7-entra-connector-export-with-group.csv":     {reads: asPairs},
-		"ps7-graph-connector-export.csv":                {reads: asRefused, refused: []string{"no group column", `"MachineName" (C)`}},
-		"ps7-entra-connector-group-export.csv":          {reads: asRefused, refused: []string{"no connector column", "an export of connector groups"}},
-		"excel-win-csv-utf8.csv":                        {reads: asNames},
-		"excel-win-csv-comma-delimited.csv":             {reads: asCodePage},
-		"excel-win-csv-comma-delimited-de.csv":          {reads: asCodePage},
-		"excel-win-csv-macintosh.csv":                   {reads: asCodePage},
-		"excel-win-csv-ms-dos.csv":                      {reads: asCodePage},
-		"excel-win-unicode-text.txt":                    {reads: asNames},
-		"excel-win.xlsx":                                {reads: asNames, sheet: "Sheet1"},
-		"excel-mac-csv-utf8.csv":                        {reads: asNames},
-		"excel-mac-csv-comma-separated.csv":             {reads: asCodePage},
-		"excel-mac-csv-ms-dos.csv":                      {reads: asCodePage},
-		"excel-mac-utf16-unicode-text.txt":              {reads: asNames},
-		"excel-mac.xlsx":                                {reads: asNames, sheet: "Sheet1"},
-		"libreoffice-calc-utf8.csv":                     {reads: asNames},
-		"libreoffice-calc-utf8-semicolon.csv":           {reads: asNames},
-		"libreoffice-calc-windows-1252.csv":             {reads: asCodePage},
-		"libreoffice-calc-utf16.csv":                    {reads: asNames},
-		"libreoffice-calc.xlsx":                         {reads: asNames, sheet: "libreoffice"},
-		"google-sheets.csv":                             {reads: asNames},
-		"google-sheets.xlsx":                            {reads: asNames, sheet: "Sheet1"},
-		"numbers.csv":                                   {reads: asNames},
-		"numbers.xlsx":                                  {reads: asNames, sheet: "Sheet 1 - Table 1"},
-		"numbers-with-summary.xlsx":                     {reads: asRefused, refused: []string{`sheet "Export Summary"`, `--sheet "Sheet 1 - Table 1"`}},
-		"excelize.xlsx":                                 {reads: asNames, sheet: "Sheet1"},
-		"excelize-stream-writer.xlsx":                   {reads: asPairs, sheet: "Sheet1"},
-		"openpyxl.xlsx":                                 {reads: asNames, sheet: "Mapping"},
-		"openpyxl-write-only.xlsx":                      {reads: asNames, sheet: "Mapping"},
-		"sheetjs-inline-strings.xlsx":                   {reads: asNames, sheet: "Mapping"},
-		"sheetjs-shared-strings.xlsx":                   {reads: asNames, sheet: "Mapping"},
-		"epplus-importexcel.xlsx":                       {reads: asPairs, sheet: "Sheet1"},
-		"closedxml.xlsx":                                {reads: asNames, sheet: "Mapping"},
-		"openxml-sdk-string.xlsx":                       {reads: asNames, sheet: "mySheet"},
-		"openxml-sdk-inlinestring.xlsx":                 {reads: asNames, sheet: "mySheet"},
-		"zip-xlsx-with-embedded-xlsm.xlsx":              {reads: asNames, sheet: "Sheet1"},
-		"zip-template.xltx":                             {reads: asNames, sheet: "Sheet1"},
-		"zip-macro-enabled-named.xlsx":                  {reads: asRefused, refused: []string{"macro-enabled workbook (.xlsm)"}},
-		"zip-word-document-named.xlsx":                  {reads: asRefused, refused: []string{"not an Excel workbook", "wordprocessingml.document.main+xml"}},
+		// PowerShell's other files; the -Encoding matrix is psExpect's.
+		"ps51-entra-connector-export-utf8.csv":      {reads: asPairs},
+		"ps7-export-csv-linux.csv":                  {reads: asNames},
+		"ps7-export-csv-usequotes-asneeded.csv":     {reads: asNames},
+		"ps7-export-csv-useculture-de.csv":          {reads: asNames},
+		"ps7-entra-connector-export-with-group.csv": {reads: asPairs},
+		"ps7-graph-connector-export.csv":            {reads: asRefused, refused: []string{"no group column", `"MachineName" (C)`}},
+		"ps7-entra-connector-group-export.csv":      {reads: asRefused, refused: []string{"no connector column", "an export of connector groups"}},
+		"excel-win-csv-utf8.csv":                    {reads: asNames},
+		"excel-win-csv-comma-delimited.csv":         {reads: asCodePage},
+		"excel-win-csv-comma-delimited-de.csv":      {reads: asCodePage},
+		"excel-win-csv-macintosh.csv":               {reads: asCodePage},
+		"excel-win-csv-ms-dos.csv":                  {reads: asCodePage},
+		"excel-win-text-tab-delimited.txt":          {reads: asCodePage},
+		"excel-win-unicode-text.txt":                {reads: asNames},
+		"excel-win.xlsx":                            {reads: asNames, sheet: "Sheet1"},
+		"excel-mac-csv-utf8.csv":                    {reads: asNames},
+		"excel-mac-csv-comma-separated.csv":         {reads: asCodePage},
+		"excel-mac-csv-windows-comma-separated.csv": {reads: asCodePage},
+		"excel-mac-tab-delimited-text.txt":          {reads: asCodePage},
+		"excel-mac-csv-ms-dos.csv":                  {reads: asCodePage},
+		"excel-mac-utf16-unicode-text.txt":          {reads: asNames},
+		"excel-mac.xlsx":                            {reads: asNames, sheet: "Sheet1"},
+		"libreoffice-calc-utf8.csv":                 {reads: asNames},
+		"libreoffice-calc-utf8-semicolon.csv":       {reads: asNames},
+		"libreoffice-calc-windows-1252.csv":         {reads: asCodePage},
+		"libreoffice-calc-utf16.csv":                {reads: asNames},
+		"libreoffice-calc.xlsx":                     {reads: asNames, sheet: "libreoffice"},
+		"google-sheets.csv":                         {reads: asNames},
+		"google-sheets.xlsx":                        {reads: asNames, sheet: "Sheet1"},
+		"numbers.csv":                               {reads: asNames},
+		"numbers.xlsx":                              {reads: asNames, sheet: "Sheet 1 - Table 1"},
+		"numbers-with-summary.xlsx":                 {reads: asRefused, refused: []string{`sheet "Export Summary"`, `--sheet "Sheet 1 - Table 1"`}},
+		"excelize.xlsx":                             {reads: asNames, sheet: "Sheet1"},
+		"excelize-stream-writer.xlsx":               {reads: asPairs, sheet: "Sheet1"},
+		"openpyxl.xlsx":                             {reads: asNames, sheet: "Mapping"},
+		"openpyxl-write-only.xlsx":                  {reads: asNames, sheet: "Mapping"},
+		"sheetjs-inline-strings.xlsx":               {reads: asNames, sheet: "Mapping"},
+		"sheetjs-shared-strings.xlsx":               {reads: asNames, sheet: "Mapping"},
+		"epplus-importexcel.xlsx":                   {reads: asPairs, sheet: "Sheet1"},
+		"closedxml.xlsx":                            {reads: asNames, sheet: "Mapping"},
+		"openxml-sdk-string.xlsx":                   {reads: asNames, sheet: "mySheet"},
+		"openxml-sdk-inlinestring.xlsx":             {reads: asNames, sheet: "mySheet"},
+		"zip-xlsx-with-embedded-xlsm.xlsx":          {reads: asNames, sheet: "Sheet1"},
+		"zip-template.xltx":                         {reads: asNames, sheet: "Sheet1"},
+		"zip-macro-enabled-named.xlsx":              {reads: asRefused, refused: []string{"macro-enabled workbook (.xlsm)"}},
+		"zip-word-document-named.xlsx":              {reads: asRefused, refused: []string{"not an Excel workbook", "wordprocessingml.document.main+xml"}},
 	}
 	files, err := os.ReadDir(producersDir)
 	if err != nil {
 		t.Fatal(err)
+	}
+	matrix := 0
+	for _, f := range files {
+		if kind, header, ok := psExpect(f.Name()); ok {
+			tests[f.Name()] = struct {
+				reads   readsAs
+				header  int
+				sheet   string
+				refused []string
+			}{reads: kind, header: header}
+			matrix++
+		}
+	}
+	// 2 cmdlets × with and without the type line × the cmdlet's default
+	// and 7 encodings (5.1) or 10 (7).
+	if want := 2 * 2 * (8 + 11); matrix != want {
+		t.Errorf("%d files of the PowerShell -Encoding matrix, want %d", matrix, want)
 	}
 	seen := 0
 	for _, f := range files {
@@ -170,6 +169,45 @@ func TestProducerCorpus(t *testing.T) {
 	if seen != len(tests) {
 		t.Errorf("the test names %d files, the corpus has %d", len(tests), seen)
 	}
+}
+
+// psExpect is what a file of the PowerShell -Encoding matrix reads as,
+// from its name (see make/main.go): ok false for any other file.
+func psExpect(name string) (kind readsAs, header int, ok bool) {
+	rest, found := strings.CutPrefix(name, "ps51-")
+	ps51 := found
+	if !found {
+		if rest, found = strings.CutPrefix(name, "ps7-"); !found {
+			return 0, 0, false
+		}
+	}
+	rest, found = strings.CutSuffix(rest, ".csv")
+	if !found || !(strings.HasPrefix(rest, "export-csv") || strings.HasPrefix(rest, "convertto-csv-out-file")) {
+		return 0, 0, false
+	}
+	enc := ""
+	if i := strings.Index(rest, "-encoding-"); i >= 0 {
+		enc, rest = rest[i+len("-encoding-"):], rest[:i]
+	}
+	rest = strings.TrimPrefix(strings.TrimPrefix(rest, "export-csv"), "convertto-csv-out-file")
+	switch rest {
+	case "", "-notypeinformation", "-includetypeinformation":
+	default:
+		return 0, 0, false // another variant, in the table
+	}
+	header = 1
+	if ps51 && rest == "" || rest == "-includetypeinformation" {
+		header = 2
+	}
+	switch {
+	case enc == "ascii", ps51 && enc == "" && strings.HasPrefix(name, "ps51-export-csv"):
+		kind = asASCII // Windows PowerShell's Export-Csv writes ASCII by default
+	case enc == "default" || enc == "ansi" || enc == "oem":
+		kind = asCodePage
+	default:
+		kind = asNames
+	}
+	return kind, header, true
 }
 
 // wantProducerRows is what a corpus file of the given kind reads as.

@@ -512,7 +512,7 @@ func (b *rowBuilder) readSheet(zr *zip.Reader, sheet wbSheet, sst *sharedStrings
 			// strings' text kept alive by the rows.
 			all := conn + conn2 + group + group2
 			n1, n2, n3 := len(conn), len(conn)+len(conn2), len(conn)+len(conn2)+len(group)
-			b.row(line, all[:n1], all[n1:n2], all[n2:n3], all[n3:])
+			b.row(line, cut(all, 0, n1), cut(all, n1, n2), cut(all, n2, n3), cut(all, n3, len(all)))
 			return nil
 		}
 		if blankCells(cells) {
@@ -669,6 +669,16 @@ func (b *rowBuilder) readSheet(zr *zip.Reader, sheet wbSheet, sst *sharedStrings
 		return 0, b.noHeader(firstLine, firstCells, looked, lastLooked)
 	}
 	return headerLine, nil
+}
+
+// cut is s[i:j], or a plain "" when that is empty: an empty slice of s
+// would keep all of s alive, and a row of two huge cells cut short and two
+// empty ones kept 64 KiB each.
+func cut(s string, i, j int) string {
+	if i == j {
+		return ""
+	}
+	return s[i:j]
 }
 
 // text is the cell's value as stored: a shared string's text, an inline

@@ -149,6 +149,14 @@ func utf16Text(s string, big bool) []byte {
 	return out
 }
 
+func utf32BE(s string) []byte {
+	out := []byte{0, 0, 0xFE, 0xFF}
+	for _, r := range s {
+		out = binary.BigEndian.AppendUint32(out, uint32(r))
+	}
+	return out
+}
+
 func utf32LE(s string) []byte {
 	out := []byte{0xFF, 0xFE, 0, 0}
 	for _, r := range s {
@@ -195,38 +203,14 @@ var (
 func documented() map[string][]byte {
 	names := table("Connector", "Group")
 	files := map[string][]byte{
-		// Windows PowerShell 5.1: [pscustomobject]@{Connector=…; Group=…} | Export-Csv
-		"ps51-export-csv.csv":                           ascii(ps51.text(names)), // -Encoding ASCII is the default
-		"ps51-export-csv-notypeinformation.csv":         ascii(ps7.text(names)),
-		"ps51-export-csv-encoding-default.csv":          cp1252(ps51.text(names)),
-		"ps51-export-csv-encoding-ascii.csv":            ascii(ps51.text(names)),
-		"ps51-export-csv-encoding-utf8.csv":             utf8BOM(ps51.text(names)),
-		"ps51-export-csv-encoding-unicode.csv":          utf16Text(ps51.text(names), false),
-		"ps51-export-csv-encoding-bigendianunicode.csv": utf16Text(ps51.text(names), true),
-		"ps51-export-csv-encoding-utf32.csv":            utf32LE(ps51.text(names)),
-		"ps51-export-csv-encoding-oem.csv":              cp437(ps51.text(names)),
-		// ConvertTo-Csv | Out-File: Out-File writes UTF-16 ("Unicode") by default.
-		"ps51-convertto-csv-out-file.csv":               utf16Text(ps51.text(names), false),
-		"ps51-convertto-csv-out-file-encoding-utf8.csv": utf8BOM(ps51.text(names)),
 		// Windows PowerShell 5.1, a connector export with the group added:
 		// Get-EntraBetaApplicationProxyConnector | Select-Object Id, MachineName, …, ConnectorGroupId, ConnectorGroupName | Export-Csv -NoTypeInformation -Encoding UTF8
 		"ps51-entra-connector-export-utf8.csv": utf8BOM(ps7.text(exportTable())),
-		// PowerShell 7: UTF-8 without a byte order mark unless told, no
-		// type line unless -IncludeTypeInformation, every field quoted
-		// unless -UseQuotes.
-		"ps7-export-csv.csv":                           utf8NoBOM(ps7.text(names)),
-		"ps7-export-csv-linux.csv":                     utf8NoBOM(csvStyle{delim: ",", eol: "\n", quoteAll: true, finalEOL: true}.text(names)),
-		"ps7-export-csv-encoding-default.csv":          utf8NoBOM(ps7.text(names)),
-		"ps7-export-csv-encoding-ascii.csv":            ascii(ps7.text(names)),
-		"ps7-export-csv-encoding-ansi.csv":             cp1252(ps7.text(names)),
-		"ps7-export-csv-encoding-utf8.csv":             utf8NoBOM(ps7.text(names)),
-		"ps7-export-csv-encoding-utf8bom.csv":          utf8BOM(ps7.text(names)),
-		"ps7-export-csv-encoding-unicode.csv":          utf16Text(ps7.text(names), false),
-		"ps7-export-csv-encoding-bigendianunicode.csv": utf16Text(ps7.text(names), true),
-		"ps7-export-csv-includetypeinformation.csv":    utf8NoBOM(csvStyle{delim: ",", eol: "\r\n", quoteAll: true, typeLine: psType, finalEOL: true}.text(names)),
-		"ps7-export-csv-usequotes-asneeded.csv":        utf8NoBOM(excelCSV.text(names)),
-		"ps7-export-csv-useculture-de.csv":             utf8NoBOM(csvStyle{delim: ";", eol: "\r\n", quoteAll: true, finalEOL: true}.text(names)),
-		"ps7-convertto-csv-out-file.csv":               utf8NoBOM(ps7.text(names)),
+		// PowerShell 7's other options: LF on Linux, -UseQuotes AsNeeded,
+		// -UseCulture with a German list separator.
+		"ps7-export-csv-linux.csv":              utf8NoBOM(csvStyle{delim: ",", eol: "\n", quoteAll: true, finalEOL: true}.text(names)),
+		"ps7-export-csv-usequotes-asneeded.csv": utf8NoBOM(excelCSV.text(names)),
+		"ps7-export-csv-useculture-de.csv":      utf8NoBOM(csvStyle{delim: ";", eol: "\r\n", quoteAll: true, finalEOL: true}.text(names)),
 		// Graph PowerShell: Get-MgBetaOnPremisePublishingProfileConnector
 		// -OnPremisesPublishingProfileId applicationProxy | Export-Csv:
 		// every property of the object, collections as their type name,
@@ -242,12 +226,15 @@ func documented() map[string][]byte {
 		"excel-win-csv-comma-delimited-de.csv": cp1252(csvStyle{delim: ";", eol: "\r\n", finalEOL: true}.text(names)),
 		"excel-win-csv-macintosh.csv":          macRoman(csvStyle{delim: ",", eol: "\r", finalEOL: true}.text(names)),
 		"excel-win-csv-ms-dos.csv":             codePage(charmap.CodePage850)(excelCSV.text(names)),
+		"excel-win-text-tab-delimited.txt":     cp1252(csvStyle{delim: "\t", eol: "\r\n", finalEOL: true}.text(names)),
 		"excel-win-unicode-text.txt":           utf16Text(csvStyle{delim: "\t", eol: "\r\n", finalEOL: true}.text(names), false),
 		// Excel for Mac, File > Save As.
-		"excel-mac-csv-utf8.csv":            utf8BOM(excelCSV.text(names)),
-		"excel-mac-csv-comma-separated.csv": macRoman(csvStyle{delim: ",", eol: "\r", finalEOL: true}.text(names)),
-		"excel-mac-csv-ms-dos.csv":          cp437(excelCSV.text(names)),
-		"excel-mac-utf16-unicode-text.txt":  utf16Text(csvStyle{delim: "\t", eol: "\r\n", finalEOL: true}.text(names), false),
+		"excel-mac-csv-utf8.csv":                    utf8BOM(excelCSV.text(names)),
+		"excel-mac-csv-comma-separated.csv":         macRoman(csvStyle{delim: ",", eol: "\r", finalEOL: true}.text(names)),
+		"excel-mac-csv-windows-comma-separated.csv": cp1252(excelCSV.text(names)),
+		"excel-mac-tab-delimited-text.txt":          macRoman(csvStyle{delim: "\t", eol: "\r", finalEOL: true}.text(names)),
+		"excel-mac-csv-ms-dos.csv":                  cp437(excelCSV.text(names)),
+		"excel-mac-utf16-unicode-text.txt":          utf16Text(csvStyle{delim: "\t", eol: "\r\n", finalEOL: true}.text(names), false),
 
 		// Google Sheets, File > Download > Comma-separated values: UTF-8
 		// without a mark, CRLF between records and none after the last.
@@ -258,7 +245,69 @@ func documented() map[string][]byte {
 	for name, data := range workbooks() {
 		files[name] = data
 	}
+	for name, data := range powerShell(names) {
+		files[name] = data
+	}
 	return files
+}
+
+// powerShell is every -Encoding of Export-Csv and of ConvertTo-Csv |
+// Out-File, with and without the type line, in Windows PowerShell 5.1
+// and PowerShell 7, for [pscustomobject]@{Connector=…; Group=…} objects.
+// Named ps51-<cmdlet>[-notypeinformation|-includetypeinformation][-encoding-<name>].csv,
+// no -encoding part for the cmdlet's default.
+//
+// Windows PowerShell 5.1: a "#TYPE" first line unless -NoTypeInformation,
+// every field quoted, CRLF; Export-Csv writes ASCII by default and Out-File
+// UTF-16 LE; every Unicode encoding but UTF-7 with a byte order mark;
+// Default is the ANSI code page (Windows-1252 on a western system) and
+// OEM the OEM one (437). PowerShell 7: UTF-8 without a mark by default,
+// no type line unless -IncludeTypeInformation, fields quoted; ansi is the
+// ANSI code page (7.4), utf8 has no mark.
+func powerShell(names [][]string) map[string][]byte {
+	files := map[string][]byte{}
+	type enc struct {
+		name string
+		fn   func(string) []byte
+	}
+	unicode := func(s string) []byte { return utf16Text(s, false) }
+	bigEndian := func(s string) []byte { return utf16Text(s, true) }
+	ps51Encodings := []enc{{"default", cp1252}, {"ascii", ascii}, {"utf8", utf8BOM}, {"unicode", unicode},
+		{"bigendianunicode", bigEndian}, {"utf32", utf32LE}, {"oem", cp437}}
+	ps7Encodings := []enc{{"ascii", ascii}, {"ansi", cp1252}, {"bigendianunicode", bigEndian}, {"bigendianutf32", utf32BE},
+		{"oem", cp437}, {"unicode", unicode}, {"utf8", utf8NoBOM}, {"utf8bom", utf8BOM}, {"utf8nobom", utf8NoBOM}, {"utf32", utf32LE}}
+	for _, cmdlet := range []struct {
+		name      string
+		ps51, ps7 enc // the cmdlet's default encoding
+	}{
+		{"export-csv", enc{"", ascii}, enc{"", utf8NoBOM}},
+		{"convertto-csv-out-file", enc{"", unicode}, enc{"", utf8NoBOM}},
+	} {
+		for _, typed := range []bool{true, false} {
+			st, suffix := ps51, ""
+			if !typed {
+				st, suffix = ps7, "-notypeinformation"
+			}
+			for _, e := range append([]enc{cmdlet.ps51}, ps51Encodings...) {
+				files[psName("ps51", cmdlet.name, suffix, e.name)] = e.fn(st.text(names))
+			}
+			st, suffix = ps7, ""
+			if typed {
+				st, suffix = ps51, "-includetypeinformation"
+			}
+			for _, e := range append([]enc{cmdlet.ps7}, ps7Encodings...) {
+				files[psName("ps7", cmdlet.name, suffix, e.name)] = e.fn(st.text(names))
+			}
+		}
+	}
+	return files
+}
+
+func psName(version, cmdlet, suffix, encoding string) string {
+	if encoding != "" {
+		encoding = "-encoding-" + encoding
+	}
+	return version + "-" + cmdlet + suffix + encoding + ".csv"
 }
 
 func graphConnectorExport() [][]string {
