@@ -641,19 +641,29 @@ type utf16Reader struct {
 	in        [16 << 10]byte
 	odd       []byte // a byte left over from the previous read (0 or 1)
 	high      rune   // a high surrogate waiting for its pair, or 0
-	out       []byte // decoded, not yet returned
-	err       error
+	decoded
 }
 
-func (u *utf16Reader) Read(p []byte) (int, error) {
-	for len(u.out) == 0 {
-		if u.err != nil {
-			return 0, u.err
+func (u *utf16Reader) Read(p []byte) (int, error) { return u.decoded.read(p, u.fill) }
+
+// decoded is what a decoding reader has decoded and not yet returned, and
+// the error that ends its input.
+type decoded struct {
+	out []byte
+	err error
+}
+
+// read returns what is decoded, calling fill for more until there is some
+// or the input has ended.
+func (d *decoded) read(p []byte, fill func()) (int, error) {
+	for len(d.out) == 0 {
+		if d.err != nil {
+			return 0, d.err
 		}
-		u.fill()
+		fill()
 	}
-	n := copy(p, u.out)
-	u.out = u.out[n:]
+	n := copy(p, d.out)
+	d.out = d.out[n:]
 	return n, nil
 }
 
@@ -711,21 +721,10 @@ type utf32Reader struct {
 	bigEndian bool
 	in        [16 << 10]byte
 	part      []byte // the start of a code point left from the previous read
-	out       []byte
-	err       error
+	decoded
 }
 
-func (u *utf32Reader) Read(p []byte) (int, error) {
-	for len(u.out) == 0 {
-		if u.err != nil {
-			return 0, u.err
-		}
-		u.fill()
-	}
-	n := copy(p, u.out)
-	u.out = u.out[n:]
-	return n, nil
-}
+func (u *utf32Reader) Read(p []byte) (int, error) { return u.decoded.read(p, u.fill) }
 
 func (u *utf32Reader) fill() {
 	k := copy(u.in[:], u.part)
