@@ -488,31 +488,40 @@ func (s *csvScanner) blank() bool {
 // allocating two small strings per row costs as much as parsing the row.
 // The strings.Builder only ever appends, so a string cut from it never
 // changes; when the block is full a new one starts and the old one lives
-// on in the strings cut from it, which the rows keep anyway.
+// on in the strings cut from it, which the rows keep anyway. A row with a
+// cell longer than any name is the exception (see cells): its cut-short
+// cell must not keep a block of its text alive through its neighbours.
 type cellArena struct {
 	b strings.Builder
 }
 
 const arenaBlock = 64 << 10
 
-func (a *cellArena) cells(c ...[]byte) [4]string {
-	n := 0
-	for _, b := range c {
-		n += len(b)
+func (a *cellArena) cells(c, c2, g, g2 []byte) [4]string {
+	parts := [4][]byte{c, c2, g, g2}
+	n := len(c) + len(c2) + len(g) + len(g2)
+	var out [4]string
+	if n > maxMappedCell {
+		// A cell longer than any name is cut short by the row check: each
+		// gets a string of its own, so the short ones of its row do not
+		// keep its text alive in a shared block.
+		for i, p := range parts {
+			out[i] = string(p)
+		}
+		return out
 	}
 	if a.b.Cap()-a.b.Len() < n {
 		a.b = strings.Builder{}
-		a.b.Grow(max(arenaBlock, n))
+		a.b.Grow(arenaBlock)
 	}
 	start := a.b.Len()
-	for _, b := range c {
-		a.b.Write(b)
+	for _, p := range parts {
+		a.b.Write(p)
 	}
 	all := a.b.String()
-	var out [4]string
-	for i, b := range c[:min(len(c), 4)] {
-		out[i] = all[start : start+len(b)]
-		start += len(b)
+	for i, p := range parts {
+		out[i] = cut(all, start, start+len(p))
+		start += len(p)
 	}
 	return out
 }

@@ -593,3 +593,31 @@ func heavy(t *testing.T) {
 		t.Skip("-short: builds files of tens or hundreds of MiB; make test runs it")
 	}
 }
+
+// TestParseCSVLongCellsNotKept: rows of near-record-size cells, cut short
+// for their rows' problems, keep nothing of the text they were cut from.
+// An empty cell cut from the same arena block as a huge one (a file with
+// no second connector or group column has two per row) kept the block, a
+// megabyte a row.
+func TestParseCSVLongCellsNotKept(t *testing.T) {
+	heavy(t)
+	var b strings.Builder
+	b.WriteString("connector,group\n")
+	long := strings.Repeat("a", maxCSVRecord-16)
+	for range 100 {
+		b.WriteString(long + ",Europe\n")
+	}
+	data := []byte(b.String())
+	var m *plan.Mapping
+	var err error
+	peak := peakHeapOf(func() { m, err = readBytes(data, Options{}) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Invalid() != 100 {
+		t.Fatalf("%d invalid rows, want 100", m.Invalid())
+	}
+	if peak > 32<<20 {
+		t.Errorf("held %d MiB for 100 rows of cut cells", peak>>20)
+	}
+}

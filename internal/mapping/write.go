@@ -135,10 +135,14 @@ var ErrUnwritable = errors.New("a cell a workbook cannot hold")
 // the header frozen and filtered. Rows stream through excelize's
 // StreamWriter, so a large table is not built in memory.
 func WriteXLSX(w io.Writer, sheet string, t Table) error {
-	for i, r := range append([][]string{t.Header}, t.Rows...) {
+	for i := -1; i < len(t.Rows); i++ {
+		r := t.Header
+		if i >= 0 {
+			r = t.Rows[i]
+		}
 		for j, c := range r {
 			if err := cellFits(c); err != nil {
-				return fmt.Errorf("row %d, column %s: %w", i+1, plan.ColumnName(j), err)
+				return fmt.Errorf("row %d, column %s: %w", i+2, plan.ColumnName(j), err)
 			}
 		}
 	}
@@ -194,7 +198,7 @@ func WriteXLSX(w io.Writer, sheet string, t Table) error {
 
 // cellFits says why a workbook cannot hold c, if it cannot.
 func cellFits(c string) error {
-	if len(c) > maxCellBytes || len([]rune(c)) > maxCellChars {
+	if len(c) > maxCellBytes || utf8.RuneCountInString(c) > maxCellChars {
 		return fmt.Errorf("%w: more than %d characters", ErrUnwritable, maxCellChars)
 	}
 	if !utf8.ValidString(c) {
