@@ -183,3 +183,25 @@ func TestGroupIsTarget(t *testing.T) {
 		}
 	}
 }
+
+// --unlisted default never moves an agent out of a group of another kind
+// into the application proxy default group.
+func TestUnlistedDefaultLeavesOtherKinds(t *testing.T) {
+	s := typed("Default! EU Sync", "a@EU b@Sync", map[string]string{"Sync": "syncFabric"})
+	p := Build(mapping("a>EU"), s, Options{Unlisted: UnlistedDefault})
+	seen := false
+	for _, c := range p.Changes {
+		if c.MachineName == "b.contoso.com" {
+			seen = true
+			if c.Action != ActionUnmanaged || !strings.Contains(c.Reason, "group of another kind") {
+				t.Errorf("b: %s %q, want unmanaged, left in its syncFabric group", c.Action, c.Reason)
+			}
+		}
+	}
+	if !seen {
+		t.Fatal("b is not in the plan")
+	}
+	if p.Summary().Move != 0 {
+		t.Errorf("moves %d, want 0", p.Summary().Move)
+	}
+}

@@ -37,8 +37,23 @@ func TestBuildIDAndName(t *testing.T) {
 		{name: "group id and name disagree", row: Row{Connector: cApp1, Group: gEurope, GroupAlt: "US East"},
 			action: ActionInvalid, mentioned: []string{cApp1},
 			reason: []string{"connectorGroupId and connectorGroup cells name different connector groups", "is Europe (" + gEurope + ")", "is US East (" + gUSEast + ")"}},
-		{name: "group name ambiguous beside its id", row: Row{Connector: cApp1, Group: gLegacy1, GroupAlt: "legacy"},
-			action: ActionInvalid, reason: []string{"connector group name \"legacy\" is ambiguous"}},
+		// A name two groups (or connectors) share, beside the id of one of
+		// them, is that one: an export of a tenant with a reinstalled
+		// connector must read back.
+		{name: "group name shared, beside the id of one", row: Row{Connector: cApp1, Group: gLegacy2, GroupAlt: "legacy"},
+			action: ActionMove, toGroup: gLegacy2},
+		{name: "shared group name first, the id second", row: Row{Connector: cApp1, Group: "Legacy", GroupAlt: gLegacy1},
+			action: ActionMove, toGroup: gLegacy1},
+		{name: "shared group name beside another group's id", row: Row{Connector: cApp1, Group: gEurope, GroupAlt: "legacy"},
+			action: ActionInvalid, reason: []string{"connector group name \"legacy\" is ambiguous", "is Europe ("}},
+		{name: "machine name shared, beside the id of one", row: Row{Connector: cWeb2, ConnectorAlt: "web.contoso.com", Group: "US East"},
+			action: ActionMove, toGroup: gUSEast},
+		{name: "shared machine name first, the id second", row: Row{Connector: "web.contoso.com", ConnectorAlt: cWeb1, Group: "US East"},
+			action: ActionMove, toGroup: gUSEast},
+		{name: "host part beside the id", row: Row{Connector: cDB2, ConnectorAlt: "DB", Group: "Europe"},
+			action: ActionMove, toGroup: gEurope},
+		{name: "shared machine name beside another connector's id", row: Row{Connector: cApp1, ConnectorAlt: "web.contoso.com", Group: "Europe"},
+			action: ActionInvalid, mentioned: []string{cApp1}, reason: []string{"is ambiguous", "is app1.contoso.com ("}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,5 +106,17 @@ func TestASCIIHint(t *testing.T) {
 		if got := strings.Contains(ch.Reason, "Export-Csv could not write in ASCII"); got != want {
 			t.Errorf("row %d reason %q: hint %v, want %v", ch.Row, ch.Reason, got, want)
 		}
+	}
+}
+
+// A name the service holds with white space around it is found by the
+// trimmed cell a mapping reader gives for it: an export must read back.
+func TestNamesWithSurroundingSpace(t *testing.T) {
+	s := fixtureState()
+	s.Connectors[0].MachineName = " app1.contoso.com\u00a0"
+	s.Groups[1].Name = "\u200bEurope "
+	p := Build(mapping("app1.contoso.com>Europe"), s, Options{})
+	if c := p.Changes[0]; c.Action != ActionMove || c.ConnectorID != cApp1 || c.ToGroupName != s.Groups[1].Name {
+		t.Fatalf("got %s %s → %q (%s), want app1 moved to Europe", c.Action, c.ConnectorID, c.ToGroupName, c.Reason)
 	}
 }

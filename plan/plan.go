@@ -178,20 +178,29 @@ func Build(m *Mapping, s *State, opts Options) *Plan {
 			// Resolved even when the row is invalid in the file, so the
 			// change names the connector and it is not also unmanaged.
 			var why string
-			if ci, why = ix.connector(s, r.Connector); ci < 0 && r.Problem == "" {
-				reasons = append(reasons, why)
-			}
+			ci, why = ix.connector(s, r.Connector)
 			if r.ConnectorAlt != "" && r.Problem == "" {
 				ai, whyAlt := ix.connector(s, r.ConnectorAlt)
-				if ai >= 0 {
-					// Named by the row either way: never unlisted.
-					mentioned[ai] = true
-				}
-				if ai != ci {
+				switch {
+				case ci >= 0 && ix.connectorIs(ci, r.ConnectorAlt):
+				case ai >= 0 && ix.connectorIs(ai, r.Connector):
+					// A name shared by several connectors (a machine
+					// set up again) beside the id of one of them.
+					ci, why = ai, ""
+				case ci < 0 && ai < 0:
+				default:
+					if ai >= 0 {
+						// Named by the row either way: never unlisted.
+						mentioned[ai] = true
+					}
 					name := func(i int32) string { return fmt.Sprintf("%s (%s)", s.Connectors[i].MachineName, s.Connectors[i].ID) }
 					reasons = []string{disagree("connector", header(m.ConnectorHeader, "connector"), r.Connector, ci, why,
 						header(m.ConnectorAltHeader, "second connector"), r.ConnectorAlt, ai, whyAlt, name)}
+					why = ""
 				}
+			}
+			if ci < 0 && r.Problem == "" && why != "" {
+				reasons = append(reasons, why)
 			}
 		} else if r.Problem == "" {
 			// mapping.Read flags empty cells; a Mapping built by other
@@ -214,7 +223,13 @@ func Build(m *Mapping, s *State, opts Options) *Plan {
 			var why string
 			gi, why = ix.group(s, r.Group)
 			if r.GroupAlt != "" {
-				if ai, whyAlt := ix.group(s, r.GroupAlt); ai != gi {
+				ai, whyAlt := ix.group(s, r.GroupAlt)
+				switch {
+				case gi >= 0 && ix.groupIs(gi, r.GroupAlt):
+				case ai >= 0 && ix.groupIs(ai, r.Group):
+					gi, why = ai, "" // a shared group name beside the id of one of them
+				case gi < 0 && ai < 0:
+				default:
 					name := func(i int32) string { return fmt.Sprintf("%s (%s)", s.Groups[i].Name, s.Groups[i].ID) }
 					gi, why = -1, disagree("connector group", header(m.GroupHeader, "group"), r.Group, gi, why,
 						header(m.GroupAltHeader, "second group"), r.GroupAlt, ai, whyAlt, name)
@@ -328,7 +343,11 @@ func (p *Plan) addUnlisted(s *State, ix *index, mentioned []bool, conns, dests [
 			ch.FromGroupName = s.Groups[g].Name
 		}
 		to := int32(-1)
-		if mode == UnlistedDefault && def >= 0 {
+		if g := ix.connGroup[u.i]; mode == UnlistedDefault && g >= 0 && !s.Groups[g].IsTarget() {
+			// An agent of another kind (a provisioning agent in a
+			// syncFabric group) is no application proxy connector to idle.
+			ch.Reason = "not in the mapping: left where it is, in a group of another kind (--unlisted default idles only application proxy connectors)"
+		} else if mode == UnlistedDefault && def >= 0 {
 			to = def
 			ch.ToGroupID, ch.ToGroupName = s.Groups[def].ID, s.Groups[def].Name
 			if ix.connGroup[u.i] == def {
@@ -439,6 +458,32 @@ func (ix *index) connector(s *State, v string) (int32, string) {
 	}
 	sort.Strings(names)
 	return -1, fmt.Sprintf("connector name %s is ambiguous: use one of the ids %s", QuoteShort(v), strings.Join(names, ", "))
+}
+
+// connectorIs reports whether cell v could name connector i: its id, or
+// its machine name (or the host part of it) as resolution compares them.
+// Two cells of a row agree when one resolves to a connector the other
+// could name, even if the other alone is ambiguous.
+func (ix *index) connectorIs(i int32, v string) bool {
+	c := &ix.s.Connectors[i]
+	if IsGUID(v) {
+		return NormalizeGUID(v) == strings.ToLower(c.ID)
+	}
+	k, name := strings.ToLower(v), nameKey(c.MachineName)
+	if k == name {
+		return true
+	}
+	short, _, ok := strings.Cut(name, ".")
+	return ok && !strings.Contains(k, ".") && short == k
+}
+
+// groupIs reports whether cell v could name group i: its id or its name.
+func (ix *index) groupIs(i int32, v string) bool {
+	g := &ix.s.Groups[i]
+	if IsGUID(v) {
+		return NormalizeGUID(v) == strings.ToLower(g.ID)
+	}
+	return strings.ToLower(v) == nameKey(g.Name)
 }
 
 // asciiHint explains a name with a question mark that matched nothing:

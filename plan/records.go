@@ -3,6 +3,8 @@ package plan
 import (
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Severity of a mapping problem.
@@ -124,6 +126,22 @@ func isHex(c byte) bool {
 // NormalizeGUID strips braces and lower-cases a GUID.
 func NormalizeGUID(s string) string {
 	return strings.ToLower(strings.Trim(s, "{}"))
+}
+
+// TrimSpace trims what a mapping cell loses around its value: white
+// space, including the no-break and zero-width spaces and stray byte order
+// marks that copying from web pages and chat messages leaves behind.
+func TrimSpace(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" || (s[0] < utf8.RuneSelf && s[len(s)-1] < utf8.RuneSelf) {
+		return s // the common case: no Unicode at either end
+	}
+	return strings.TrimFunc(s, IsSpace)
+}
+
+// IsSpace is the white space TrimSpace trims.
+func IsSpace(r rune) bool {
+	return unicode.IsSpace(r) || r == '\u200b' || r == '\ufeff'
 }
 
 // MaxQuoted is how many characters of a value a message quotes: enough to

@@ -105,7 +105,7 @@ func newIndex(s *State) *index {
 	for i := range s.Groups {
 		g := &s.Groups[i]
 		ix.groupByID[strings.ToLower(g.ID)] = int32(i)
-		addName(ix.groupByName, ix.groupNameMore, strings.ToLower(g.Name), int32(i))
+		addName(ix.groupByName, ix.groupNameMore, nameKey(g.Name), int32(i))
 		if g.IsDefault && g.IsTarget() {
 			defaults++
 			ix.defaultGroup = int32(i)
@@ -144,7 +144,7 @@ func (ix *index) byName() (map[string]int32, map[string][]int32) {
 	if ix.connByName == nil {
 		ix.connByName, ix.connNameMore = make(map[string]int32, len(ix.s.Connectors)), map[string][]int32{}
 		for i := range ix.s.Connectors {
-			addName(ix.connByName, ix.connNameMore, strings.ToLower(ix.s.Connectors[i].MachineName), int32(i))
+			addName(ix.connByName, ix.connNameMore, nameKey(ix.s.Connectors[i].MachineName), int32(i))
 		}
 	}
 	return ix.connByName, ix.connNameMore
@@ -154,12 +154,20 @@ func (ix *index) byShort() (map[string]int32, map[string][]int32) {
 	if ix.connByShort == nil {
 		ix.connByShort, ix.connShortMore = make(map[string]int32, len(ix.s.Connectors)), map[string][]int32{}
 		for i := range ix.s.Connectors {
-			if short, _, ok := strings.Cut(strings.ToLower(ix.s.Connectors[i].MachineName), "."); ok {
+			if short, _, ok := strings.Cut(nameKey(ix.s.Connectors[i].MachineName), "."); ok {
 				addName(ix.connByShort, ix.connShortMore, short, int32(i))
 			}
 		}
 	}
 	return ix.connByShort, ix.connShortMore
+}
+
+// nameKey is a tenant name as a mapping cell naming it is compared:
+// without the white space a cell loses (TrimSpace), case-insensitively. A
+// name the service holds with a trailing space is still found by the cell
+// an export wrote for it.
+func nameKey(name string) string {
+	return strings.ToLower(TrimSpace(name))
 }
 
 func addName(first map[string]int32, more map[string][]int32, key string, i int32) {

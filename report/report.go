@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"connrecon/executor"
+	"connrecon/internal/privfile"
 	"connrecon/plan"
 )
 
@@ -372,37 +373,9 @@ func Write(dir string, r *Report, formats []Format) error {
 		}
 		done[f] = true
 		write := writers[f]
-		if err := writeAtomic(filepath.Join(dir, f.File()), func(w io.Writer) error { return write(w, r) }); err != nil {
+		if err := privfile.Write(filepath.Join(dir, f.File()), func(w io.Writer) error { return write(w, r) }); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func writeAtomic(path string, write func(io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after a successful rename
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := write(f); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }

@@ -590,26 +590,6 @@ func TestWriteFailureLeavesNoTemporaryFile(t *testing.T) {
 	}
 }
 
-// A write that fails part-way (here: the disk is "full" after a few bytes)
-// leaves neither a temporary file nor a truncated report.
-func TestWriteAtomicFailureMidway(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "report.json")
-	errFull := errors.New("no space left on device")
-	err := writeAtomic(path, func(w io.Writer) error {
-		if _, err := io.WriteString(w, `{"tool": "conn`); err != nil {
-			return err
-		}
-		return errFull
-	})
-	if !errors.Is(err, errFull) || !strings.Contains(err.Error(), "report.json") {
-		t.Fatalf("writeAtomic = %v, want the cause wrapped with the file name", err)
-	}
-	if got := listDir(t, dir); len(got) != 0 {
-		t.Errorf("directory holds %v, want nothing", got)
-	}
-}
-
 // An unreadable mapping stops the run before a plan exists; the report
 // must still be valid, with an empty actions array, not null.
 func TestBuildWithoutPlan(t *testing.T) {

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/charmap"
@@ -700,16 +699,9 @@ func cellKey(s string) string {
 
 func sameCell(a, b string) bool { return a == b || cellKey(a) == cellKey(b) }
 
-// trimCell trims surrounding white space, including the no-break and
-// zero-width spaces and stray byte order marks that copying from web pages
-// and chat messages leaves behind.
-func trimCell(s string) string {
-	s = strings.TrimSpace(s)
-	if s == "" || (s[0] < utf8.RuneSelf && s[len(s)-1] < utf8.RuneSelf) {
-		return s // the common case: no Unicode at either end
-	}
-	return strings.TrimFunc(s, isCellSpace)
-}
+// trimCell trims a cell as plan.TrimSpace does: resolution compares the
+// tenant's names trimmed the same way.
+func trimCell(s string) string { return plan.TrimSpace(s) }
 
 // trimCellBytes is trimCell for bytes.
 func trimCellBytes(b []byte) []byte {
@@ -720,9 +712,7 @@ func trimCellBytes(b []byte) []byte {
 	return bytes.TrimFunc(b, isCellSpace)
 }
 
-func isCellSpace(r rune) bool {
-	return unicode.IsSpace(r) || r == '\u200b' || r == '\ufeff'
-}
+func isCellSpace(r rune) bool { return plan.IsSpace(r) }
 
 // blankCells reports whether every cell is empty after trimming.
 func blankCells(cells []string) bool {

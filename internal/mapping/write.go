@@ -130,44 +130,81 @@ func csvUnescape(c []byte) []byte {
 // which XML 1.0 forbids, or more than a cell's limit.
 var ErrUnwritable = errors.New("a cell a workbook cannot hold")
 
-// WriteXLSX writes t as a workbook of one sheet, every cell a string
-// (never a formula or a number, whatever it holds: "0123" stays "0123"),
-// the header frozen and filtered. Rows stream through excelize's
-// StreamWriter, so a large table is not built in memory.
+// WriteXLSX writes t as a workbook of one sheet (WriteWorkbook).
 func WriteXLSX(w io.Writer, sheet string, t Table) error {
-	for i := -1; i < len(t.Rows); i++ {
-		r := t.Header
-		if i >= 0 {
-			r = t.Rows[i]
-		}
-		for j, c := range r {
-			if err := cellFits(c); err != nil {
-				return fmt.Errorf("row %d, column %s: %w", i+2, plan.ColumnName(j), err)
+	return WriteWorkbook(w, []Sheet{{Name: sheet, Table: t}})
+}
+
+// Sheet is one worksheet of a workbook: its name and its table.
+type Sheet struct {
+	Name string
+	Table
+}
+
+// WriteWorkbook writes the sheets in order (the first is the one a mapping
+// is read from), every cell a string (never a formula or a number,
+// whatever it holds: "0123" stays "0123"), each header frozen and
+// filtered. Rows stream through excelize's StreamWriter, so a large table
+// is not built in memory. A cell a workbook cannot hold (CellFits) refuses
+// the whole workbook before anything is written.
+func WriteWorkbook(w io.Writer, sheets []Sheet) error {
+	if len(sheets) == 0 {
+		return errors.New("xlsx: a workbook needs a sheet")
+	}
+	for _, sh := range sheets {
+		t := sh.Table
+		for i := -1; i < len(t.Rows); i++ {
+			r := t.Header
+			if i >= 0 {
+				r = t.Rows[i]
+			}
+			for j, c := range r {
+				if err := CellFits(c); err != nil {
+					return fmt.Errorf("sheet %s, row %d, column %s: %w", plan.QuoteShort(sh.Name), i+2, plan.ColumnName(j), err)
+				}
 			}
 		}
 	}
 	f := excelize.NewFile()
 	defer f.Close()
-	if err := f.SetSheetName("Sheet1", sheet); err != nil {
-		return fmt.Errorf("xlsx: %w", err)
+	for i, sh := range sheets {
+		var err error
+		if i == 0 {
+			err = f.SetSheetName("Sheet1", sh.Name)
+		} else {
+			_, err = f.NewSheet(sh.Name)
+		}
+		if err != nil {
+			return fmt.Errorf("xlsx: sheet %s: %w", plan.QuoteShort(sh.Name), err)
+		}
+		if err := writeSheet(f, sh); err != nil {
+			return fmt.Errorf("xlsx: sheet %s: %w", plan.QuoteShort(sh.Name), err)
+		}
 	}
+	f.SetActiveSheet(0)
+	_, err := f.WriteTo(w)
+	return err
+}
+
+func writeSheet(f *excelize.File, sh Sheet) error {
+	t, sheet := sh.Table, sh.Name
 	width := len(t.Header)
 	if width > 0 {
 		last, _ := excelize.CoordinatesToCellName(width, len(t.Rows)+1)
 		if err := f.AutoFilter(sheet, "A1:"+last, nil); err != nil {
-			return fmt.Errorf("xlsx: %w", err)
+			return err
 		}
 	}
 	sw, err := f.NewStreamWriter(sheet)
 	if err != nil {
-		return fmt.Errorf("xlsx: %w", err)
+		return err
 	}
 	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
-		return fmt.Errorf("xlsx: %w", err)
+		return err
 	}
 	for i := 1; i <= width; i++ {
 		if err := sw.SetColWidth(i, i, 36); err != nil {
-			return fmt.Errorf("xlsx: %w", err)
+			return err
 		}
 	}
 	row := make([]any, width)
@@ -182,22 +219,20 @@ func WriteXLSX(w io.Writer, sheet string, t Table) error {
 		return sw.SetRow(cell, row)
 	}
 	if err := put(1, t.Header); err != nil {
-		return fmt.Errorf("xlsx: %w", err)
+		return err
 	}
 	for i, r := range t.Rows {
 		if err := put(i+2, r); err != nil {
-			return fmt.Errorf("xlsx row %d: %w", i+2, err)
+			return fmt.Errorf("row %d: %w", i+2, err)
 		}
 	}
-	if err := sw.Flush(); err != nil {
-		return fmt.Errorf("xlsx: %w", err)
-	}
-	_, err = f.WriteTo(w)
-	return err
+	return sw.Flush()
 }
 
-// cellFits says why a workbook cannot hold c, if it cannot.
-func cellFits(c string) error {
+// CellFits says why a workbook cannot hold c, if it cannot: a control
+// character (XML 1.0 has no way to write one), text that is not UTF-8, or
+// more than a cell's limit.
+func CellFits(c string) error {
 	if len(c) > maxCellBytes || utf8.RuneCountInString(c) > maxCellChars {
 		return fmt.Errorf("%w: more than %d characters", ErrUnwritable, maxCellChars)
 	}

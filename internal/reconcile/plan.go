@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"io"
 	"os"
-	"path/filepath"
 	"time"
 
+	"connrecon/internal/privfile"
 	"connrecon/plan"
 	"connrecon/plan/planfile"
 )
@@ -59,26 +60,14 @@ func (r *Run) MakePlan(ctx context.Context, req PlanRequest) error {
 // save writes the plan file atomically: apply --plan must never read half
 // a plan.
 func (r *Run) save(path string) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	err := privfile.Write(path, func(w io.Writer) error {
+		return planfile.Save(w, r.Plan, r.State, planfile.SaveMeta{
+			GraphURL: r.GraphURL, MappingPath: r.Mapping.Path, MappingSHA256: r.Mapping.SHA256, MappingRows: len(r.Mapping.Rows),
+			Version: r.Version, CreatedAt: time.Now().UTC(),
+		})
+	})
 	if err != nil {
 		return fmt.Errorf("save the plan: %w", err)
-	}
-	defer os.Remove(f.Name())
-	err = planfile.Save(f, r.Plan, r.State, planfile.SaveMeta{
-		GraphURL: r.GraphURL, MappingPath: r.Mapping.Path, MappingSHA256: r.Mapping.SHA256, MappingRows: len(r.Mapping.Rows),
-		Version: r.Version, CreatedAt: time.Now().UTC(),
-	})
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("save the plan to %s: %w", path, err)
 	}
 	return nil
 }

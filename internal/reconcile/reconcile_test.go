@@ -331,7 +331,7 @@ func TestPlanSaveFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := r.MakePlan(context.Background(), PlanRequest{Read: mappingOf("app01", "East"), Options: guards, SaveTo: saveTo})
-	if err == nil || !strings.Contains(err.Error(), "save the plan to") {
+	if err == nil || !strings.Contains(err.Error(), "save the plan: write "+saveTo) {
 		t.Fatalf("err = %v, want the save's failure", err)
 	}
 	if _, serr := os.Stat(saveTo); !errors.Is(serr, os.ErrNotExist) {
