@@ -14,7 +14,7 @@ var CSVHeader = []string{
 	"row", "connectorId", "machineName", "connectorStatus", "fromGroupId", "fromGroupName",
 	"toGroupId", "toGroupName", "action", "wave", "result", "httpStatus", "requestId",
 	"clientRequestId", "attempts", "error", "startedAt", "finishedAt", "verified", "reason", "warnings",
-	"mappedConnector", "mappedGroup",
+	"mappedConnector", "mappedGroup", "backout",
 }
 
 // WriteCSV writes report.csv's content: one row per action.
@@ -47,6 +47,16 @@ func actionRecord(a *Action, rec []string) {
 	rec[12], rec[13], rec[14], rec[15] = a.RequestID, a.ClientRequestID, itoa(a.Attempts), a.Error
 	rec[16], rec[17], rec[18], rec[19] = a.StartedAt, a.FinishedAt, verifiedText(a.Verified), a.Reason
 	rec[20], rec[21], rec[22] = strings.Join(a.Warnings, "; "), a.MappedConnector, a.MappedGroup
+	rec[23] = backoutCell(a.BackoutRow)
+}
+
+// backoutCell names the back-out's row for a move: the file and the row,
+// as a CSV reader or a spreadsheet shows them (backout.csv:5).
+func backoutCell(row int) string {
+	if row == 0 {
+		return ""
+	}
+	return BackoutCSV + ":" + strconv.Itoa(row)
 }
 
 func verifiedText(v *bool) string {

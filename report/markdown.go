@@ -125,6 +125,12 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	if r.Journal != "" {
 		row("Journal", mdText(r.Journal))
 	}
+	if r.Backout != "" {
+		row("Back-out", mdText(r.Backout)+" (and "+BackoutXLSX+"): apply it to undo this run's moves")
+	}
+	if r.RunID != "" {
+		row("Run id", md(r.RunID))
+	}
 	row("Tool", md(r.Tool+" "+r.Version))
 
 	p("\n## Totals\n\n")

@@ -38,13 +38,17 @@ type Report struct {
 	Operator   string    `json:"operator"` // who signed in (UPN or app id); empty when the sign-in does not say
 	Mapping    Mapping   `json:"mapping"`
 	Journal    string    `json:"journal"` // path of journal.jsonl; empty when the run kept none
-	Summary    Summary   `json:"summary"`
-	ExitCode   int       `json:"exitCode"`
-	Outcome    string    `json:"outcome"`  // what the run came to, in a word
-	Message    string    `json:"message"`  // why, when it did not simply succeed; empty on success
-	Refusals   []Refusal `json:"refusals"` // the guards that refused the run; empty when none did
-	Groups     []Group   `json:"groups"`   // per connector group, before and after; empty when not known
-	Actions    []Action  `json:"actions"`
+	// Backout is the path of backout.csv (backout.xlsx is beside it): the
+	// mapping that undoes the run's moves. Empty when none was written.
+	Backout  string    `json:"backout"`
+	RunID    string    `json:"runId"` // the run's id, on every log line too
+	Summary  Summary   `json:"summary"`
+	ExitCode int       `json:"exitCode"`
+	Outcome  string    `json:"outcome"`  // what the run came to, in a word
+	Message  string    `json:"message"`  // why, when it did not simply succeed; empty on success
+	Refusals []Refusal `json:"refusals"` // the guards that refused the run; empty when none did
+	Groups   []Group   `json:"groups"`   // per connector group, before and after; empty when not known
+	Actions  []Action  `json:"actions"`
 }
 
 // Mapping describes the mapping file the run read.
@@ -142,6 +146,10 @@ type Action struct {
 	Warnings        []string `json:"warnings,omitempty"`
 	MappedConnector string   `json:"mappedConnector,omitempty"`
 	MappedGroup     string   `json:"mappedGroup,omitempty"`
+	// BackoutRow is the line of backout.csv the move's back-out row starts
+	// on (the same row of backout.xlsx, unless a name above it holds a line
+	// break); 0 when the action is no move or none was written.
+	BackoutRow int `json:"backoutRow,omitempty"`
 }
 
 // actionOf is the report's row for change c with the given result; res is
@@ -182,6 +190,8 @@ type Run struct {
 	Operator     string // who signed in (UPN or app id); empty when unknown
 	MappingSheet string // the XLSX sheet read; empty for CSV
 	Journal      string // path of journal.jsonl, when the run kept one
+	Backout      string // path of backout.csv, when the run wrote one (WriteBackout)
+	RunID        string
 	StartedAt    time.Time
 	FinishedAt   time.Time
 	ExitCode     int
@@ -197,7 +207,7 @@ func Build(run Run, m *plan.Mapping, p *plan.Plan, results []executor.Result) *R
 	r := &Report{
 		Tool: "connrecon", Version: run.Version, Mode: run.Mode,
 		StartedAt: run.StartedAt.UTC(), FinishedAt: run.FinishedAt.UTC(), GraphURL: run.GraphURL,
-		Operator: run.Operator, Journal: run.Journal,
+		Operator: run.Operator, Journal: run.Journal, Backout: run.Backout, RunID: run.RunID,
 		ExitCode: run.ExitCode, Outcome: run.Outcome, Message: run.Message,
 		// Empty arrays, not null, so consumers need no null checks.
 		Refusals: []Refusal{},
@@ -222,6 +232,10 @@ func Build(run Run, m *plan.Mapping, p *plan.Plan, results []executor.Result) *R
 	for i := range results {
 		byChange[results[i].Change] = &results[i]
 	}
+	var backoutRow map[int]int
+	if run.Backout != "" {
+		backoutRow = backoutLines(p)
+	}
 	r.Actions = make([]Action, 0, len(p.Changes))
 	for i, c := range p.Changes {
 		var res executor.Result // zero: nothing was sent
@@ -244,6 +258,7 @@ func Build(run Run, m *plan.Mapping, p *plan.Plan, results []executor.Result) *R
 		// Whether verification saw the move in its target group is the
 		// result's (executor.Verify sets it); null when not verified.
 		a.Verified = res.Verified
+		a.BackoutRow = backoutRow[i]
 		r.Actions = append(r.Actions, a)
 		switch c.Action {
 		case plan.ActionMove:

@@ -93,6 +93,7 @@ func fixtureResults() []executor.Result {
 func applyRun() Run {
 	return Run{Version: "1.4.0", Mode: "apply", GraphURL: "https://graph.microsoft.com/beta",
 		Operator: "admin@contoso.example", Journal: "connrecon-reports/20260301T100000Z-apply/journal.jsonl",
+		Backout: "connrecon-reports/20260301T100000Z-apply/backout.csv", RunID: "0a1b2c3d4e5f",
 		StartedAt: time.Date(2026, 3, 1, 11, 0, 0, 0, paris), FinishedAt: time.Date(2026, 3, 1, 11, 0, 3, 0, paris),
 		ExitCode: 1, Outcome: "failed", Message: "1 move(s) failed: see the report for each error and its request-id"}
 }

@@ -66,7 +66,7 @@ var actionWidths = map[string]float64{
 	"fromGroupId": 38, "fromGroupName": 24, "toGroupId": 38, "toGroupName": 24,
 	"action": 10, "wave": 6, "result": 13, "httpStatus": 8, "requestId": 38,
 	"clientRequestId": 38, "attempts": 8, "error": 60, "startedAt": 26, "finishedAt": 26,
-	"verified": 8, "reason": 40, "warnings": 40, "mappedConnector": 32, "mappedGroup": 24,
+	"verified": 8, "reason": 40, "warnings": 40, "mappedConnector": 32, "mappedGroup": 24, "backout": 16,
 }
 
 type xlsxStyles struct {
@@ -548,6 +548,10 @@ func writeSummarySheet(f *excelize.File, r *Report, st xlsxStyles, cells *xlsxCe
 	pair("Mapping SHA-256", r.Mapping.SHA256)
 	pair("Mapping rows", r.Mapping.Rows)
 	pair("Journal", r.Journal)
+	if r.Backout != "" {
+		pair("Back-out", r.Backout+" (and "+BackoutXLSX+"): apply it to undo this run's moves")
+	}
+	pair("Run id", r.RunID)
 	if n := xlsxActionRows(r); n < len(r.Actions) {
 		pair("Actions sheet", fmt.Sprintf("the first %d of %d actions (Excel's row limit): report.csv and report.json hold them all", n, len(r.Actions)))
 	}

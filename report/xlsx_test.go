@@ -158,10 +158,10 @@ func TestXLSX(t *testing.T) {
 		if !panes.Freeze || panes.YSplit != 1 || panes.XSplit != 0 || panes.TopLeftCell != "A2" {
 			t.Errorf("panes %+v, want the header row frozen", panes)
 		}
-		if !strings.Contains(parts["xl/worksheets/sheet2.xml"], `<autoFilter ref="$A$1:$W$8"`) {
-			t.Errorf("Actions sheet (sheet2.xml) has no autofilter over A1:W8")
+		if !strings.Contains(parts["xl/worksheets/sheet2.xml"], `<autoFilter ref="$A$1:$X$8"`) {
+			t.Errorf("Actions sheet (sheet2.xml) has no autofilter over A1:X8")
 		}
-		if !hasFilter(f, SheetActions, "'Actions'!$A$1:$W$8") {
+		if !hasFilter(f, SheetActions, "'Actions'!$A$1:$X$8") {
 			t.Errorf("defined names %+v, want the Actions filter range", f.GetDefinedName())
 		}
 		for col, want := range map[string]float64{"B": 38, "C": 32, "P": 60, "A": 6} {
@@ -485,7 +485,7 @@ func TestXLSXRowLimit(t *testing.T) {
 	if got := labels(t, f)["Actions sheet"]; !strings.Contains(got, "first 3 of 10 actions") {
 		t.Errorf("Summary note %q", got)
 	}
-	if !strings.Contains(parts["xl/worksheets/sheet2.xml"], `<autoFilter ref="$A$1:$W$4"`) {
+	if !strings.Contains(parts["xl/worksheets/sheet2.xml"], `<autoFilter ref="$A$1:$X$4"`) {
 		t.Error("Actions autofilter does not match the rows written")
 	}
 }

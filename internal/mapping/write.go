@@ -246,3 +246,30 @@ func CellFits(c string) error {
 	}
 	return nil
 }
+
+// BlankUnwritable returns t with every cell a workbook cannot hold
+// (CellFits) left empty, and how many were. The caller's table is not
+// changed. An export or back-out row names its connector and group by id
+// as well, so a name left out still reads back as the same row.
+func BlankUnwritable(t Table) (Table, int) {
+	n := 0
+	out := Table{Header: t.Header, Rows: t.Rows}
+	copied := false
+	for i, r := range t.Rows {
+		for j, c := range r {
+			if c == "" || CellFits(c) == nil {
+				continue
+			}
+			if !copied {
+				out.Rows = append([][]string(nil), t.Rows...)
+				copied = true
+			}
+			if &out.Rows[i][0] == &t.Rows[i][0] {
+				out.Rows[i] = append([]string(nil), r...)
+			}
+			out.Rows[i][j] = ""
+			n++
+		}
+	}
+	return out, n
+}
