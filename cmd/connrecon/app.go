@@ -117,14 +117,17 @@ func commands() []*command {
 		do demoOptions
 		so simOptions
 		co checkOptions
+		eo exportOptions
 	)
 	return []*command{
-		{name: "plan", args: "-m FILE [--sheet NAME] [-o PLAN.json] [--report-dir DIR [--overwrite]] [--detailed-exitcode] [guard options]", summary: "read the tenant and show the moves the mapping needs",
+		{name: "plan", args: "(-m FILE [--sheet NAME] | --drain LIST) [-o PLAN.json] [--report-dir DIR [--overwrite]] [--detailed-exitcode] [guard options]", summary: "read the tenant and show the moves the mapping needs",
 			flags: po.AddFlags, check: po.validate, run: func(ctx context.Context, s *session) error { return runPlan(ctx, s, po) },
 			lockDir: func() string { return reportRoot(po.Report.Dir) }},
-		{name: "apply", args: "(-m FILE [--sheet NAME] | --plan PLAN.json) [--concurrency N] [--yes] [--report-dir DIR [--overwrite]] [guard options]", summary: "make the moves, then write the audit report",
+		{name: "apply", args: "(-m FILE [--sheet NAME] | --plan PLAN.json | --drain LIST) [--concurrency N] [--yes] [--report-dir DIR [--overwrite]] [guard options]", summary: "make the moves, then write the audit report",
 			flags: ao.AddFlags, check: ao.validate, run: func(ctx context.Context, s *session) error { return runApply(ctx, s, ao) },
 			lockDir: func() string { return reportRoot(ao.Report.Dir) }},
+		{name: "export", args: "-o FILE.csv|FILE.xlsx|-", summary: "write the tenant's connectors and their groups as a mapping (read-only)",
+			flags: eo.AddFlags, check: eo.validate, run: func(ctx context.Context, s *session) error { return runExport(ctx, s, eo) }},
 		{name: "check", args: "[--write-probe] [--json]", summary: "preflight: sign-in, permissions, reads (and a harmless write) against the tenant",
 			flags: co.AddFlags, check: func() error { return nil }, run: func(ctx context.Context, s *session) error { return runCheck(ctx, s, co) }},
 		{name: "validate", args: "-m FILE [--sheet NAME]", summary: "check the mapping file offline", offline: true,

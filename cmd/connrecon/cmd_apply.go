@@ -50,6 +50,8 @@ func (o *applyOptions) validate() error {
 	switch {
 	case o.Plan != "" && (o.Mapping != "" || o.Sheet != ""):
 		return usageErrorf("apply: give either -m FILE or --plan PLAN.json, not both")
+	case o.Plan != "" && o.Drain != "":
+		return usageErrorf("apply: give either --drain LIST or --plan PLAN.json, not both")
 	case o.Plan != "":
 		// --unlisted chose which moves the plan holds: it cannot change
 		// a saved plan. The guards can: apply --plan runs them again,
@@ -104,7 +106,7 @@ func runApply(ctx context.Context, s *session, o applyOptions) error {
 		Progress: func(total int) reconcile.Progress { return newProgress(total, s, progressPeriod) },
 	}
 	if o.Plan == "" {
-		req.Read = mappingReader(s, o.Mapping, o.Sheet)
+		req.Read, req.Drain = o.reader(s), o.drainItems
 	}
 	if !o.Yes {
 		req.Confirm = func(moves int) error { return confirm(s, moves) }

@@ -47,7 +47,7 @@ func runPlan(ctx context.Context, s *session, o planOptions) error {
 		return finish(s, r, o.Report, err)
 	}
 	err := r.MakePlan(ctx, reconcile.PlanRequest{
-		Read: mappingReader(s, o.Mapping, o.Sheet), Options: o.options(),
+		Read: o.reader(s), Drain: o.drainItems, Options: o.options(),
 		SaveTo: o.Out, ApplyFlags: looserGuards(o.planningOptions), DetailedExitcode: o.DetailedExitcode,
 	})
 	return finish(s, r, o.Report, err)

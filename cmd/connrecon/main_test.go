@@ -392,7 +392,7 @@ func TestUsage(t *testing.T) {
 	}{
 		{nil, exitUsage, "no command given"},
 		{[]string{"frobnicate"}, exitUsage, "unknown command"},
-		{[]string{"plan"}, exitUsage, "-m FILE is required"},
+		{[]string{"plan"}, exitUsage, "-m FILE (or --drain LIST) is required"},
 		{[]string{"apply", "-m", "x.csv", "--concurrency", "0"}, exitUsage, "--concurrency"},
 		{[]string{"plan", "-m", "x.csv", "--auth", "password"}, exitUsage, "--auth"},
 		{[]string{"plan", "-m", "x.csv", "extra"}, exitUsage, "unexpected argument"},

@@ -21,10 +21,10 @@ import (
 // journalFile is the apply journal's name in the report directory.
 const journalFile = "journal.jsonl"
 
-// auditFiles are what a run leaves in its report directory: the reports
-// and the journal. A directory holding any of them holds an earlier run's
+// auditFiles are what a run leaves in its report directory: the reports,
+// the journal and the back-out. A directory holding any of them holds an earlier run's
 // audit trail.
-var auditFiles = append(append([]string{}, report.Files...), journalFile)
+var auditFiles = append(append(append([]string{}, report.Files...), journalFile), report.BackoutFiles...)
 
 // reportHeadLimit bounds how much of an earlier report.json is read to
 // name its run: the fields wanted come first, and the file may be huge

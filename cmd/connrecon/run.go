@@ -65,6 +65,8 @@ func (o *reportOptions) validate() error {
 // plan and apply -m so that plan shows what apply would do.
 type planningOptions struct {
 	Mapping          string
+	Drain            string
+	drainItems       []string // Drain's items, parsed by validate
 	Sheet            string
 	Unlisted         string
 	MaxChanges       int
@@ -75,6 +77,7 @@ type planningOptions struct {
 func (o *planningOptions) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Mapping, "m", "", "mapping file (CSV or XLSX)")
 	fs.StringVar(&o.Mapping, "mapping", "", "same as -m")
+	fs.StringVar(&o.Drain, "drain", "", "instead of -m: move these connectors (machine names or ids, comma-separated) to the default group, for maintenance")
 	fs.StringVar(&o.Sheet, "sheet", "", "XLSX: the sheet to read (default: the first)")
 	fs.StringVar(&o.Unlisted, "unlisted", plan.UnlistedReport, "connectors in the tenant but not in the mapping: ignore, report (list them as unmanaged) or default (move them to the default group)")
 	fs.IntVar(&o.MaxChanges, "max-changes", 50, "refuse a plan with more moves than this (0: no limit)")
@@ -87,8 +90,23 @@ func (o *planningOptions) options() plan.Options {
 }
 
 func (o *planningOptions) validate(cmd string) error {
-	if o.Mapping == "" {
-		return usageErrorf("%s: -m FILE is required", cmd)
+	switch {
+	case o.Mapping != "" && o.Drain != "":
+		return usageErrorf("%s: give either -m FILE or --drain LIST, not both", cmd)
+	case o.Drain != "":
+		items, err := parseDrain(o.Drain)
+		if err != nil {
+			return usageErrorf("%s: %v", cmd, err)
+		}
+		o.drainItems = items
+		switch {
+		case o.Sheet != "":
+			return usageErrorf("%s --drain: --sheet is for a mapping file", cmd)
+		case o.Unlisted != plan.UnlistedReport:
+			return usageErrorf("%s --drain: --unlisted does not apply: a drain moves the connectors it lists and no other", cmd)
+		}
+	case o.Mapping == "":
+		return usageErrorf("%s: -m FILE (or --drain LIST) is required", cmd)
 	}
 	if o.MaxChanges < 0 || o.MinActive < 0 {
 		return usageErrorf("%s: --max-changes and --min-active must not be negative", cmd)
@@ -97,6 +115,22 @@ func (o *planningOptions) validate(cmd string) error {
 		return usageErrorf("%s: %v", cmd, err)
 	}
 	return nil
+}
+
+// parseDrain splits --drain's list: comma-separated machine names or ids,
+// each trimmed as a mapping cell is. An empty item is a typo (a doubled or
+// trailing comma) that might hide a name: refused.
+func parseDrain(list string) ([]string, error) {
+	parts := strings.Split(list, ",")
+	items := make([]string, 0, len(parts))
+	for i, p := range parts {
+		it := plan.TrimSpace(p)
+		if it == "" {
+			return nil, fmt.Errorf("--drain: item %d of %d is empty: list machine names or ids separated by single commas", i+1, len(parts))
+		}
+		items = append(items, it)
+	}
+	return items, nil
 }
 
 const defaultReportRoot = "connrecon-reports"
@@ -124,7 +158,7 @@ func reportRoot(dir string) string {
 // report.
 func newRun(s *session, mode string, ro reportOptions) *reconcile.Run {
 	// Redacted: this goes into the report even when newClient refuses it.
-	r := &reconcile.Run{Mode: mode, Version: version(), Started: time.Now(), GraphURL: redactedURL(s.g.graphURL()), Log: s.log, Out: s.stdout}
+	r := &reconcile.Run{Mode: mode, ID: s.runID, Version: version(), Started: time.Now(), GraphURL: redactedURL(s.g.graphURL()), Log: s.log, Out: s.stdout}
 	r.ReportDir = reportDir(ro.Dir, mode, r.Started, s.runID)
 	return r
 }
@@ -218,8 +252,11 @@ func readMapping(s *session, path, sheet string) (*plan.Mapping, error) {
 	return mapping.Read(path, opts)
 }
 
-// mappingReader is readMapping for a workflow, which reads when it is
-// ready to.
-func mappingReader(s *session, path, sheet string) reconcile.MappingReader {
-	return func() (*plan.Mapping, error) { return readMapping(s, path, sheet) }
+// reader is -m's reader for a workflow, which reads when it is ready to;
+// nil for a drain, which has no file.
+func (o *planningOptions) reader(s *session) reconcile.MappingReader {
+	if o.Mapping == "" {
+		return nil
+	}
+	return func() (*plan.Mapping, error) { return readMapping(s, o.Mapping, o.Sheet) }
 }

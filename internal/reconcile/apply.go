@@ -21,7 +21,8 @@ import (
 // ApplyRequest is what apply is asked to do: plan from a mapping (Read),
 // or check a saved plan again (PlanFile), then make the moves.
 type ApplyRequest struct {
-	Read     MappingReader // -m; nil when PlanFile is given
+	Read     MappingReader // -m; nil when PlanFile or Drain is given
+	Drain    []string      // --drain: connectors to move into the default group
 	PlanFile string        // --plan
 	// Options are the planner's options with -m; with --plan, the guards
 	// to run again (with the stricter of these and the saved plan's).
@@ -60,14 +61,24 @@ func (r *Run) Apply(ctx context.Context, req ApplyRequest) error {
 	if req.PlanFile != "" {
 		err = r.loadSaved(ctx, req.PlanFile, req.Options)
 	} else {
-		err = r.load(ctx, req.Read, req.Options)
+		err = r.load(ctx, req.Read, req.Drain, req.Options)
 	}
 	if err != nil {
 		return err
 	}
 	plan.WriteText(r.Out, r.Plan)
-	if err := verdict(r.Plan); err != nil {
-		return err
+	verr := verdict(r.Plan)
+	// Before the first move, so that whatever becomes of the run (a
+	// failure, an interruption, a kill) the way back is on disk.
+	if berr := r.writeBackout(); berr != nil {
+		if verr != nil {
+			r.Log.Error("could not write the back-out", "err", berr)
+			return verr
+		}
+		return fmt.Errorf("%w: nothing was changed, as no move is made without its back-out", berr)
+	}
+	if verr != nil {
+		return verr
 	}
 	n := r.Plan.Summary().Move
 	if n == 0 {

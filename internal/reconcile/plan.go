@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"io"
+	"log/slog"
 	"os"
 	"time"
 
@@ -16,7 +16,10 @@ import (
 
 // PlanRequest is what plan is asked to do.
 type PlanRequest struct {
-	Read    MappingReader
+	Read MappingReader
+	// Drain, instead of Read, is --drain's list of connectors (machine
+	// names or ids) to move into the default group.
+	Drain   []string
 	Options plan.Options
 	// SaveTo is -o: where to save the plan for apply --plan ("" = not
 	// saved). A plan that cannot be saved, or may not be applied,
@@ -33,7 +36,7 @@ type PlanRequest struct {
 // asked. Its error says what the plan came to: nil, or a typed error
 // (InvalidError, RefusedError, PendingError) or a failure to read.
 func (r *Run) MakePlan(ctx context.Context, req PlanRequest) error {
-	if err := r.load(ctx, req.Read, req.Options); err != nil {
+	if err := r.load(ctx, req.Read, req.Drain, req.Options); err != nil {
 		if req.SaveTo != "" {
 			DiscardSaved(r.Log, req.SaveTo)
 		}
@@ -41,6 +44,17 @@ func (r *Run) MakePlan(ctx context.Context, req PlanRequest) error {
 	}
 	plan.WriteText(r.Out, r.Plan)
 	err := verdict(r.Plan)
+	if berr := r.writeBackout(); berr != nil {
+		if req.SaveTo != "" {
+			DiscardSaved(r.Log, req.SaveTo)
+		}
+		if err != nil {
+			// The verdict stands: nothing of this plan may be applied.
+			r.Log.Error("could not write the back-out", "err", berr)
+			return err
+		}
+		return berr
+	}
 	if req.SaveTo != "" {
 		if err != nil {
 			DiscardSaved(r.Log, req.SaveTo)

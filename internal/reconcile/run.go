@@ -36,6 +36,7 @@ type MappingReader func() (*plan.Mapping, error)
 // that stops half way still reports how far it got.
 type Run struct {
 	Mode      string // plan or apply
+	ID        string // the run's id: on its log lines, in its report and back-out
 	Version   string // connrecon's, for the report and saved plans
 	Started   time.Time
 	GraphURL  string // shown in reports and kept in saved plans: never with a secret in it
@@ -50,6 +51,7 @@ type Run struct {
 	Plan    *plan.Plan
 	Results []executor.Result
 	Journal string // path of journal.jsonl, once opened
+	Backout string // path of backout.csv, once written
 }
 
 // Report assembles the report of what the run reached. code and outcome
@@ -59,7 +61,7 @@ func (r *Run) Report(code int, outcome, message string) *report.Report {
 	run := report.Run{
 		Version: r.Version, Mode: r.Mode, GraphURL: r.GraphURL,
 		StartedAt: r.Started, FinishedAt: time.Now(), ExitCode: code, Outcome: outcome, Message: message,
-		Journal: r.Journal,
+		Journal: r.Journal, Backout: r.Backout, RunID: r.ID,
 	}
 	if r.Tenant != nil {
 		run.Operator = r.Tenant.Operator()
@@ -71,8 +73,13 @@ func (r *Run) Report(code int, outcome, message string) *report.Report {
 }
 
 // load reads the mapping and the tenant and builds the plan, filling r as
-// it goes.
-func (r *Run) load(ctx context.Context, read MappingReader, opts plan.Options) error {
+// it goes; or, for a drain (a list of connectors to move into the default
+// group), the tenant alone. A drain reads the tenant first: its mapping needs the default
+// group.
+func (r *Run) load(ctx context.Context, read MappingReader, drain []string, opts plan.Options) error {
+	if drain != nil {
+		return r.loadDrain(ctx, drain, opts)
+	}
 	m, err := read()
 	if err != nil {
 		return err
@@ -81,6 +88,22 @@ func (r *Run) load(ctx context.Context, read MappingReader, opts plan.Options) e
 	if err := r.snapshot(ctx); err != nil {
 		return err
 	}
+	r.Plan = plan.Build(m, r.State, opts)
+	return nil
+}
+
+// loadDrain plans a drain: the listed connectors into the default group,
+// every other connector left out of the plan, under the same guards.
+func (r *Run) loadDrain(ctx context.Context, items []string, opts plan.Options) error {
+	if err := r.snapshot(ctx); err != nil {
+		return err
+	}
+	m, err := plan.DrainMapping(items, r.State)
+	if err != nil {
+		return &RefusedError{Err: err}
+	}
+	r.Mapping = m
+	opts.Unlisted = plan.UnlistedIgnore
 	r.Plan = plan.Build(m, r.State, opts)
 	return nil
 }
