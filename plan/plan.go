@@ -438,7 +438,7 @@ func (ix *index) connector(s *State, v string) (int32, string) {
 		}
 		return -1, fmt.Sprintf("no connector with id %s in the tenant", v)
 	}
-	key := strings.ToLower(v)
+	key := cellKey(v)
 	keys, shared := ix.byName()
 	first, more, ok := lookup(keys, shared, key)
 	if !ok && !strings.Contains(key, ".") {
@@ -466,10 +466,11 @@ func (ix *index) connector(s *State, v string) (int32, string) {
 // could name, even if the other alone is ambiguous.
 func (ix *index) connectorIs(i int32, v string) bool {
 	c := &ix.s.Connectors[i]
-	if IsGUID(v) {
-		return NormalizeGUID(v) == strings.ToLower(c.ID)
+	if IsGUID(v) && NormalizeGUID(v) == strings.ToLower(c.ID) {
+		return true
 	}
-	k, name := strings.ToLower(v), nameKey(c.MachineName)
+	// A name cell that looks like a GUID may still be the name.
+	k, name := cellKey(v), nameKey(c.MachineName)
 	if k == name {
 		return true
 	}
@@ -480,10 +481,10 @@ func (ix *index) connectorIs(i int32, v string) bool {
 // groupIs reports whether cell v could name group i: its id or its name.
 func (ix *index) groupIs(i int32, v string) bool {
 	g := &ix.s.Groups[i]
-	if IsGUID(v) {
-		return NormalizeGUID(v) == strings.ToLower(g.ID)
+	if IsGUID(v) && NormalizeGUID(v) == strings.ToLower(g.ID) {
+		return true
 	}
-	return strings.ToLower(v) == nameKey(g.Name)
+	return cellKey(v) == nameKey(g.Name)
 }
 
 // asciiHint explains a name with a question mark that matched nothing:
@@ -536,7 +537,7 @@ func (ix *index) group(s *State, v string) (int32, string) {
 		}
 		return -1, fmt.Sprintf("no connector group with id %s in the tenant", v)
 	}
-	first, more, ok := lookup(ix.groupByName, ix.groupNameMore, strings.ToLower(v))
+	first, more, ok := lookup(ix.groupByName, ix.groupNameMore, cellKey(v))
 	switch {
 	case !ok:
 		return -1, fmt.Sprintf("no connector group named %s in the tenant", QuoteShort(v)) + asciiHint(v)

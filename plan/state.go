@@ -167,7 +167,17 @@ func (ix *index) byShort() (map[string]int32, map[string][]int32) {
 // name the service holds with a trailing space is still found by the cell
 // an export wrote for it.
 func nameKey(name string) string {
-	return strings.ToLower(TrimSpace(name))
+	return cellKey(TrimSpace(name))
+}
+
+// cellKey is a mapping cell as it is compared with names: case-insensitive,
+// and with its line ends as LF, as CSV readers and XML (so every workbook)
+// read a CR LF or a lone CR inside a cell.
+func cellKey(v string) string {
+	if strings.IndexByte(v, '\r') >= 0 {
+		v = strings.ReplaceAll(strings.ReplaceAll(v, "\r\n", "\n"), "\r", "\n")
+	}
+	return strings.ToLower(v)
 }
 
 func addName(first map[string]int32, more map[string][]int32, key string, i int32) {

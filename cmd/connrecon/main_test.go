@@ -30,6 +30,7 @@ type harness struct {
 	tty    bool
 	stdout bytes.Buffer
 	stderr bytes.Buffer
+	ctx    context.Context // the run's; nil: context.Background()
 }
 
 func newHarness(t *testing.T, opts graphsim.Options) *harness {
@@ -38,8 +39,20 @@ func newHarness(t *testing.T, opts graphsim.Options) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newHarnessFor(t, tn, opts, nil)
+}
+
+// newHarnessFor is newHarness with a tenant of the test's own, and the
+// simulator's handler wrapped by wrap when it is not nil (a test's own
+// faults).
+func newHarnessFor(t *testing.T, tn *graphsim.Tenant, opts graphsim.Options, wrap func(http.Handler) http.Handler) *harness {
+	t.Helper()
 	sim := graphsim.New(tn, opts)
-	srv := httptest.NewServer(sim)
+	var handler http.Handler = sim
+	if wrap != nil {
+		handler = wrap(sim)
+	}
+	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)
 	return &harness{t: t, sim: sim, url: srv.URL + "/beta", env: map[string]string{
 		"CONNRECON_GRAPH_URL": srv.URL + "/beta",
@@ -59,7 +72,11 @@ func (h *harness) run(args ...string) int {
 		StdinIsTerminal:  func() bool { return h.tty },
 		StderrIsTerminal: func() bool { return false },
 	}
-	return Main(context.Background(), args, env)
+	ctx := h.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return Main(ctx, args, env)
 }
 
 func (h *harness) posts() []graphsim.LoggedRequest {

@@ -460,13 +460,13 @@ func (b *rowBuilder) row(line int, connector, connector2, group, group2 string) 
 	idx := len(b.m.Rows)
 	b.m.Rows = append(b.m.Rows, plan.Row{Line: line, Connector: connector, Group: group, ConnectorAlt: connector2, GroupAlt: group2})
 	r := &b.m.Rows[idx]
-	scan := b.check(r, idx, "connector", connector, cc)
+	scan := b.check(r, idx, "connector", connector, cc, false)
 	if connector2 != "" {
-		b.check(r, idx, "connector", connector2, cc2)
+		b.check(r, idx, "connector", connector2, cc2, true)
 	}
-	b.check(r, idx, "group", group, gc)
+	b.check(r, idx, "group", group, gc, false)
 	if group2 != "" {
-		b.check(r, idx, "group", group2, gc2)
+		b.check(r, idx, "group", group2, gc2, true)
 	}
 	for i := 0; i < len(long); i += 2 {
 		if r.Problem == "" {
@@ -499,8 +499,12 @@ func (b *rowBuilder) capCell(what, v string, col int, long []string) (string, []
 }
 
 // check applies the checks that need nothing but the cell itself, and
-// reports the first problem found as the row's.
-func (b *rowBuilder) check(r *plan.Row, idx int, what, v string, col int) cellScan {
+// reports the first problem found as the row's. A second cell (second) is
+// a name beside the row's id, so the checks for a mangled id or a formula's
+// error do not apply to it: a group may be named "#N/A" and a machine
+// "ad-01-02-03", and the id decides which one the row means (plan.Build
+// checks that the name agrees).
+func (b *rowBuilder) check(r *plan.Row, idx int, what, v string, col int, second bool) cellScan {
 	m := b.m
 	msg := ""
 	c := scanCell(v)
@@ -510,9 +514,9 @@ func (b *rowBuilder) check(r *plan.Row, idx int, what, v string, col int) cellSc
 		msg = "the " + what + " cell is empty"
 	case !c.ascii && !utf8.ValidString(v):
 		msg = notUTF8(what, v)
-	case v[0] == '#' && spreadsheetErrors[strings.ToUpper(v)]:
+	case !second && v[0] == '#' && spreadsheetErrors[strings.ToUpper(v)]:
 		msg = fmt.Sprintf("the %s cell holds the spreadsheet error %s: fix the formula that produced it, or type the value", what, v)
-	case c.idShaped && !plan.IsGUID(v):
+	case !second && c.idShaped && !plan.IsGUID(v):
 		msg = fmt.Sprintf("%s %s looks like an id but is not a valid GUID", what, plan.QuoteShort(v))
 	default:
 		return c

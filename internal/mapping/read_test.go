@@ -1052,3 +1052,23 @@ func TestProducerTextForms(t *testing.T) {
 		})
 	}
 }
+
+// A name beside an id (an export's second column) may look like a mangled
+// id or a spreadsheet error: a group can be named "#N/A" and a machine
+// "ad-01-02-03". The id decides and plan checks the name agrees, so such
+// a name is read. The same text in a column of its own is still refused.
+func TestSecondCellsAreNames(t *testing.T) {
+	const id, gid = "0b60514d-25e6-5ebb-a432-91511587c142", "75b5c10a-a3cf-5def-9e0f-4e2f545344f7"
+	m := parse(t, "connectorId,machineName,connectorGroupId,connectorGroup\r\n"+id+",ad-01-02-03,"+gid+",#N/A\r\n")
+	if r := m.Rows[0]; r.Problem != "" || r.ConnectorAlt != "ad-01-02-03" || r.GroupAlt != "#N/A" {
+		t.Errorf("row %+v, want the names read", r)
+	}
+	m = parse(t, "connector,group\r\nad-01-02-03,#N/A\r\n")
+	if r := m.Rows[0]; !strings.Contains(r.Problem, "looks like an id") {
+		t.Errorf("alone, the id-shaped name gives %q", r.Problem)
+	}
+	m = parse(t, "connector,group\r\napp1,#N/A\r\n")
+	if r := m.Rows[0]; !strings.Contains(r.Problem, "spreadsheet error") {
+		t.Errorf("alone, #N/A gives %q", r.Problem)
+	}
+}

@@ -105,6 +105,11 @@ func (r *Run) loadDrain(ctx context.Context, items []string, opts plan.Options) 
 	r.Mapping = m
 	opts.Unlisted = plan.UnlistedIgnore
 	r.Plan = plan.Build(m, r.State, opts)
+	for i := range r.Plan.Refusals {
+		if f := &r.Plan.Refusals[i]; f.Guard == plan.GuardCoverage {
+			f.Message += " (for a drain: drain that group's connectors one at a time, or first add an active connector to it)"
+		}
+	}
 	return nil
 }
 
