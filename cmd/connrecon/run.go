@@ -203,6 +203,9 @@ func finish(s *session, r *reconcile.Run, ro reportOptions, err error) error {
 	for i, f := range formats {
 		files[i] = f.File()
 	}
+	if r.Backout != "" {
+		files = append(files, report.BackoutFiles...)
+	}
 	s.log.Info("report written", "dir", r.ReportDir, "files", strings.Join(files, ","))
 	return err
 }
