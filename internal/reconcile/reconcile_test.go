@@ -395,3 +395,47 @@ func TestReadOnlyTenant(t *testing.T) {
 		t.Errorf("apply with a read-only tenant: %v, moves %v", err, f.moves)
 	}
 }
+
+// No back-out, no move: apply stops before sending anything, and says so;
+// plan fails too, as a plan without its way back is not one to approve.
+func TestNoMoveWithoutBackout(t *testing.T) {
+	block := func(r *Run) {
+		// A directory where backout.csv goes: the rename onto it fails.
+		if err := os.MkdirAll(filepath.Join(r.ReportDir, "backout.csv", "x"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := newFakeTenant()
+	r, _, _ := newRun(t, "apply", f)
+	block(r)
+	err := r.Apply(context.Background(), ApplyRequest{Read: mappingOf("app01", "East"), Options: guards})
+	if err == nil || !strings.Contains(err.Error(), "no move is made without its back-out") || len(f.moves) != 0 || r.Journal != "" || r.Backout != "" {
+		t.Fatalf("err = %v, %d moves, journal %q: want a failure before any move", err, len(f.moves), r.Journal)
+	}
+	r, _, _ = newRun(t, "plan", f)
+	block(r)
+	if err := r.MakePlan(context.Background(), PlanRequest{Read: mappingOf("app01", "East"), Options: guards}); err == nil || !strings.Contains(err.Error(), "back-out") {
+		t.Errorf("plan: err = %v, want the back-out's failure", err)
+	}
+}
+
+// The back-out is on disk before the first move goes out, naming the run.
+func TestBackoutBeforeFirstMove(t *testing.T) {
+	f := newFakeTenant()
+	r, out, _ := newRun(t, "apply", f)
+	r.ID = "run0001"
+	var before []byte
+	err := r.Apply(context.Background(), ApplyRequest{Read: mappingOf("app01", "East"), Options: guards, Confirm: func(int) error {
+		before, _ = os.ReadFile(filepath.Join(r.ReportDir, "backout.csv"))
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(before), "run run0001 (apply started") || len(f.moves) != 1 {
+		t.Errorf("back-out before the move: %q; moves %v", before, f.moves)
+	}
+	if !strings.Contains(out.String(), "Back-out: "+r.Backout) {
+		t.Errorf("the plan text does not name the back-out:\n%s", out)
+	}
+}
