@@ -120,13 +120,7 @@ func WriteBackout(dir string, p *plan.Plan, u Undoes) (string, error) {
 		{"apply it with", "connrecon apply -m " + csvPath + " (with the guard flags the forward run needed)"},
 	}}
 	sheets := []mapping.Sheet{{Name: BackoutSheet, Table: t}, {Name: BackoutAboutSheet, Table: about}}
-	blanked := 0
-	for i := range sheets {
-		var n int
-		sheets[i].Table, n = mapping.BlankUnwritable(sheets[i].Table)
-		blanked += n
-	}
-	if blanked > 0 {
+	if blanked := mapping.BlankUnwritable(sheets); blanked > 0 {
 		// The ids are GUIDs and always fit: a row keeps what restores it.
 		sheets[1].Table.Rows = append(sheets[1].Table.Rows, []string{"note", fmt.Sprintf("%d cell(s) held characters a workbook cannot hold and are empty here: backout.csv has them", blanked)})
 	}

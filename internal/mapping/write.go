@@ -247,29 +247,34 @@ func CellFits(c string) error {
 	return nil
 }
 
-// BlankUnwritable returns t with every cell a workbook cannot hold
-// (CellFits) left empty, and how many were. The caller's table is not
-// changed. An export or back-out row names its connector and group by id
-// as well, so a name left out still reads back as the same row.
-func BlankUnwritable(t Table) (Table, int) {
+// BlankUnwritable leaves empty every cell of the sheets that a workbook
+// cannot hold (CellFits), and returns how many it emptied. Tables with
+// such a cell are replaced by copies: the caller's rows are not changed.
+// An export or back-out row names its connector and group by id as well,
+// so a name left out still reads back as the same row.
+func BlankUnwritable(sheets []Sheet) int {
 	n := 0
-	out := Table{Header: t.Header, Rows: t.Rows}
-	copied := false
-	for i, r := range t.Rows {
-		for j, c := range r {
-			if c == "" || CellFits(c) == nil {
-				continue
+	for k := range sheets {
+		t := &sheets[k].Table
+		copied := false
+		for i, r := range t.Rows {
+			rowCopied := false
+			for j, c := range r {
+				if c == "" || CellFits(c) == nil {
+					continue
+				}
+				if !copied {
+					t.Rows = append([][]string(nil), t.Rows...)
+					copied = true
+				}
+				if !rowCopied {
+					t.Rows[i] = append([]string(nil), r...)
+					rowCopied = true
+				}
+				t.Rows[i][j] = ""
+				n++
 			}
-			if !copied {
-				out.Rows = append([][]string(nil), t.Rows...)
-				copied = true
-			}
-			if &out.Rows[i][0] == &t.Rows[i][0] {
-				out.Rows[i] = append([]string(nil), r...)
-			}
-			out.Rows[i][j] = ""
-			n++
 		}
 	}
-	return out, n
+	return n
 }

@@ -130,13 +130,7 @@ func (r *Run) Export(ctx context.Context, req ExportRequest) error {
 	write := func(w io.Writer) error { return mapping.WriteCSV(w, conns) }
 	if format == ExportXLSX {
 		sheets := []mapping.Sheet{{Name: SheetConnectors, Table: conns}, {Name: SheetGroups, Table: groups}, {Name: SheetApplications, Table: apps}}
-		blanked := 0
-		for i := range sheets {
-			var n int
-			sheets[i].Table, n = mapping.BlankUnwritable(sheets[i].Table)
-			blanked += n
-		}
-		if blanked > 0 {
+		if blanked := mapping.BlankUnwritable(sheets); blanked > 0 {
 			r.Log.Warn("names holding characters a workbook cannot hold are left empty in it (their rows keep their ids, so they still read back): export as CSV to keep them", "cells", blanked)
 		}
 		write = func(w io.Writer) error { return mapping.WriteWorkbook(w, sheets) }
