@@ -21,11 +21,12 @@ type demoOptions struct {
 }
 
 func (o *demoOptions) AddFlags(fs *flag.FlagSet) {
-	fs.StringVar(&o.ReportDir, "report-dir", "demo-report", "directory for the demo's reports (plan/, apply/ and replan/ inside, replaced on every run)")
+	fs.StringVar(&o.ReportDir, "report-dir", "demo-report", "directory for the demo's export and reports (plan/, apply/, replan/ and backout/ inside, replaced on every run)")
 }
 
 // runDemo starts the simulated tenant on a loopback port and runs the real
-// job against it: plan, apply, and a second plan that finds nothing to do.
+// job against it: an export, plan, apply, a second plan that finds
+// nothing to do, and the apply's back-out, which puts the tenant back.
 // The demo is run again and again, so each run replaces its own earlier
 // reports (as --overwrite does) and says so; a real run's report
 // directory is never replaced unasked.
@@ -66,6 +67,11 @@ func runDemo(ctx context.Context, s *session, o demoOptions) error {
 	reports := func(sub string) reportOptions {
 		return reportOptions{Dir: filepath.Join(o.ReportDir, sub), Overwrite: true}
 	}
+	export := filepath.Join(o.ReportDir, "export.xlsx")
+	say("connrecon export -o %s   (where every connector is now)", export)
+	if err := runExport(ctx, &demo, exportOptions{Out: export}); err != nil {
+		return err
+	}
 	say("connrecon plan -m %s", mapping)
 	if err := runPlan(ctx, &demo, planOptions{planningOptions: planning, Report: reports("plan")}); err != nil {
 		return err
@@ -78,6 +84,13 @@ func runDemo(ctx context.Context, s *session, o demoOptions) error {
 	if err := runPlan(ctx, &demo, planOptions{planningOptions: planning, Report: reports("replan"), DetailedExitcode: true}); err != nil {
 		return fmt.Errorf("demo: the tenant does not match the mapping after apply: %w", err)
 	}
-	say("Done. Reports: %s/{plan,apply,replan}/report.{json,csv,xlsx,md}", o.ReportDir)
+	backout := filepath.Join(o.ReportDir, "apply", "backout.csv")
+	say("connrecon apply -m %s --yes   (the back-out: the tenant as the export found it)", backout)
+	undo := planning
+	undo.Mapping = backout
+	if err := runApply(ctx, &demo, applyOptions{planningOptions: undo, Report: reports("backout"), Concurrency: 4, Yes: true}); err != nil {
+		return err
+	}
+	say("Done. Export: %s. Reports: %s/{plan,apply,replan,backout}/report.{json,csv,xlsx,md}", export, o.ReportDir)
 	return nil
 }
