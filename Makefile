@@ -31,7 +31,8 @@ demo: build
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-# Each fuzzer of outside input (the mapping readers, a token's claims) for a
+# Each fuzzer of outside input (the mapping readers, a token's claims, the
+# export read back) for a
 # bounded time: no input may make them panic. Inputs that fail are kept in
 # the package's testdata/fuzz/ and replayed by every go test run after that.
 FUZZTIME ?= 20s
@@ -41,6 +42,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzReadXLSX$$' -fuzztime $(FUZZTIME) ./internal/mapping/
 	$(GO) test -run '^$$' -fuzz '^FuzzWriteCSV$$' -fuzztime $(FUZZTIME) ./internal/mapping/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/claims/
+	$(GO) test -run '^$$' -fuzz '^FuzzExportRoundTrip$$' -fuzztime $(FUZZTIME) ./internal/reconcile/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
