@@ -86,7 +86,7 @@ func (o *applyOptions) validate() error {
 
 func runApply(ctx context.Context, s *session, o applyOptions) error {
 	r := newRun(s, "apply", o.Report)
-	if err := prepareReportDir(s.log, o.Report.Dir, o.Report.Overwrite); err != nil {
+	if err := prepareReportDir(s.log, o.Report.Dir, o.Report.Overwrite, o.Mapping); err != nil {
 		return err // no report: the directory is an earlier run's
 	}
 	// One pacer for the whole run, reads and writes: a throttle seen by

@@ -32,7 +32,7 @@ func (o *planOptions) validate() error {
 
 func runPlan(ctx context.Context, s *session, o planOptions) error {
 	r := newRun(s, "plan", o.Report)
-	if err := prepareReportDir(s.log, o.Report.Dir, o.Report.Overwrite); err != nil {
+	if err := prepareReportDir(s.log, o.Report.Dir, o.Report.Overwrite, o.Mapping); err != nil {
 		// No report: the directory is an earlier run's. Nor may an
 		// earlier -o file stand for tonight's plan.
 		if o.Out != "" {

@@ -443,3 +443,19 @@ func TestDrainUsage(t *testing.T) {
 		t.Errorf("%d requests sent by usage errors", n)
 	}
 }
+
+// --overwrite never deletes the back-out the run is asked to apply.
+func TestOverwriteKeepsTheBackoutApplied(t *testing.T) {
+	h := newHarness(t, graphsim.Options{})
+	dir := filepath.Join(t.TempDir(), "d")
+	if code := h.run("apply", "-m", writeFile(t, "f.csv", forward), "--yes", "--report-dir", dir); code != 0 {
+		t.Fatalf("apply exit %d", code)
+	}
+	backout := filepath.Join(dir, report.BackoutCSV)
+	if code := h.run("apply", "-m", backout, "--yes", "--report-dir", dir, "--overwrite"); code != exitUsage || !strings.Contains(h.stderr.String(), "another --report-dir") {
+		t.Fatalf("exit %d, want %d:\n%s", code, exitUsage, &h.stderr)
+	}
+	if _, err := os.Stat(backout); err != nil {
+		t.Errorf("the back-out is gone: %v", err)
+	}
+}

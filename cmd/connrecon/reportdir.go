@@ -45,9 +45,19 @@ const reportHeadLimit = 64 << 10
 //
 // The per-run default directories are new, so only a directory given with
 // --report-dir is checked (dir is "" otherwise).
-func prepareReportDir(log *slog.Logger, dir string, overwrite bool) error {
+func prepareReportDir(log *slog.Logger, dir string, overwrite bool, mapping string) error {
 	if dir == "" {
 		return nil
+	}
+	if overwrite && mapping != "" && mapping != "-" {
+		// --overwrite must never delete the back-out this run is asked
+		// to apply.
+		m, _ := filepath.Abs(mapping)
+		for _, name := range auditFiles {
+			if p, _ := filepath.Abs(filepath.Join(dir, name)); p == m {
+				return usageErrorf("-m %s is in --report-dir %s, which --overwrite would empty first: give this run another --report-dir", mapping, dir)
+			}
+		}
 	}
 	var found []string
 	for _, name := range auditFiles {
