@@ -205,3 +205,13 @@ func TestUnlistedDefaultLeavesOtherKinds(t *testing.T) {
 		t.Errorf("moves %d, want 0", p.Summary().Move)
 	}
 }
+
+// An agent in a group of another kind is never moved out of it: its
+// back-out could not put it back.
+func TestAgentOfAnotherKindIsNotMoved(t *testing.T) {
+	s := typed("Default! Sync", "a@Sync", map[string]string{"Sync": "syncFabric"})
+	p := Build(mapping("a>Default"), s, Options{})
+	if c := p.Changes[0]; c.Action != ActionInvalid || !strings.Contains(c.Reason, "group of another kind") {
+		t.Errorf("got %s %q, want invalid", c.Action, c.Reason)
+	}
+}

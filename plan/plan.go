@@ -249,6 +249,10 @@ func Build(m *Mapping, s *State, opts Options) *Plan {
 			ch.Action, ch.Reason = ActionInvalid, strings.Join(reasons, "; ")
 		case ix.connGroup[ci] == gi:
 			ch.Action = ActionNoop
+		case ix.connGroup[ci] >= 0 && !s.Groups[ix.connGroup[ci]].IsTarget():
+			// An agent of another kind (provisioning): no back-out could
+			// return it to its group, and it is no connector to move.
+			ch.Action, ch.Reason = ActionInvalid, fmt.Sprintf("the connector is in %s, a group of another kind than application proxy: it is not moved out of it", QuoteShort(s.Groups[ix.connGroup[ci]].Name))
 		default:
 			ch.Action, ch.Wave = ActionMove, 1
 			ch.Warnings = inactiveWarning(conn, ch.Warnings)
