@@ -120,3 +120,20 @@ func TestNamesWithSurroundingSpace(t *testing.T) {
 		t.Fatalf("got %s %s → %q (%s), want app1 moved to Europe", c.Action, c.ConnectorID, c.ToGroupName, c.Reason)
 	}
 }
+
+// The host part of a machine name agrees with its id only when no
+// connector has that text as its whole name: then the cell names that one.
+func TestHostPartThatIsAnotherName(t *testing.T) {
+	s := fixtureState()
+	s.Connectors = append(s.Connectors, Connector{ID: "c0000000-0000-4000-8000-0000000000ee", MachineName: "app1", Status: StatusActive, GroupID: gEurope})
+	m := &Mapping{Rows: []Row{{Line: 2, Connector: cApp1, ConnectorAlt: "app1", Group: "Europe"}}}
+	p := Build(m, s, Options{Unlisted: UnlistedDefault})
+	if c := p.Changes[0]; c.Action != ActionInvalid || !strings.Contains(c.Reason, "name different connectors") {
+		t.Errorf("got %s %q, want the disagreement", c.Action, c.Reason)
+	}
+	for _, c := range p.Changes[1:] {
+		if c.MachineName == "app1" && c.Action == ActionMove {
+			t.Errorf("app1, named by the row, is moved as unlisted")
+		}
+	}
+}

@@ -479,7 +479,15 @@ func (ix *index) connectorIs(i int32, v string) bool {
 		return true
 	}
 	short, _, ok := strings.Cut(name, ".")
-	return ok && !strings.Contains(k, ".") && short == k
+	if !ok || strings.Contains(k, ".") || short != k {
+		return false
+	}
+	// The host part counts only when no connector has it as its whole
+	// name, as in resolution: "app1" beside app1.contoso.com's id, with a
+	// connector named app1, names that one, and the cells disagree.
+	names, _ := ix.byName()
+	_, found := names[k]
+	return !found
 }
 
 // groupIs reports whether cell v could name group i: its id or its name.

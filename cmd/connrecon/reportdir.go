@@ -223,7 +223,7 @@ func removeStaleTemporaries(log *slog.Logger, dir string) {
 // isReportTemp reports whether name is a report writer's temporary file:
 // "." + a report's name + "." + the digits os.CreateTemp adds.
 func isReportTemp(name string) bool {
-	for _, f := range report.Files {
+	for _, f := range append(append([]string{}, report.Files...), report.BackoutFiles...) {
 		rest, ok := strings.CutPrefix(name, "."+f+".")
 		if !ok || rest == "" {
 			continue
