@@ -31,6 +31,39 @@ func BenchmarkBuild(b *testing.B) {
 	}
 }
 
+// BenchmarkBuildExportShaped: BenchmarkBuild's tenant and moves, with the
+// mapping shaped as an export edited is: each connector and group named by
+// id and by name, so every row has its two cells checked for agreement.
+func BenchmarkBuildExportShaped(b *testing.B) {
+	for _, size := range []struct{ connectors, groups int }{{10_000, 500}, {100_000, 5_000}} {
+		b.Run(fmt.Sprintf("connectors=%d/groups=%d", size.connectors, size.groups), func(b *testing.B) {
+			s, m := genMigration(size.connectors, size.groups)
+			ids := make(map[string]string, len(s.Connectors)+len(s.Groups))
+			for _, c := range s.Connectors {
+				ids[c.MachineName] = c.ID
+			}
+			for _, g := range s.Groups {
+				ids[g.Name] = g.ID
+			}
+			m.ConnectorHeader, m.ConnectorAltHeader, m.GroupHeader, m.GroupAltHeader = "connectorId", "machineName", "connectorGroupId", "connectorGroup"
+			for i := range m.Rows {
+				r := &m.Rows[i]
+				r.Connector, r.ConnectorAlt, r.Group, r.GroupAlt = ids[r.Connector], r.Connector, ids[r.Group], r.Group
+			}
+			opts := Options{MaxChanges: 0, MinActive: 1}
+			p := Build(m, s, opts)
+			if sum := p.Summary(); sum.Move != size.connectors/10 || sum.Invalid != 0 || sum.Unmanaged != 0 || p.Refused() || p.WaveCount() != 2 {
+				b.Fatalf("unexpected plan for the benchmark: %+v, %d waves, refusals %+v", sum, p.WaveCount(), p.Refusals)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				Build(m, s, opts)
+			}
+		})
+	}
+}
+
 // genMigration: n connectors in g groups (n a multiple of g), as described
 // at BenchmarkBuild, and the mapping for it.
 func genMigration(n, g int) (*State, *Mapping) {

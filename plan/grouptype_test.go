@@ -215,3 +215,66 @@ func TestAgentOfAnotherKindIsNotMoved(t *testing.T) {
 		t.Errorf("got %s %q, want invalid", c.Action, c.Reason)
 	}
 }
+
+// A connector the snapshot shows in no group (Graph replicating a move, or
+// a group the snapshot lacks) is never moved, by a mapping row, a drain or
+// --unlisted default: its back-out row would name no group to return it to.
+func TestConnectorInNoGroupIsNotMoved(t *testing.T) {
+	const lost = "e0000000-0000-4000-8000-000000000001"
+	for _, tt := range []struct {
+		name    string
+		groupID string // of connector a
+		reason  string // in its change's reason
+	}{
+		{name: "in no group's member list", groupID: "", reason: "the connector is in no group's member list (Graph may still be replicating a move)"},
+		{name: "in a group the snapshot lacks", groupID: lost, reason: `the connector is in group "` + lost + `", which the tenant's list of groups lacks`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			state := func() *State {
+				s := tenant("Default! EU+", "a@ b@EU c@EU")
+				connByName(t, s, "a").GroupID = tt.groupID
+				return s
+			}
+			dm, err := DrainMapping([]string{"a.contoso.com"}, state())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, run := range []struct {
+				name   string
+				m      *Mapping
+				opts   Options
+				action Action
+				reason string
+			}{
+				{name: "mapping row", m: mapping("a>EU"), opts: Options{Unlisted: UnlistedIgnore}, action: ActionInvalid,
+					reason: tt.reason + ": it is not moved, as its back-out could not return it; plan again once Graph lists it in its group"},
+				{name: "mapping row into the default group", m: mapping("a>Default"), opts: Options{Unlisted: UnlistedIgnore}, action: ActionInvalid,
+					reason: tt.reason + ": it is not moved"},
+				{name: "drain", m: dm, opts: Options{Unlisted: UnlistedIgnore}, action: ActionInvalid,
+					reason: tt.reason + ": it is not moved"},
+				{name: "--unlisted default", m: mapping("b>EU c>EU"), opts: Options{Unlisted: UnlistedDefault}, action: ActionUnmanaged,
+					reason: "not in the mapping: left where it is, as " + tt.reason + " and its back-out could not return it"},
+			} {
+				t.Run(run.name, func(t *testing.T) {
+					s := state()
+					p := Build(run.m, s, run.opts)
+					var a *Change
+					for i := range p.Changes {
+						if shortName(p.Changes[i]) == "a" {
+							a = &p.Changes[i]
+						}
+					}
+					if a == nil {
+						t.Fatalf("no change for a: %+v", p.Changes)
+					}
+					if a.Action != run.action || !strings.Contains(a.Reason, run.reason) || a.Wave != 0 || a.FromGroupID != tt.groupID {
+						t.Errorf("a: %s (wave %d, from %q) %q, want %s %q", a.Action, a.Wave, a.FromGroupID, a.Reason, run.action, run.reason)
+					}
+					if n := p.Summary().Move; n != 0 {
+						t.Errorf("%d moves, want none: %+v", n, p.Changes)
+					}
+				})
+			}
+		})
+	}
+}

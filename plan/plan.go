@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 	"strings"
@@ -182,6 +183,7 @@ func Build(m *Mapping, s *State, opts Options) *Plan {
 			if r.ConnectorAlt != "" && r.Problem == "" {
 				ai, whyAlt := ix.connector(s, r.ConnectorAlt)
 				switch {
+				case ci >= 0 && ci == ai: // the same connector: no need to compare the cells
 				case ci >= 0 && ix.connectorIs(ci, r.ConnectorAlt):
 				case ai >= 0 && ix.connectorIs(ai, r.Connector):
 					// A name shared by several connectors (a machine
@@ -225,6 +227,7 @@ func Build(m *Mapping, s *State, opts Options) *Plan {
 			if r.GroupAlt != "" {
 				ai, whyAlt := ix.group(s, r.GroupAlt)
 				switch {
+				case gi >= 0 && gi == ai:
 				case gi >= 0 && ix.groupIs(gi, r.GroupAlt):
 				case ai >= 0 && ix.groupIs(ai, r.Group):
 					gi, why = ai, "" // a shared group name beside the id of one of them
@@ -247,9 +250,12 @@ func Build(m *Mapping, s *State, opts Options) *Plan {
 		switch {
 		case len(reasons) > 0:
 			ch.Action, ch.Reason = ActionInvalid, strings.Join(reasons, "; ")
+		case ix.connGroup[ci] < 0:
+			// Its back-out row would name no group to return it to.
+			ch.Action, ch.Reason = ActionInvalid, notInAGroup(conn)+": it is not moved, as its back-out could not return it; plan again once Graph lists it in its group"
 		case ix.connGroup[ci] == gi:
 			ch.Action = ActionNoop
-		case ix.connGroup[ci] >= 0 && !s.Groups[ix.connGroup[ci]].IsTarget():
+		case !s.Groups[ix.connGroup[ci]].IsTarget():
 			// An agent of another kind (provisioning): no back-out could
 			// return it to its group, and it is no connector to move.
 			ch.Action, ch.Reason = ActionInvalid, fmt.Sprintf("the connector is in %s, a group of another kind than application proxy: it is not moved out of it", QuoteShort(s.Groups[ix.connGroup[ci]].Name))
@@ -347,7 +353,10 @@ func (p *Plan) addUnlisted(s *State, ix *index, mentioned []bool, conns, dests [
 			ch.FromGroupName = s.Groups[g].Name
 		}
 		to := int32(-1)
-		if g := ix.connGroup[u.i]; mode == UnlistedDefault && g >= 0 && !s.Groups[g].IsTarget() {
+		if g := ix.connGroup[u.i]; mode == UnlistedDefault && g < 0 {
+			// No group its back-out could return it to.
+			ch.Reason = "not in the mapping: left where it is, as " + notInAGroup(c) + " and its back-out could not return it (--unlisted default)"
+		} else if mode == UnlistedDefault && !s.Groups[g].IsTarget() {
 			// An agent of another kind (a provisioning agent in a
 			// syncFabric group) is no application proxy connector to idle.
 			ch.Reason = "not in the mapping: left where it is, in a group of another kind (--unlisted default idles only application proxy connectors)"
@@ -368,6 +377,16 @@ func (p *Plan) addUnlisted(s *State, ix *index, mentioned []bool, conns, dests [
 		conns, dests = append(conns, u.i), append(dests, to)
 	}
 	return conns, dests
+}
+
+// notInAGroup says why connector c has no group in the snapshot: in no
+// group's member list (Graph replicating a move), or in one the snapshot
+// does not list.
+func notInAGroup(c *Connector) string {
+	if c.GroupID == "" {
+		return "the connector is in no group's member list (Graph may still be replicating a move)"
+	}
+	return fmt.Sprintf("the connector is in group %s, which the tenant's list of groups lacks", QuoteShort(c.GroupID))
 }
 
 func inactiveWarning(c *Connector, warnings []string) []string {
@@ -442,10 +461,10 @@ func (ix *index) connector(s *State, v string) (int32, string) {
 		}
 		return -1, fmt.Sprintf("no connector with id %s in the tenant", v)
 	}
-	key := cellKey(v)
+	key := ix.cellKeyOf(v)
 	keys, shared := ix.byName()
 	first, more, ok := lookup(keys, shared, key)
-	if !ok && !strings.Contains(key, ".") {
+	if !ok && bytes.IndexByte(key, '.') < 0 {
 		keys, shared = ix.byShort()
 		first, more, ok = lookup(keys, shared, key)
 	}
@@ -474,19 +493,19 @@ func (ix *index) connectorIs(i int32, v string) bool {
 		return true
 	}
 	// A name cell that looks like a GUID may still be the name.
-	k, name := cellKey(v), nameKey(c.MachineName)
-	if k == name {
+	k, name := ix.cellKeyOf(v), ix.connKey(i)
+	if string(k) == name {
 		return true
 	}
 	short, _, ok := strings.Cut(name, ".")
-	if !ok || strings.Contains(k, ".") || short != k {
+	if !ok || bytes.IndexByte(k, '.') >= 0 || short != string(k) {
 		return false
 	}
 	// The host part counts only when no connector has it as its whole
 	// name, as in resolution: "app1" beside app1.contoso.com's id, with a
 	// connector named app1, names that one, and the cells disagree.
 	names, _ := ix.byName()
-	_, found := names[k]
+	_, found := names[string(k)]
 	return !found
 }
 
@@ -496,7 +515,7 @@ func (ix *index) groupIs(i int32, v string) bool {
 	if IsGUID(v) && NormalizeGUID(v) == strings.ToLower(g.ID) {
 		return true
 	}
-	return cellKey(v) == nameKey(g.Name)
+	return string(ix.cellKeyOf(v)) == ix.groupKeys[i]
 }
 
 // asciiHint explains a name with a question mark that matched nothing:
@@ -549,7 +568,7 @@ func (ix *index) group(s *State, v string) (int32, string) {
 		}
 		return -1, fmt.Sprintf("no connector group with id %s in the tenant", v)
 	}
-	first, more, ok := lookup(ix.groupByName, ix.groupNameMore, cellKey(v))
+	first, more, ok := lookup(ix.groupByName, ix.groupNameMore, ix.cellKeyOf(v))
 	switch {
 	case !ok:
 		return -1, fmt.Sprintf("no connector group named %s in the tenant", QuoteShort(v)) + asciiHint(v)

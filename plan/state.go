@@ -3,6 +3,7 @@ package plan
 import (
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Connector status values as Graph reports them.
@@ -85,7 +86,10 @@ type index struct {
 	groupByID     map[string]int32 // lower-cased id
 	groupByName   map[string]int32 // lower-cased name → first group with it
 	groupNameMore map[string][]int32
-	connGroup     []int32 // each connector's group; -1 when the snapshot lacks that group
+	connKeys      []string // each connector's nameKey, as connKey needs them
+	groupKeys     []string // each group's nameKey
+	key           []byte   // a cell's key, reused from row to row (cellKeyOf)
+	connGroup     []int32  // each connector's group; -1 when the snapshot lacks that group
 	// The one target group (Group.IsTarget) with isDefault; -1 when there
 	// is none or more than one. A syncFabric group may be its kind's
 	// default too: it is neither counted nor chosen.
@@ -98,6 +102,7 @@ func newIndex(s *State) *index {
 		groupByID:     make(map[string]int32, len(s.Groups)),
 		groupByName:   make(map[string]int32, len(s.Groups)),
 		groupNameMore: map[string][]int32{},
+		groupKeys:     make([]string, len(s.Groups)),
 		connGroup:     make([]int32, len(s.Connectors)),
 		defaultGroup:  -1,
 	}
@@ -105,7 +110,8 @@ func newIndex(s *State) *index {
 	for i := range s.Groups {
 		g := &s.Groups[i]
 		ix.groupByID[strings.ToLower(g.ID)] = int32(i)
-		addName(ix.groupByName, ix.groupNameMore, nameKey(g.Name), int32(i))
+		ix.groupKeys[i] = nameKey(g.Name)
+		addName(ix.groupByName, ix.groupNameMore, ix.groupKeys[i], int32(i))
 		if g.IsDefault && g.IsTarget() {
 			defaults++
 			ix.defaultGroup = int32(i)
@@ -150,6 +156,20 @@ func (ix *index) byName() (map[string]int32, map[string][]int32) {
 	return ix.connByName, ix.connNameMore
 }
 
+// connKey is connector i's nameKey, computed once. The table is made on
+// first use: most mappings never compare two cells of a row (Build skips
+// the comparison when both resolve to the same connector), and 100,000
+// strings more would cost every Build a GC scan.
+func (ix *index) connKey(i int32) string {
+	if ix.connKeys == nil {
+		ix.connKeys = make([]string, len(ix.s.Connectors))
+	}
+	if ix.connKeys[i] == "" { // a name whose key is "" is recomputed, at no cost
+		ix.connKeys[i] = nameKey(ix.s.Connectors[i].MachineName)
+	}
+	return ix.connKeys[i]
+}
+
 func (ix *index) byShort() (map[string]int32, map[string][]int32) {
 	if ix.connByShort == nil {
 		ix.connByShort, ix.connShortMore = make(map[string]int32, len(ix.s.Connectors)), map[string][]int32{}
@@ -172,12 +192,41 @@ func nameKey(name string) string {
 
 // cellKey is a mapping cell as it is compared with names: case-insensitive,
 // and with its line ends as LF, as CSV readers and XML (so every workbook)
-// read a CR LF or a lone CR inside a cell.
+// read a CR LF or a lone CR inside a cell. A cell that is its own key (ASCII
+// without capitals or CR, as machine names are) is returned as it is,
+// after one pass.
 func cellKey(v string) string {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c >= utf8.RuneSelf || c == '\r' || 'A' <= c && c <= 'Z' {
+			return cellKeySlow(v)
+		}
+	}
+	return v
+}
+
+func cellKeySlow(v string) string {
 	if strings.IndexByte(v, '\r') >= 0 {
 		v = strings.ReplaceAll(strings.ReplaceAll(v, "\r\n", "\n"), "\r", "\n")
 	}
 	return strings.ToLower(v)
+}
+
+// cellKeyOf is cellKey(v) in ix.key, valid until the next call: a lookup
+// with it (m[string(k)]) allocates nothing, even for a cell with capitals.
+func (ix *index) cellKeyOf(v string) []byte {
+	k := append(ix.key[:0], v...)
+	for i, c := range k {
+		switch {
+		case c >= utf8.RuneSelf || c == '\r':
+			k = append(k[:0], cellKeySlow(v)...)
+			ix.key = k
+			return k
+		case 'A' <= c && c <= 'Z':
+			k[i] = c + 'a' - 'A'
+		}
+	}
+	ix.key = k
+	return k
 }
 
 func addName(first map[string]int32, more map[string][]int32, key string, i int32) {
@@ -190,15 +239,15 @@ func addName(first map[string]int32, more map[string][]int32, key string, i int3
 
 // lookup returns the first position stored under key and the others, if any.
 // It allocates nothing: a name is looked up once per mapping row.
-func lookup(first map[string]int32, more map[string][]int32, key string) (int32, []int32, bool) {
-	i, ok := first[key]
+func lookup(first map[string]int32, more map[string][]int32, key []byte) (int32, []int32, bool) {
+	i, ok := first[string(key)]
 	if !ok {
 		return -1, nil, false
 	}
 	if len(more) == 0 { // the usual case: no shared names at all
 		return i, nil, true
 	}
-	return i, more[key], true
+	return i, more[string(key)], true
 }
 
 // SortState puts connectors and groups in a stable order (by name, then

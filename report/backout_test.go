@@ -119,3 +119,41 @@ func TestWriteBackoutNoMoves(t *testing.T) {
 		t.Fatalf("rows %v, err %v", m, err)
 	}
 }
+
+// Every row of a back-out reads back valid, even when the snapshot showed a
+// mapped connector in no group (Graph replicating a move): the plan does
+// not move it, so the back-out has no row without a group.
+func TestBackoutOfConnectorInNoGroup(t *testing.T) {
+	s := &plan.State{
+		Groups: []plan.Group{
+			{ID: "9d000000-0000-4000-8000-000000000001", Name: "Default", IsDefault: true},
+			{ID: "9d000000-0000-4000-8000-000000000002", Name: "EU"},
+		},
+		Connectors: []plan.Connector{
+			{ID: "cd000000-0000-4000-8000-000000000001", MachineName: "lost.contoso.com", Status: plan.StatusActive},
+			{ID: "cd000000-0000-4000-8000-000000000002", MachineName: "fra1.contoso.com", Status: plan.StatusActive, GroupID: "9d000000-0000-4000-8000-000000000001"},
+		},
+	}
+	lost, fra1 := plan.Row{Line: 2, Connector: "lost.contoso.com", Group: "EU"}, plan.Row{Line: 3, Connector: "fra1.contoso.com", Group: "EU"}
+	for _, tc := range []struct {
+		rows []plan.Row
+		opts plan.Options
+	}{
+		{rows: []plan.Row{lost, fra1}},
+		{rows: []plan.Row{fra1}, opts: plan.Options{Unlisted: plan.UnlistedDefault}},
+	} {
+		p := plan.Build(&plan.Mapping{Rows: tc.rows}, s, tc.opts)
+		dir := t.TempDir()
+		path, err := WriteBackout(dir, p, Undoes{RunID: "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := mapping.Read(path, mapping.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(back.Rows) != 1 || back.Rows[0].Problem != "" || back.Rows[0].ConnectorAlt != "fra1.contoso.com" || back.Rows[0].GroupAlt != "Default" {
+			t.Errorf("--unlisted %q: back-out rows %+v, want fra1's alone, back to Default", tc.opts.Unlisted, back.Rows)
+		}
+	}
+}

@@ -27,7 +27,7 @@ func envSample(t *testing.T, name string, v flag.Value) (set, want string) {
 		return "0.25", "0.25"
 	case "*flag.durationValue":
 		return "3s", "3s"
-	case "*flag.stringValue":
+	case "*flag.stringValue", "*main.givenString":
 		return "env-" + name, "env-" + name
 	default:
 		t.Fatalf("--%s: no sample for %s", name, tp)

@@ -418,26 +418,37 @@ func TestDrain(t *testing.T) {
 }
 
 // --drain's command line: instead of -m or --plan, with no empty item and
-// no --unlisted or --sheet.
+// no --unlisted (not even from CONNRECON_UNLISTED, nor as the default) or
+// --sheet.
 func TestDrainUsage(t *testing.T) {
 	h := newHarness(t, graphsim.Options{})
 	m := writeFile(t, "m.csv", forward)
 	for _, tc := range []struct {
-		args []string
-		want string
+		args     []string
+		unlisted string // CONNRECON_UNLISTED
+		want     string
 	}{
-		{[]string{"plan", "--drain", "a", "-m", m}, "either -m FILE or --drain LIST"},
-		{[]string{"apply", "--drain", "a", "--plan", "p.json", "--yes"}, "either --drain LIST or --plan"},
-		{[]string{"plan", "--drain", "a,,b"}, "item 2 of 3 is empty"},
-		{[]string{"plan", "--drain", "a,"}, "item 2 of 2 is empty"},
-		{[]string{"plan", "--drain", "a", "--unlisted", "default"}, "--unlisted does not apply"},
-		{[]string{"plan", "--drain", "a", "--sheet", "S"}, "--sheet is for a mapping file"},
-		{[]string{"export"}, "-o FILE is required"},
-		{[]string{"export", "-o", "out.json"}, "must end in .csv or .xlsx"},
+		{args: []string{"plan", "--drain", "a", "-m", m}, want: "either -m FILE or --drain LIST"},
+		{args: []string{"apply", "--drain", "a", "--plan", "p.json", "--yes"}, want: "either --drain LIST or --plan"},
+		{args: []string{"plan", "--drain", "a,,b"}, want: "item 2 of 3 is empty"},
+		{args: []string{"plan", "--drain", "a,"}, want: "item 2 of 2 is empty"},
+		{args: []string{"plan", "--drain", "a", "--unlisted", "default"}, want: "--unlisted does not apply"},
+		// Any --unlisted given, even the default's value.
+		{args: []string{"plan", "--drain", "a", "--unlisted", "report"}, want: "--unlisted does not apply"},
+		{args: []string{"apply", "--drain", "a", "--yes", "--unlisted=report"}, want: "--unlisted does not apply"},
+		{args: []string{"plan", "--drain", "a"}, unlisted: "report", want: "--unlisted does not apply: a drain moves the connectors it lists and no other (options also set from the environment: CONNRECON_AUTH, CONNRECON_GRAPH_URL, CONNRECON_UNLISTED)"},
+		{args: []string{"apply", "--drain", "a", "--yes"}, unlisted: "ignore", want: "--unlisted does not apply"},
+		{args: []string{"plan", "--drain", "a", "--sheet", "S"}, want: "--sheet is for a mapping file"},
+		{args: []string{"export"}, want: "-o FILE is required"},
+		{args: []string{"export", "-o", "out.json"}, want: "must end in .csv or .xlsx"},
 	} {
-		if code := h.run(tc.args...); code != exitUsage || !strings.Contains(h.stderr.String(), tc.want) {
-			t.Errorf("%v: exit %d, want %d with %q:\n%s", tc.args, code, exitUsage, tc.want, &h.stderr)
+		if tc.unlisted != "" {
+			h.env["CONNRECON_UNLISTED"] = tc.unlisted
 		}
+		if code := h.run(tc.args...); code != exitUsage || !strings.Contains(h.stderr.String(), tc.want) {
+			t.Errorf("%v (CONNRECON_UNLISTED=%s): exit %d, want %d with %q:\n%s", tc.args, tc.unlisted, code, exitUsage, tc.want, &h.stderr)
+		}
+		delete(h.env, "CONNRECON_UNLISTED")
 	}
 	if n := len(h.sim.Requests()); n != 0 {
 		t.Errorf("%d requests sent by usage errors", n)

@@ -69,6 +69,7 @@ type planningOptions struct {
 	drainItems       []string // Drain's items, parsed by validate
 	Sheet            string
 	Unlisted         string
+	unlistedGiven    bool // --unlisted set, on the command line or from the environment
 	MaxChanges       int
 	MinActive        int
 	AllowCoverageGap bool
@@ -79,7 +80,8 @@ func (o *planningOptions) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Mapping, "mapping", "", "same as -m")
 	fs.StringVar(&o.Drain, "drain", "", "instead of -m: move these connectors (machine names or ids, comma-separated) to the default group, for maintenance")
 	fs.StringVar(&o.Sheet, "sheet", "", "XLSX: the sheet to read (default: the first)")
-	fs.StringVar(&o.Unlisted, "unlisted", plan.UnlistedReport, "connectors in the tenant but not in the mapping: ignore, report (list them as unmanaged) or default (move them to the default group)")
+	o.Unlisted = plan.UnlistedReport
+	fs.Var(&givenString{p: &o.Unlisted, given: &o.unlistedGiven}, "unlisted", "connectors in the tenant but not in the mapping: `MODE` is ignore, report (list them as unmanaged) or default (move them to the default group)")
 	fs.IntVar(&o.MaxChanges, "max-changes", 50, "refuse a plan with more moves than this (0: no limit)")
 	fs.IntVar(&o.MinActive, "min-active", 1, "refuse a plan that leaves a group with applications below this many active connectors, even for a moment")
 	fs.BoolVar(&o.AllowCoverageGap, "allow-coverage-gap", false, "apply even when some group with applications would fall below --min-active")
@@ -102,7 +104,8 @@ func (o *planningOptions) validate(cmd string) error {
 		switch {
 		case o.Sheet != "":
 			return usageErrorf("%s --drain: --sheet is for a mapping file", cmd)
-		case o.Unlisted != plan.UnlistedReport:
+		case o.unlistedGiven:
+			// Even as "report", the default: a drain has no unlisted connectors.
 			return usageErrorf("%s --drain: --unlisted does not apply: a drain moves the connectors it lists and no other", cmd)
 		}
 	case o.Mapping == "":
@@ -114,6 +117,26 @@ func (o *planningOptions) validate(cmd string) error {
 	if err := o.options().Validate(); err != nil {
 		return usageErrorf("%s: %v", cmd, err)
 	}
+	return nil
+}
+
+// givenString is a string flag that records being set. setFromEnv sets a
+// flag through its Value, so given also covers the environment variable,
+// which fs.Visit does not see.
+type givenString struct {
+	p     *string
+	given *bool
+}
+
+func (v *givenString) String() string {
+	if v == nil || v.p == nil { // flag.PrintDefaults asks a zero value
+		return ""
+	}
+	return *v.p
+}
+
+func (v *givenString) Set(s string) error {
+	*v.p, *v.given = s, true
 	return nil
 }
 

@@ -212,7 +212,7 @@ func writeSheet(f *excelize.File, sh Sheet) error {
 		for j := range row {
 			row[j] = nil
 			if j < len(cells) && cells[j] != "" {
-				row[j] = excelize.Cell{Value: cells[j]}
+				row[j] = excelize.Cell{Value: cellValue(cells[j])}
 			}
 		}
 		cell, _ := excelize.CoordinatesToCellName(1, n)

@@ -326,6 +326,7 @@ func readSharedStrings(zr *zip.Reader, name string) (*sharedStrings, error) {
 		// how deep inside a phonetic run, which does not.
 		inT      bool
 		inPhon   int
+		tText    []byte // the <t>'s text, decoded at its end (decodeXstring)
 		siStart  = -1
 		siChars  int
 		siNumber int
@@ -351,7 +352,7 @@ func readSharedStrings(zr *zip.Reader, name string) (*sharedStrings, error) {
 			case "rPh":
 				inPhon++
 			case "t":
-				inT = siStart >= 0 && inPhon == 0
+				inT, tText = siStart >= 0 && inPhon == 0, tText[:0]
 			}
 		case xml.EndElement:
 			switch t.Name.Local {
@@ -364,20 +365,28 @@ func readSharedStrings(zr *zip.Reader, name string) (*sharedStrings, error) {
 			case "rPh":
 				inPhon--
 			case "t":
+				if !inT {
+					continue
+				}
 				inT = false
+				v := decodeXstring(tText)
+				siChars += utf8.RuneCount(v)
+				if siChars > maxCellChars {
+					return nil, &limitError{fmt.Sprintf("shared string %d holds more than %d characters, %s for a cell", siNumber, maxCellChars, spreadsheetLimits)}
+				}
+				if text.Len()+len(v) > maxSharedText {
+					return nil, &limitError{fmt.Sprintf("the workbook's shared strings hold more than %d MiB of text, far beyond any mapping", maxSharedText>>20)}
+				}
+				text.Write(v)
 			}
 		case xml.CharData:
 			if !inT {
 				continue
 			}
-			siChars += utf8.RuneCount(t)
-			if siChars > maxCellChars {
+			if len(tText)+len(t) > maxEscapedCellBytes {
 				return nil, &limitError{fmt.Sprintf("shared string %d holds more than %d characters, %s for a cell", siNumber, maxCellChars, spreadsheetLimits)}
 			}
-			if text.Len()+len(t) > maxSharedText {
-				return nil, &limitError{fmt.Sprintf("the workbook's shared strings hold more than %d MiB of text, far beyond any mapping", maxSharedText>>20)}
-			}
-			text.Write(t)
+			tText = append(tText, t...)
 		}
 	}
 	return &sharedStrings{text: text.String(), ends: ends}, nil
@@ -388,7 +397,8 @@ func readSharedStrings(zr *zip.Reader, name string) (*sharedStrings, error) {
 // shorter mapping.
 //
 // Cells are read raw: an id or a number is the text that is stored, never
-// reformatted by the cell's number format; a formula gives its saved
+// reformatted by the cell's number format (only the format's _xHHHH_
+// escapes are decoded, decodeXstring); a formula gives its saved
 // (cached) result, and one with no saved result reads "", which
 // explainEmpty tells from an empty cell; nothing is calculated here. Row
 // numbers and column letters are the sheet's own, whatever rows are blank
@@ -451,6 +461,7 @@ type xlsxCell struct {
 	col              int    // 0-based
 	typ              string // the t attribute
 	value            []byte // <v>, or an inline string's text
+	start            int    // where in value the <v> or <t> being read starts
 	inValue          bool
 	inInline, inPhon int
 	bad              string // why the cell cannot be read
@@ -595,17 +606,17 @@ func (b *rowBuilder) readSheet(zr *zip.Reader, sheet wbSheet, sst *sharedStrings
 				c.col = col
 			case c == nil:
 			case local == "v" && c.inInline == 0:
-				c.inValue, c.value = true, c.value[:0]
+				c.inValue, c.value, c.start = true, c.value[:0], 0
 			case local == "is":
 				c.inInline++
 			case local == "rPh" && c.inInline > 0:
 				c.inPhon++
 			case local == "t" && c.inInline > 0 && c.inPhon == 0:
-				c.inValue = true
+				c.inValue, c.start = true, len(c.value)
 			}
 		case xml.CharData:
 			if c != nil && c.inValue {
-				if len(c.value)+len(t) > maxCellBytes {
+				if len(c.value)+len(t) > maxEscapedCellBytes {
 					return 0, &FileError{Path: name, Line: line, Column: plan.ColumnName(c.col), Msg: fmt.Sprintf("the cell holds more than %d characters, %s", maxCellChars, spreadsheetLimits)}
 				}
 				c.value = append(c.value, t...)
@@ -655,12 +666,18 @@ func (b *rowBuilder) readSheet(zr *zip.Reader, sheet wbSheet, sst *sharedStrings
 				c = nil
 			case c == nil:
 			case local == "v" && c.inInline == 0:
+				if c.inValue && c.typ != "s" { // a shared string's index is no text
+					c.decode()
+				}
 				c.inValue = false
 			case local == "is":
 				c.inInline--
 			case local == "rPh" && c.inInline > 0:
 				c.inPhon--
 			case local == "t" && c.inInline > 0:
+				if c.inValue {
+					c.decode()
+				}
 				c.inValue = false
 			}
 		}
@@ -669,6 +686,12 @@ func (b *rowBuilder) readSheet(zr *zip.Reader, sheet wbSheet, sst *sharedStrings
 		return 0, b.noHeader(firstLine, firstCells, looked, lastLooked)
 	}
 	return headerLine, nil
+}
+
+// decode decodes the escapes of the <v> or <t> just read, each element on
+// its own.
+func (c *xlsxCell) decode() {
+	c.value = c.value[:c.start+len(decodeXstring(c.value[c.start:]))]
 }
 
 // cut is s[i:j], or a plain "" when that is empty: an empty slice of s

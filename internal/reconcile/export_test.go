@@ -1,9 +1,13 @@
 package reconcile
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"connrecon/internal/mapping"
 	"connrecon/plan"
 )
 
@@ -48,5 +52,60 @@ func TestExportFormatOf(t *testing.T) {
 		if got != want || (want == "") != (err != nil) {
 			t.Errorf("%s: %q, %v; want %q", path, got, err, want)
 		}
+	}
+}
+
+// maxMappedName is the longest cell the mapping reader keeps (README:
+// Export): no machine name comes near it.
+const maxMappedName = 1024
+
+// A name longer than the mapping reader's cell limit is exported whole,
+// but its row does not read back: it is invalid, saying why, in CSV and in
+// a workbook alike. A name at the limit reads back.
+func TestExportNameOverCellLimit(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		n       int
+		invalid bool
+	}{
+		{name: "at the limit", n: maxMappedName},
+		{name: "over it", n: maxMappedName + 1, invalid: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			long := strings.Repeat("g", tt.n)
+			s := &plan.State{
+				Groups:     []plan.Group{{ID: "a0000000-0000-4000-8000-000000000001", Name: long, IsDefault: true}},
+				Connectors: []plan.Connector{{ID: "e0000000-0000-4000-8000-000000000001", MachineName: "app1.contoso.com", Status: plan.StatusActive, GroupID: "a0000000-0000-4000-8000-000000000001"}},
+			}
+			conns, _, _, _ := ExportTables(s)
+			var csvOut, xlsxOut bytes.Buffer
+			if err := mapping.WriteCSV(&csvOut, conns); err != nil {
+				t.Fatal(err)
+			}
+			if err := mapping.WriteXLSX(&xlsxOut, SheetConnectors, conns); err != nil {
+				t.Fatal(err)
+			}
+			for what, read := range map[string]func() (*plan.Mapping, error){
+				"csv": func() (*plan.Mapping, error) { return mapping.ParseCSV("export.csv", &csvOut) },
+				"xlsx": func() (*plan.Mapping, error) {
+					path := filepath.Join(t.TempDir(), "export.xlsx")
+					if err := os.WriteFile(path, xlsxOut.Bytes(), 0o600); err != nil {
+						t.Fatal(err)
+					}
+					return mapping.Read(path, mapping.Options{})
+				},
+			} {
+				m, err := read()
+				if err != nil {
+					t.Fatalf("%s: %v", what, err)
+				}
+				p := plan.Build(m, s, plan.Options{})
+				c := p.Changes[0]
+				want := "the group cell holds 1025 characters, and no connector or group name has more than 1024"
+				if got := c.Action == plan.ActionInvalid && c.Reason == want; got != tt.invalid || !tt.invalid && c.Action != plan.ActionNoop {
+					t.Errorf("%s: %s %q; want invalid %v (%q)", what, c.Action, c.Reason, tt.invalid, want)
+				}
+			}
+		})
 	}
 }
