@@ -100,8 +100,13 @@ const DefaultGrace = 10 * time.Second
 
 // Options for Run.
 type Options struct {
-	Concurrency int          // concurrent requests per wave (default DefaultConcurrency)
-	Pacer       *pacer.Pacer // shared retry policy; nil means one attempt per move
+	Concurrency int // concurrent requests per wave (default DefaultConcurrency)
+	// BatchSize is how many moves the Mover sends in one request (a JSON
+	// batch) when that many are in flight together: Run keeps
+	// Concurrency×BatchSize moves in flight. 0 or 1: one per request.
+	BatchSize int
+
+	Pacer *pacer.Pacer // shared retry policy; nil means one attempt per move
 	// Grace bounds how long requests already in flight may take to finish
 	// once the run stops (ctx cancelled, or a fatal error); then they are
 	// cut off and their moves are Unknown. Default DefaultGrace.
@@ -142,8 +147,9 @@ func (e *FatalError) Unwrap() error { return e.Err }
 var errGraceOver = errors.New("the grace period after the stop ran out")
 
 // Run applies the plan's moves and returns one Result per move, in apply
-// order. Waves run in order; within a wave at most Concurrency moves are in
-// flight.
+// order. Waves run in order; within a wave at most Concurrency×BatchSize
+// moves are in flight (batched, after the run's first move, which goes out
+// alone).
 //
 // Stopping: when ctx is cancelled, or a move meets a fatal error, no new
 // move starts (those are NotAttempted) and no retry is sent, but requests
@@ -206,6 +212,7 @@ func Run(ctx context.Context, p *plan.Plan, m Mover, opts Options) ([]Result, er
 	// since the waves were ordered for coverage on the assumption that
 	// every earlier move lands.
 	short := map[string]string{}
+	sentFirst := false
 	for start := 0; start < len(moves); {
 		wave := p.Changes[moves[start]].Wave
 		end := start
@@ -213,7 +220,7 @@ func Run(ctx context.Context, p *plan.Plan, m Mover, opts Options) ([]Result, er
 			end++
 		}
 		var g errgroup.Group
-		g.SetLimit(opts.Concurrency)
+		g.SetLimit(opts.Concurrency * max(opts.BatchSize, 1))
 		for i := start; i < end; i++ {
 			if sendCtx.Err() != nil {
 				break
@@ -228,21 +235,29 @@ func Run(ctx context.Context, p *plan.Plan, m Mover, opts Options) ([]Result, er
 				short[c.ToGroupID] = fmt.Sprintf("the move of %s into %s that it depended on was not sent", c.MachineName, groupLabel(c.ToGroupName, c.ToGroupID))
 				continue
 			}
-			g.Go(func() error {
+			send := func() {
 				if sendCtx.Err() != nil {
-					return nil // stopped while waiting for a slot
+					return // stopped while waiting for a slot
 				}
 				r, err := apply(sendCtx, reqCtx, p.Changes[moves[i]], m, opts.Pacer)
 				if r.Outcome != NotAttempted {
 					r, err = settle(reqCtx, p.Changes[moves[i]], r, err, opts.Reader, opts.SettleTimeout)
 				}
 				if r.Outcome == NotAttempted {
-					return nil // stopped before the request went out
+					return // stopped before the request went out
 				}
 				r.Change = moves[i]
 				rec.record(i, r, err) // stops the run itself on a fatal error
-				return nil
-			})
+			}
+			if !sentFirst && opts.BatchSize > 1 {
+				// Batched, the run's first move goes out alone, before any
+				// other: a run the tenant refuses (no write permission) is
+				// refused once, not once for each move of a batch.
+				sentFirst = true
+				send()
+				continue
+			}
+			g.Go(func() error { send(); return nil })
 		}
 		_ = g.Wait() // workers never return errors: a failed move is a result
 		if sendCtx.Err() != nil {
@@ -363,8 +378,11 @@ func apply(sendCtx, reqCtx context.Context, c plan.Change, m Mover, pc *pacer.Pa
 		lostErr  error       // and its error
 		lostCall apierr.Call // and its call
 	)
-	attempt := func(context.Context) error {
-		call, err := m.MoveConnector(reqCtx, c.ConnectorID, c.ToGroupID)
+	attempt := func(actx context.Context) error {
+		// reqCtx, not actx: a request in flight outlives the stop by the
+		// grace period. It carries the attempt number (a retry goes out
+		// alone, never in a batch).
+		call, err := m.MoveConnector(pacer.WithAttempt(reqCtx, actx), c.ConnectorID, c.ToGroupID)
 		attempts++
 		last = call
 		// No answer (status 0) and the grace deadline passed: the request

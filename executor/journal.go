@@ -39,6 +39,7 @@ type JournalEntry struct {
 	HTTPStatus      int       `json:"httpStatus"`
 	RequestID       string    `json:"requestId,omitempty"`
 	ClientRequestID string    `json:"clientRequestId,omitempty"`
+	BatchRequestID  string    `json:"batchRequestId,omitempty"` // the $batch that carried the last attempt
 	Attempts        int       `json:"attempts"`
 	Error           string    `json:"error,omitempty"`
 	Note            string    `json:"note,omitempty"`
@@ -48,7 +49,7 @@ type JournalEntry struct {
 
 // EntryFor is the one place a change and what happened to it become the
 // record of the move: row, wave, connector and group ids, machine name,
-// outcome, HTTP status, request ids, attempts, error, note, and times in
+// outcome, HTTP status, request ids (the batch's too), attempts, error, note, and times in
 // UTC. For a change nothing was sent for, r is the zero Result and only
 // the change's fields are set.
 func EntryFor(c plan.Change, r Result) JournalEntry {
@@ -56,7 +57,7 @@ func EntryFor(c plan.Change, r Result) JournalEntry {
 		Row: c.Row, Wave: c.Wave, ConnectorID: c.ConnectorID, MachineName: c.MachineName,
 		FromGroupID: c.FromGroupID, ToGroupID: c.ToGroupID,
 		Outcome: r.Outcome, HTTPStatus: r.Call.Status, RequestID: r.Call.RequestID, ClientRequestID: r.Call.ClientRequestID,
-		Attempts: r.Attempts, Error: r.Error, Note: r.Note,
+		BatchRequestID: r.Call.BatchRequestID, Attempts: r.Attempts, Error: r.Error, Note: r.Note,
 		StartedAt: r.StartedAt.UTC(), FinishedAt: r.FinishedAt.UTC(),
 	}
 }

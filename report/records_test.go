@@ -193,7 +193,7 @@ func TestActionSharesTheJournalsFields(t *testing.T) {
 	c := fixturePlan().Changes[0]
 	c.Reason = ""
 	res := executor.Result{Change: 0, Outcome: executor.Failed, Attempts: 3, Error: "graph: 503 busy", Note: "retried",
-		Call:      apierr.Call{Status: 503, RequestID: "req-9", ClientRequestID: "cli-9"},
+		Call:      apierr.Call{Status: 503, RequestID: "req-9", ClientRequestID: "cli-9", BatchRequestID: "batch-9"},
 		StartedAt: at(1, 250).In(paris), FinishedAt: at(2, 5).In(paris)}
 	entry := executor.EntryFor(c, res)
 	var journalLine, action map[string]any

@@ -123,20 +123,23 @@ func groupOf(g plan.GroupSummary) Group {
 // from executor.EntryFor, the one place a change and its result become
 // those fields (see actionOf).
 type Action struct {
-	Row             int      `json:"row"`
-	ConnectorID     string   `json:"connectorId"`
-	MachineName     string   `json:"machineName"`
-	ConnectorStatus string   `json:"connectorStatus"`
-	FromGroupID     string   `json:"fromGroupId"`
-	FromGroupName   string   `json:"fromGroupName"`
-	ToGroupID       string   `json:"toGroupId"`
-	ToGroupName     string   `json:"toGroupName"`
-	Action          string   `json:"action"`
-	Wave            int      `json:"wave"`
-	Result          string   `json:"result"` // the executor's Outcome, ResultPlanned or ResultSkipped
-	HTTPStatus      int      `json:"httpStatus"`
-	RequestID       string   `json:"requestId"`
-	ClientRequestID string   `json:"clientRequestId"`
+	Row             int    `json:"row"`
+	ConnectorID     string `json:"connectorId"`
+	MachineName     string `json:"machineName"`
+	ConnectorStatus string `json:"connectorStatus"`
+	FromGroupID     string `json:"fromGroupId"`
+	FromGroupName   string `json:"fromGroupName"`
+	ToGroupID       string `json:"toGroupId"`
+	ToGroupName     string `json:"toGroupName"`
+	Action          string `json:"action"`
+	Wave            int    `json:"wave"`
+	Result          string `json:"result"` // the executor's Outcome, ResultPlanned or ResultSkipped
+	HTTPStatus      int    `json:"httpStatus"`
+	RequestID       string `json:"requestId"`
+	ClientRequestID string `json:"clientRequestId"`
+	// BatchRequestID is the request-id of the $batch that carried the
+	// move's last attempt; "" when it went out alone.
+	BatchRequestID  string   `json:"batchRequestId,omitempty"`
 	Attempts        int      `json:"attempts"`
 	Error           string   `json:"error"`
 	StartedAt       string   `json:"startedAt"`
@@ -160,7 +163,7 @@ func actionOf(c plan.Change, res executor.Result, result string) Action {
 		Row: e.Row, ConnectorID: e.ConnectorID, MachineName: e.MachineName, ConnectorStatus: c.ConnectorStatus,
 		FromGroupID: e.FromGroupID, FromGroupName: c.FromGroupName, ToGroupID: e.ToGroupID, ToGroupName: c.ToGroupName,
 		Action: string(c.Action), Wave: e.Wave, Result: result,
-		HTTPStatus: e.HTTPStatus, RequestID: e.RequestID, ClientRequestID: e.ClientRequestID,
+		HTTPStatus: e.HTTPStatus, RequestID: e.RequestID, ClientRequestID: e.ClientRequestID, BatchRequestID: e.BatchRequestID,
 		Attempts: e.Attempts, Error: e.Error, StartedAt: timeText(e.StartedAt), FinishedAt: timeText(e.FinishedAt),
 		Reason: c.Reason, Warnings: c.Warnings, MappedConnector: c.MappedConnector, MappedGroup: c.MappedGroup,
 	}

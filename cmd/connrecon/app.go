@@ -45,6 +45,10 @@ type globalOptions struct {
 	LogFormat  string
 	NoProgress bool
 	Lock       string
+	// BatchSize and ReadConcurrency shape the traffic: requests per JSON
+	// batch, and group reads (batches) in flight.
+	BatchSize       int
+	ReadConcurrency int
 }
 
 func (o *globalOptions) AddFlags(fs *flag.FlagSet) {
@@ -58,12 +62,15 @@ func (o *globalOptions) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.LogFormat, "log-format", o.LogFormat, "log format on stderr: text|json (env CONNRECON_LOG_FORMAT)")
 	fs.BoolVar(&o.NoProgress, "no-progress", o.NoProgress, "no progress display (env CONNRECON_NO_PROGRESS)")
 	fs.StringVar(&o.Lock, "lock", o.Lock, "lock file: a second run holding it exits at once (env CONNRECON_LOCK)")
+	fs.IntVar(&o.BatchSize, "batch-size", o.BatchSize, fmt.Sprintf("requests sent together in one JSON batch (POST /$batch), 1 to %d; 1 sends no batches (env CONNRECON_BATCH_SIZE)", graph.MaxBatchSize))
+	fs.IntVar(&o.ReadConcurrency, "read-concurrency", o.ReadConcurrency, "requests (batches) in flight at once while reading the tenant's groups, 1 to 64 (env CONNRECON_READ_CONCURRENCY)")
 }
 
 // defaultGlobals are the global options before the environment
 // (setFromEnv) and the command line.
 func defaultGlobals() globalOptions {
-	return globalOptions{Cloud: "public", Auth: graph.AuthDefault, LogFormat: "text"}
+	return globalOptions{Cloud: "public", Auth: graph.AuthDefault, LogFormat: "text",
+		BatchSize: graph.MaxBatchSize, ReadConcurrency: graph.DefaultReadConcurrency}
 }
 
 // graphURL is --graph-url when given, otherwise the cloud's.
@@ -83,6 +90,12 @@ func (o *globalOptions) validate() error {
 	}
 	if o.LogFormat != "text" && o.LogFormat != "json" {
 		return usageErrorf("--log-format %q: want text or json", o.LogFormat)
+	}
+	if o.BatchSize < 1 || o.BatchSize > graph.MaxBatchSize {
+		return usageErrorf("--batch-size %d: want 1 to %d (Graph's limit)", o.BatchSize, graph.MaxBatchSize)
+	}
+	if o.ReadConcurrency < 1 || o.ReadConcurrency > 64 {
+		return usageErrorf("--read-concurrency %d: want 1 to 64", o.ReadConcurrency)
 	}
 	return nil
 }

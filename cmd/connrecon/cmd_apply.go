@@ -91,7 +91,7 @@ func runApply(ctx context.Context, s *session, o applyOptions) error {
 	}
 	// One pacer for the whole run, reads and writes: a throttle seen by
 	// any call pauses them all.
-	pc := pacer.New(pacer.Options{
+	pc := s.newPacer(pacer.Options{
 		RPS: o.RPS, MaxAttempts: o.MaxAttempts, MaxRetryTime: o.MaxRetryTime,
 		OnThrottle: func(d time.Duration) {
 			s.log.Warn("Graph is throttling: every request waits", "for", d.Round(time.Millisecond).String())

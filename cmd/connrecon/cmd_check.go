@@ -34,7 +34,7 @@ const checkTimeout = 5 * time.Minute
 func runCheck(ctx context.Context, s *session, o checkOptions) error {
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	c, err := s.newClient(pacer.New(pacer.Options{}, uint64(time.Now().UnixNano())))
+	c, err := s.newClient(s.newPacer(pacer.Options{}, uint64(time.Now().UnixNano())))
 	if err != nil {
 		return err
 	}

@@ -32,7 +32,7 @@ func (o *exportOptions) validate() error {
 // output.
 func runExport(ctx context.Context, s *session, o exportOptions) error {
 	r := &reconcile.Run{Mode: "export", ID: s.runID, Version: version(), Started: time.Now(), GraphURL: redactedURL(s.g.graphURL()), Log: s.log, Out: s.stdout}
-	if err := signIn(s, r, pacer.New(pacer.Options{}, uint64(r.Started.UnixNano()))); err != nil {
+	if err := signIn(s, r, s.newPacer(pacer.Options{}, uint64(r.Started.UnixNano()))); err != nil {
 		return err
 	}
 	return r.Export(ctx, reconcile.ExportRequest{Path: o.Out, Stdout: s.stdout})

@@ -40,7 +40,7 @@ func runPlan(ctx context.Context, s *session, o planOptions) error {
 		}
 		return err
 	}
-	if err := signIn(s, r, pacer.New(pacer.Options{}, uint64(r.Started.UnixNano()))); err != nil {
+	if err := signIn(s, r, s.newPacer(pacer.Options{}, uint64(r.Started.UnixNano()))); err != nil {
 		if o.Out != "" {
 			reconcile.DiscardSaved(s.log, o.Out)
 		}

@@ -185,6 +185,7 @@ func TestConcurrencyFromEnvironment(t *testing.T) {
 		t.Cleanup(srv.Close)
 		h.env["CONNRECON_GRAPH_URL"] = srv.URL + "/beta"
 		h.env["CONNRECON_CONCURRENCY"] = tc.env
+		h.env["CONNRECON_BATCH_SIZE"] = "1" // one move per request, so moves in flight are requests
 		if code := h.run("apply", "-m", sampleMapping, "--report-dir", t.TempDir(), "--yes"); code != exitOK {
 			t.Fatalf("exit %d\n%s", code, &h.stderr)
 		}

@@ -16,7 +16,8 @@ import (
 
 // loseFirstWrite passes every request to the simulator, but the first
 // write of each connector is applied and its answer lost (the connection
-// closes): the retry meets the guessed "already a member" answer.
+// closes; batched, the batch's answer): the retry, sent alone, meets the
+// guessed "already a member" answer.
 type loseFirstWrite struct {
 	sim  *graphsim.Server
 	mu   sync.Mutex
@@ -24,15 +25,36 @@ type loseFirstWrite struct {
 }
 
 func (l *loseFirstWrite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/$ref") {
+	batch := carriesWrite(r)
+	if !batch && (r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/$ref")) {
 		l.sim.ServeHTTP(w, r)
 		return
 	}
 	var body bytes.Buffer
 	_, _ = body.ReadFrom(r.Body)
+	// The moves' bodies: this one's, or each of the batch's; a batch
+	// holding a first write loses its whole answer.
+	writes := []json.RawMessage{body.Bytes()}
+	if batch {
+		var b struct {
+			Requests []struct {
+				Body json.RawMessage `json:"body"`
+			} `json:"requests"`
+		}
+		_ = json.Unmarshal(body.Bytes(), &b)
+		writes = writes[:0]
+		for _, it := range b.Requests {
+			writes = append(writes, it.Body)
+		}
+	}
+	first := false
 	l.mu.Lock()
-	first := !l.seen[body.String()]
-	l.seen[body.String()] = true
+	for _, wb := range writes {
+		var key bytes.Buffer
+		_ = json.Compact(&key, wb)
+		first = first || !l.seen[key.String()]
+		l.seen[key.String()] = true
+	}
 	l.mu.Unlock()
 	r2 := r.Clone(r.Context())
 	r2.Body = http.NoBody

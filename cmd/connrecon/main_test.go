@@ -81,7 +81,7 @@ func (h *harness) run(args ...string) int {
 
 func (h *harness) posts() []graphsim.LoggedRequest {
 	var out []graphsim.LoggedRequest
-	for _, r := range h.sim.Requests() {
+	for _, r := range h.sim.Items() { // a move in a batch is its item
 		if r.Method == http.MethodPost {
 			out = append(out, r)
 		}

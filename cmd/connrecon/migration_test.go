@@ -307,6 +307,7 @@ func TestBackoutAfterFailureAndInterruption(t *testing.T) {
 				next.ServeHTTP(w, r)
 			})
 		})
+		h.env["CONNRECON_BATCH_SIZE"] = "1" // one move per request: the proxy fails or counts requests
 		before := snapshotGroups(h)
 		dir := filepath.Join(t.TempDir(), "apply")
 		if code := h.run("apply", "-m", writeFile(t, "f.csv", forward), "--yes", "--report-dir", dir); code != exitFailure {
@@ -340,6 +341,7 @@ func TestBackoutAfterFailureAndInterruption(t *testing.T) {
 				}
 			})
 		})
+		h.env["CONNRECON_BATCH_SIZE"] = "1" // one move per request: the proxy fails or counts requests
 		before := snapshotGroups(h)
 		h.ctx = ctx
 		dir := filepath.Join(t.TempDir(), "apply")

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"io"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,28 +29,30 @@ func parseGlobals(t *testing.T, env map[string]string, args ...string) (globalOp
 
 func TestEnvironmentMapsOntoOptions(t *testing.T) {
 	env := map[string]string{
-		"CONNRECON_GRAPH_URL":   "http://127.0.0.1:9/beta",
-		"CONNRECON_CLOUD":       "china",
-		"CONNRECON_AUTH":        "msi",
-		"CONNRECON_CLIENT_ID":   "mi-client",
-		"CONNRECON_LOG_FORMAT":  "json",
-		"CONNRECON_NO_PROGRESS": "1",
-		"CONNRECON_LOCK":        "/tmp/x.lock",
+		"CONNRECON_GRAPH_URL":        "http://127.0.0.1:9/beta",
+		"CONNRECON_CLOUD":            "china",
+		"CONNRECON_AUTH":             "msi",
+		"CONNRECON_CLIENT_ID":        "mi-client",
+		"CONNRECON_LOG_FORMAT":       "json",
+		"CONNRECON_NO_PROGRESS":      "1",
+		"CONNRECON_LOCK":             "/tmp/x.lock",
+		"CONNRECON_BATCH_SIZE":       "5",
+		"CONNRECON_READ_CONCURRENCY": "3",
 	}
 	g, err := parseGlobals(t, env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := globalOptions{GraphURL: "http://127.0.0.1:9/beta", Cloud: "china", Auth: "msi", ClientID: "mi-client", LogFormat: "json", NoProgress: true, Lock: "/tmp/x.lock"}
+	want := globalOptions{GraphURL: "http://127.0.0.1:9/beta", Cloud: "china", Auth: "msi", ClientID: "mi-client", LogFormat: "json", NoProgress: true, Lock: "/tmp/x.lock", BatchSize: 5, ReadConcurrency: 3}
 	if g != want {
 		t.Errorf("from the environment: %+v, want %+v", g, want)
 	}
 	// Flags win over the environment.
-	g, err = parseGlobals(t, env, "--graph-url", "http://127.0.0.1:10/beta", "--cloud", "usgov", "--auth", "cli", "--client-id", "other", "--log-format", "text", "--lock", "/tmp/y.lock")
+	g, err = parseGlobals(t, env, "--graph-url", "http://127.0.0.1:10/beta", "--cloud", "usgov", "--auth", "cli", "--client-id", "other", "--log-format", "text", "--lock", "/tmp/y.lock", "--batch-size", "1", "--read-concurrency", "16")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = globalOptions{GraphURL: "http://127.0.0.1:10/beta", Cloud: "usgov", Auth: "cli", ClientID: "other", LogFormat: "text", NoProgress: true, Lock: "/tmp/y.lock"}
+	want = globalOptions{GraphURL: "http://127.0.0.1:10/beta", Cloud: "usgov", Auth: "cli", ClientID: "other", LogFormat: "text", NoProgress: true, Lock: "/tmp/y.lock", BatchSize: 1, ReadConcurrency: 16}
 	if g != want {
 		t.Errorf("flags over the environment: %+v, want %+v", g, want)
 	}
@@ -90,6 +93,31 @@ func TestCloudSetsGraphURLAndAuthority(t *testing.T) {
 	}
 	if _, err := parseGlobals(t, nil, "--log-format", "xml"); err == nil || exitCode(err) != exitUsage {
 		t.Errorf("--log-format xml: %v, want a usage error", err)
+	}
+}
+
+// --batch-size and --read-concurrency: defaults from the graph package,
+// out of range a usage error, from the flag or the environment.
+func TestTrafficOptions(t *testing.T) {
+	g, err := parseGlobals(t, nil)
+	if err != nil || g.BatchSize != graph.MaxBatchSize || g.ReadConcurrency != graph.DefaultReadConcurrency {
+		t.Fatalf("defaults: %+v, %v", g, err)
+	}
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{args: []string{"--batch-size", "0"}, want: "--batch-size 0: want 1 to 20"},
+		{args: []string{"--batch-size", "21"}, want: "--batch-size 21: want 1 to 20"},
+		{env: map[string]string{"CONNRECON_BATCH_SIZE": "-1"}, want: "--batch-size -1"},
+		{args: []string{"--read-concurrency", "0"}, want: "--read-concurrency 0: want 1 to 64"},
+		{env: map[string]string{"CONNRECON_READ_CONCURRENCY": "65"}, want: "--read-concurrency 65"},
+	} {
+		_, err := parseGlobals(t, tc.env, tc.args...)
+		if err == nil || exitCode(err) != exitUsage || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v %v: %v, want a usage error with %q", tc.args, tc.env, err, tc.want)
+		}
 	}
 }
 

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -65,7 +67,7 @@ func waitForPosts(t *testing.T, sim *graphsim.Server, n int) {
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		posts := 0
-		for _, r := range sim.Requests() {
+		for _, r := range sim.Items() { // moves, alone or in a batch
 			if r.Method == http.MethodPost && r.Status != 0 {
 				posts++
 			}
@@ -76,6 +78,28 @@ func waitForPosts(t *testing.T, sim *graphsim.Server, n int) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("fewer than %d POSTs after 20s", n)
+}
+
+// carriesWrite reports whether r is a $batch holding a request other than
+// a GET (its body is restored for the next handler).
+func carriesWrite(r *http.Request) bool {
+	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/$batch") {
+		return false
+	}
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	var b struct {
+		Requests []struct {
+			Method string `json:"method"`
+		} `json:"requests"`
+	}
+	_ = json.Unmarshal(body, &b)
+	for _, it := range b.Requests {
+		if it.Method != http.MethodGet {
+			return true
+		}
+	}
+	return false
 }
 
 func exitStatus(t *testing.T, cmd *exec.Cmd) int {
@@ -98,7 +122,8 @@ func TestInterruptWritesCompleteReports(t *testing.T) {
 	const n = 40
 	sim, url, mapping := bigSim(t, n, graphsim.Faults{Latency: 50 * time.Millisecond})
 	dir := filepath.Join(t.TempDir(), "reports")
-	cmd, out := child(t, url, "apply", "-m", mapping, "--report-dir", dir, "--yes", "--concurrency", "2")
+	// Batches of two: moves are in flight in batches when the signal comes.
+	cmd, out := child(t, url, "apply", "-m", mapping, "--report-dir", dir, "--yes", "--concurrency", "2", "--batch-size", "2")
 	waitForPosts(t, sim, 6)
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
@@ -129,60 +154,100 @@ func TestInterruptWritesCompleteReports(t *testing.T) {
 	}
 }
 
-// kill -9 in the middle of an apply: every journal line written is whole
-// JSON, and a rerun reads the live state and converges.
+// kill -9 in the middle of an apply, one move per request or in the
+// middle of a batch: every journal line written is whole JSON, every move
+// it records happened, and a rerun reads the live state and converges.
 func TestKilledApplyLeavesJournalAndRerunConverges(t *testing.T) {
-	const n = 40
-	sim, url, mapping := bigSim(t, n, graphsim.Faults{Latency: 40 * time.Millisecond})
-	dir := filepath.Join(t.TempDir(), "reports")
-	cmd, out := child(t, url, "apply", "-m", mapping, "--report-dir", dir, "--yes", "--concurrency", "4")
-	waitForPosts(t, sim, 8)
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	exitStatus(t, cmd)
-	if _, err := os.Stat(filepath.Join(dir, "report.json")); err == nil {
-		t.Fatalf("a killed run wrote a final report?\n%s", out)
-	}
-	data, err := os.ReadFile(filepath.Join(dir, "journal.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-	if len(lines) == 0 || lines[0] == "" {
-		t.Fatal("empty journal")
-	}
-	for i, l := range lines {
-		if !json.Valid([]byte(l)) {
-			t.Errorf("journal line %d is not JSON: %q", i+1, l)
-		}
-	}
-	moved := 0
-	for _, c := range sim.State().Connectors {
-		if c.Group != "00000000-0000-0000-0000-0000000000d0" {
-			moved++
-		}
-	}
-	// Every move the journal records happened; at most the requests in
-	// flight (4) happened without a line.
-	if moved < len(lines) || moved > len(lines)+4 {
-		t.Errorf("%d journal lines, %d connectors moved", len(lines), moved)
-	}
+	for _, tc := range []struct {
+		batch, concurrency string
+		inFlight           int // moves sent and not yet answered, at most
+	}{
+		{batch: "1", concurrency: "4", inFlight: 4},
+		{batch: "20", concurrency: "1", inFlight: 20},
+	} {
+		t.Run("batch="+tc.batch, func(t *testing.T) {
+			const n = 40
+			sim, url, mapping := bigSim(t, n, graphsim.Faults{Latency: 40 * time.Millisecond})
+			// Batched, the kill falls in the middle of a batch: the
+			// tenant has made its moves and the answer is held back.
+			killURL := url
+			if tc.batch != "1" {
+				held := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if !carriesWrite(r) {
+						sim.ServeHTTP(w, r)
+						return
+					}
+					sim.ServeHTTP(httptest.NewRecorder(), r)
+					<-r.Context().Done()
+				}))
+				t.Cleanup(held.Close)
+				killURL = held.URL + "/beta"
+			}
+			dir := filepath.Join(t.TempDir(), "reports")
+			cmd, out := child(t, killURL, "apply", "-m", mapping, "--report-dir", dir, "--yes", "--concurrency", tc.concurrency, "--batch-size", tc.batch)
+			waitForPosts(t, sim, 8)
+			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			exitStatus(t, cmd)
+			if _, err := os.Stat(filepath.Join(dir, "report.json")); err == nil {
+				t.Fatalf("a killed run wrote a final report?\n%s", out)
+			}
+			data, err := os.ReadFile(filepath.Join(dir, "journal.jsonl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+			if len(lines) == 0 || lines[0] == "" {
+				t.Fatal("empty journal")
+			}
+			batched := 0
+			for i, l := range lines {
+				var e struct {
+					ConnectorID    string `json:"connectorId"`
+					Outcome        string `json:"outcome"`
+					BatchRequestID string `json:"batchRequestId"`
+				}
+				if err := json.Unmarshal([]byte(l), &e); err != nil {
+					t.Errorf("journal line %d is not JSON: %q", i+1, l)
+				}
+				if e.BatchRequestID != "" {
+					batched++
+				}
+			}
+			if batched != 0 {
+				t.Errorf("%d journal lines name a batch: no batch was answered", batched)
+			}
+			moved := 0
+			for _, c := range sim.State().Connectors {
+				if c.Group != "00000000-0000-0000-0000-0000000000d0" {
+					moved++
+				}
+			}
+			t.Logf("killed with %d journal lines (%d from a batch), %d connectors moved", len(lines), batched, moved)
+			// Every move the journal records happened; at most the moves
+			// in flight happened without a line (batched: exactly the
+			// batch whose answer was held back).
+			if moved < len(lines) || moved > len(lines)+tc.inFlight || tc.batch != "1" && moved != len(lines)+tc.inFlight {
+				t.Errorf("%d journal lines, %d connectors moved", len(lines), moved)
+			}
 
-	// The rerun moves only what is left and converges.
-	dir2 := filepath.Join(t.TempDir(), "rerun")
-	cmd, out = child(t, url, "apply", "-m", mapping, "--report-dir", dir2, "--yes", "--concurrency", "4")
-	if code := exitStatus(t, cmd); code != exitOK {
-		t.Fatalf("rerun: exit %d\n%s", code, out)
-	}
-	rep := readReport(t, dir2)
-	if rep.Summary.Move != n-moved || rep.Summary.Noop != moved || rep.Summary.Succeeded != n-moved {
-		t.Errorf("rerun summary %+v, want %d moves and %d unchanged", rep.Summary, n-moved, moved)
-	}
-	for _, c := range sim.State().Connectors {
-		if c.Group != "00000000-0000-0000-0000-0000000000e0" {
-			t.Errorf("%s still in %s after the rerun", c.MachineName, c.Group)
-		}
+			// The rerun moves only what is left and converges.
+			dir2 := filepath.Join(t.TempDir(), "rerun")
+			cmd, out = child(t, url, "apply", "-m", mapping, "--report-dir", dir2, "--yes", "--concurrency", tc.concurrency, "--batch-size", tc.batch)
+			if code := exitStatus(t, cmd); code != exitOK {
+				t.Fatalf("rerun: exit %d\n%s", code, out)
+			}
+			rep := readReport(t, dir2)
+			if rep.Summary.Move != n-moved || rep.Summary.Noop != moved || rep.Summary.Succeeded != n-moved {
+				t.Errorf("rerun summary %+v, want %d moves and %d unchanged", rep.Summary, n-moved, moved)
+			}
+			for _, c := range sim.State().Connectors {
+				if c.Group != "00000000-0000-0000-0000-0000000000e0" {
+					t.Errorf("%s still in %s after the rerun", c.MachineName, c.Group)
+				}
+			}
+		})
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"math"
 	"net/url"
 	"path/filepath"
 	"runtime/debug"
@@ -254,15 +255,28 @@ func (s *session) newClient(p *pacer.Pacer) (*graph.Client, error) {
 		return nil, usageErrorf("--auth token: CONNRECON_TOKEN is empty or not set")
 	}
 	c, err := graph.New(graph.Config{
-		GraphURL:  s.g.graphURL(),
-		Auth:      graph.Auth{Mode: s.g.Auth, Token: s.token, ClientID: s.g.ClientID, Cloud: graph.Clouds[s.g.Cloud].Authority, Prompt: s.env.Stderr},
-		Pacer:     p,
-		UserAgent: "connrecon/" + version(),
+		GraphURL:        s.g.graphURL(),
+		Auth:            graph.Auth{Mode: s.g.Auth, Token: s.token, ClientID: s.g.ClientID, Cloud: graph.Clouds[s.g.Cloud].Authority, Prompt: s.env.Stderr},
+		Pacer:           p,
+		BatchSize:       s.g.BatchSize,
+		ReadConcurrency: s.g.ReadConcurrency,
+		OnNote:          func(note string) { s.log.Warn(note) },
+		UserAgent:       "connrecon/" + version(),
 	})
 	if err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// newPacer is a run's pacer: opts, learning the rate the tenant allows
+// once it throttles (--rps, when given, stays the cap), and saying so.
+func (s *session) newPacer(opts pacer.Options, seed uint64) *pacer.Pacer {
+	opts.Learn = true
+	opts.OnRate = func(rps float64) {
+		s.log.Info("Graph throttled: pacing requests under the rate it allowed", "requestsPerSecond", math.Round(rps*10)/10)
+	}
+	return pacer.New(opts, seed)
 }
 
 // readMapping reads -m: a file, or standard input for "-" (never a

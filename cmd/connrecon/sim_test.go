@@ -26,7 +26,7 @@ func TestSimGuessFlag(t *testing.T) {
 		{[]string{"--guess", "already=409,move=201"}, "", want409, ""},
 		{nil, "already=409,move=201", want409, ""},
 		{[]string{"--guess", "move=201,already=409"}, "select=ignore", want409, ""}, // the flag wins
-		{[]string{"--guess", "colour=red"}, "", graphsim.Guesses{}, "unknown name \"colour\", want one of already, apponly, maxtop, move"},
+		{[]string{"--guess", "colour=red"}, "", graphsim.Guesses{}, "unknown name \"colour\", want one of already, apponly, batch, batchid, maxtop, move"},
 		{[]string{"--guess", "move=200"}, "", graphsim.Guesses{}, "want 204 (default), 201"},
 	}
 	for _, tt := range tests {

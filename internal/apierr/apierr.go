@@ -11,6 +11,10 @@ type Call struct {
 	Status          int    // HTTP status; 0 when no response arrived
 	RequestID       string // the service's request-id header
 	ClientRequestID string // the GUID this client sent (echoed by the service)
+	// BatchRequestID is the request-id of the $batch that carried the
+	// request, if one did. RequestID is then the item's own, or the
+	// batch's when the item's answer had none.
+	BatchRequestID string
 }
 
 // Class says what the caller should do next with a failed call.

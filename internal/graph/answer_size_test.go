@@ -34,7 +34,7 @@ func TestHugeAnswerFailsTheRead(t *testing.T) {
 		w.Write([]byte(`{"id":"x"}]}`))
 	}))
 	defer srv.Close()
-	c, err := New(Config{GraphURL: srv.URL + "/beta", Auth: Auth{Mode: AuthToken, Token: "test-token"}})
+	c, err := New(Config{GraphURL: srv.URL + "/beta", Auth: Auth{Mode: AuthToken, Token: "test-token"}, BatchSize: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,12 +37,21 @@ type Config struct {
 	Auth     Auth   // how to sign in
 	// Transport under the middleware chain; nil means a clone of
 	// http.DefaultTransport. Tests pass one that reaches their server.
-	Transport       http.RoundTripper
-	Pacer           *pacer.Pacer  // retries for reads; nil means one attempt
-	ReadConcurrency int           // group reads in flight at once (default 8)
-	PageSize        int           // $top on collection reads (default 999)
-	Timeout         time.Duration // per request (default 100s, as the SDK)
-	UserAgent       string        // product/version
+	Transport http.RoundTripper
+	Pacer     *pacer.Pacer // retries for reads; nil means one attempt
+	// ReadConcurrency is the requests (batches) in flight at once for the
+	// snapshot's group reads (default DefaultReadConcurrency).
+	ReadConcurrency int
+	// BatchSize is how many requests at most share one JSON batch
+	// (POST /$batch): 1 sends none, 0 means MaxBatchSize. See batcher.
+	BatchSize int
+	// OnNote, if set, is told once what the client changed about how it
+	// talks to Graph during the run (batching turned off). It must not
+	// block.
+	OnNote    func(string)
+	PageSize  int           // $top on collection reads (default 999)
+	Timeout   time.Duration // per request (default 100s, as the SDK)
+	UserAgent string        // product/version
 }
 
 // Client reads and changes connector groups through Graph.
@@ -55,7 +64,12 @@ type Client struct {
 	who     *identity
 	query   *queryOptions // query options the service refused, learnt this run
 	reads   *readStats    // what the service's pages looked like
+	batch   *batcher
 }
+
+// DefaultReadConcurrency is Config.ReadConcurrency's default: eight
+// requests in flight hide Graph's latency without drawing its throttle.
+const DefaultReadConcurrency = 8
 
 var (
 	setupOnce sync.Once
@@ -103,7 +117,13 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("graph URL %q: remove the user information (user:password@): Graph signs in with --auth, not in the URL", redactURL(cfg.GraphURL))
 	}
 	if cfg.ReadConcurrency <= 0 {
-		cfg.ReadConcurrency = 8
+		cfg.ReadConcurrency = DefaultReadConcurrency
+	}
+	switch {
+	case cfg.BatchSize == 0:
+		cfg.BatchSize = MaxBatchSize
+	case cfg.BatchSize < 0 || cfg.BatchSize > MaxBatchSize:
+		return nil, fmt.Errorf("batch size %d: want 1 to %d", cfg.BatchSize, MaxBatchSize)
 	}
 	if cfg.PageSize <= 0 {
 		cfg.PageSize = 999
@@ -120,6 +140,11 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	setupSDK()
+	if cfg.Transport == nil {
+		cfg.Transport = defaultTransport()
+	}
+	bt := newBatcher(cfg.Transport, cfg, origin(u), strings.TrimRight(u.EscapedPath(), "/"))
+	cfg.Transport = bt
 	adapter, err := msgraphcore.NewGraphRequestAdapterBaseWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(
 		provider, msgraphcore.GraphClientOptions{}, nil, nil, newHTTPClient(cfg))
 	if err != nil {
@@ -136,8 +161,19 @@ func New(cfg Config) (*Client, error) {
 		who:     who,
 		query:   &queryOptions{},
 		reads:   &readStats{},
+		batch:   bt,
 	}, nil
 }
+
+// BatchSize is the most requests the client puts in one $batch (1: none).
+func (c *Client) BatchSize() int { return c.cfg.BatchSize }
+
+// ReadConcurrency is the requests (batches) the snapshot keeps in flight.
+func (c *Client) ReadConcurrency() int { return c.cfg.ReadConcurrency }
+
+// BatchStats says how many batches and batched requests went out, and
+// whether batching was turned off.
+func (c *Client) BatchStats() BatchStats { return c.batch.Stats() }
 
 // Operator names who signed in (a UPN, or an app), as far as the token
 // says; "" before the first request or when the token is opaque.
@@ -170,12 +206,7 @@ func (c *Client) GraphURL() string { return c.base }
 func newHTTPClient(cfg Config) *http.Client {
 	transport := cfg.Transport
 	if transport == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		// Keep a connection per worker: Go keeps two idle ones per host by
-		// default, so 16 workers would reconnect on most requests.
-		t.MaxIdleConnsPerHost = 64
-		t.ForceAttemptHTTP2 = true
-		transport = t
+		transport = defaultTransport()
 	}
 	ua := khttp.NewUserAgentHandlerOptions()
 	ua.ProductName = "connrecon"
@@ -196,6 +227,16 @@ func newHTTPClient(cfg Config) *http.Client {
 	}
 }
 
+// defaultTransport is a clone of Go's default transport that keeps a
+// connection per worker: Go keeps two idle ones per host by default, so
+// 16 workers would reconnect on most requests.
+func defaultTransport() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	t.ForceAttemptHTTP2 = true
+	return t
+}
+
 // recorder collects what one request's answer said about itself.
 type recorder struct {
 	mu              sync.Mutex
@@ -203,6 +244,7 @@ type recorder struct {
 	requestID       string
 	clientRequestID string
 	retryAfter      string
+	batchRequestID  string // the $batch that carried the request, if one did
 	location        string // a redirect's target
 	contentType     string
 	// token is the bearer token the request carried, whatever signed in:

@@ -133,6 +133,10 @@ func (c *Client) classifyRaw(ctx context.Context, err error, rec *recorder) *api
 	case e.Status == http.StatusTooManyRequests, e.Status == http.StatusServiceUnavailable, e.Status == http.StatusGatewayTimeout:
 		e.Class = apierr.Transient
 		e.RetryAfter = parseRetryAfter(rec.retryAfterValue(), time.Now())
+	case e.Status == http.StatusFailedDependency:
+		// A $batch item held back because another failed: not a failure
+		// of its own. Sent again (alone).
+		e.Class = apierr.Transient
 	case e.Status == http.StatusBadRequest && strings.Contains(e.Message, alreadyExists):
 		e.Class = apierr.AlreadyInPlace
 	case e.Status == http.StatusNotFound:
@@ -197,7 +201,7 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 func (r *recorder) call() apierr.Call {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return apierr.Call{Status: r.status, RequestID: r.requestID, ClientRequestID: r.clientRequestID}
+	return apierr.Call{Status: r.status, RequestID: r.requestID, ClientRequestID: r.clientRequestID, BatchRequestID: r.batchRequestID}
 }
 
 func (r *recorder) retryAfterValue() string {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -113,35 +114,45 @@ func TestSnapshotReadsWholeTenant(t *testing.T) {
 // groups, and per group one of members and one of applications.
 func TestSnapshotRequestCount(t *testing.T) {
 	tn := sampleTenant(t)
-	f := newFixture(t, tn, graphsim.Options{}, Config{})
-	if _, err := f.client.Snapshot(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	want := 2 + 2*len(tn.Groups)
-	if got := len(f.sim.Requests()); got != want {
-		t.Errorf("snapshot made %d requests, want %d", got, want)
-	}
-	// With a page size of 2 each collection takes ceil(n/2) pages.
-	f = newFixture(t, tn, graphsim.Options{}, Config{PageSize: 2})
-	if _, err := f.client.Snapshot(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	pages := func(n int) int {
-		if n == 0 {
-			return 1
-		}
-		return (n + 1) / 2
-	}
-	members := map[string]int{}
-	for _, c := range tn.Connectors {
-		members[c.Group]++
-	}
-	want = pages(len(tn.Connectors)) + pages(len(tn.Groups))
-	for _, g := range tn.Groups {
-		want += pages(members[g.ID]) + pages(len(g.Applications))
-	}
-	if got := len(f.sim.Requests()); got != want {
-		t.Errorf("paged snapshot made %d requests, want %d", got, want)
+	for _, batch := range []int{1, MaxBatchSize} {
+		t.Run(fmt.Sprintf("batch=%d", batch), func(t *testing.T) {
+			f := newFixture(t, tn, graphsim.Options{}, Config{BatchSize: batch})
+			if _, err := f.client.Snapshot(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			// Items: what Graph counts, batched or not.
+			want := 2 + 2*len(tn.Groups)
+			if got := len(f.sim.Items()); got != want {
+				t.Errorf("snapshot made %d requests, want %d", got, want)
+			}
+			// The two lists are read alone, the per-group reads batched.
+			outer := len(f.sim.Requests()) - want
+			if batch == 1 && outer != 0 || batch > 1 && (outer < 1 || outer > len(tn.Groups)) {
+				t.Errorf("batch size %d: %d batches for %d group reads", batch, outer, 2*len(tn.Groups))
+			}
+			// With a page size of 2 each collection takes ceil(n/2) pages.
+			f = newFixture(t, tn, graphsim.Options{}, Config{PageSize: 2, BatchSize: batch})
+			if _, err := f.client.Snapshot(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			pages := func(n int) int {
+				if n == 0 {
+					return 1
+				}
+				return (n + 1) / 2
+			}
+			members := map[string]int{}
+			for _, c := range tn.Connectors {
+				members[c.Group]++
+			}
+			want = pages(len(tn.Connectors)) + pages(len(tn.Groups))
+			for _, g := range tn.Groups {
+				want += pages(members[g.ID]) + pages(len(g.Applications))
+			}
+			if got := len(f.sim.Items()); got != want {
+				t.Errorf("paged snapshot made %d requests, want %d", got, want)
+			}
+		})
 	}
 }
 

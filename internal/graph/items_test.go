@@ -80,7 +80,7 @@ func TestItemListedOnTwoPagesFailsTheRead(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	c, err := New(Config{GraphURL: srv.URL + "/beta", Auth: Auth{Mode: AuthToken, Token: "test-token"}})
+	c, err := New(Config{GraphURL: srv.URL + "/beta", Auth: Auth{Mode: AuthToken, Token: "test-token"}, BatchSize: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

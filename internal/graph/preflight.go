@@ -61,7 +61,7 @@ func (c *Client) Ping(ctx context.Context) (apierr.Call, time.Duration, error) {
 	info.Method = abs.GET
 	info.SetUri(*u)
 	info.Headers.TryAdd("Accept", "application/json")
-	actx, rec := withRecorder(ctx)
+	actx, rec := withRecorder(single(ctx)) // timed alone, not in a batch
 	start := time.Now()
 	res, err := c.adapter.SendPrimitive(actx, info, "[]byte", errorMapping)
 	took := time.Since(start)

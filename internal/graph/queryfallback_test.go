@@ -48,7 +48,7 @@ func (p *pickyService) start(t *testing.T) *Client {
 	p.mu = &sync.Mutex{}
 	p.srv = httptest.NewServer(p)
 	t.Cleanup(p.srv.Close)
-	c, err := New(Config{GraphURL: p.srv.URL + "/beta", Auth: Auth{Mode: AuthToken, Token: "test-token"}, Pacer: fastPacer(), ReadConcurrency: 16})
+	c, err := New(Config{GraphURL: p.srv.URL + "/beta", Auth: Auth{Mode: AuthToken, Token: "test-token"}, Pacer: fastPacer(), ReadConcurrency: 16, BatchSize: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

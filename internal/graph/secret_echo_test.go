@@ -69,7 +69,7 @@ func TestErrorsMaskEchoedTokens(t *testing.T) {
 			p := &oddProxy{sim: graphsim.New(tn, graphsim.Options{}), method: tc.method, suffix: suffix, answer: tc.answer}
 			srv := httptest.NewServer(p)
 			defer srv.Close()
-			c, err := New(Config{GraphURL: srv.URL + "/beta", Auth: tc.auth})
+			c, err := New(Config{GraphURL: srv.URL + "/beta", Auth: tc.auth, BatchSize: 1})
 			if err != nil {
 				t.Fatal(err)
 			}

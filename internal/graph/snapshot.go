@@ -73,7 +73,7 @@ type rawApplication struct {
 
 // Snapshot reads the whole tenant: connectors, groups, and each group's
 // members and applications, following every nextLink. Group reads run
-// concurrently, at most ReadConcurrency at once.
+// concurrently, at most ReadConcurrency batches of BatchSize at once.
 func (c *Client) Snapshot(ctx context.Context) (*plan.State, error) {
 	top := int32(c.cfg.PageSize)
 	s := &plan.State{}
@@ -95,7 +95,18 @@ func (c *Client) Snapshot(ctx context.Context) (*plan.State, error) {
 	if err != nil {
 		return nil, err
 	}
+	members, err := c.readGroups(ctx, s, top)
+	if err != nil {
+		return nil, err
+	}
+	c.placeConnectors(s, members)
+	return s, nil
+}
 
+// readGroups reads the groups, then each group's members (their ids, by
+// group) and applications: ReadConcurrency batches of BatchSize requests
+// in flight at once.
+func (c *Client) readGroups(ctx context.Context, s *plan.State, top int32) ([][]string, error) {
 	groupInfo, err := c.profile.ConnectorGroups().ToGetRequestInformation(ctx, &opp.ItemConnectorGroupsRequestBuilderGetRequestConfiguration{
 		QueryParameters: &opp.ItemConnectorGroupsRequestBuilderGetQueryParameters{Top: &top},
 	})
@@ -116,7 +127,7 @@ func (c *Client) Snapshot(ctx context.Context) (*plan.State, error) {
 
 	members := make([][]string, len(s.Groups))
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(c.cfg.ReadConcurrency)
+	g.SetLimit(c.cfg.ReadConcurrency * c.cfg.BatchSize)
 	for i := range s.Groups {
 		grp := c.profile.ConnectorGroups().ByConnectorGroupId(s.Groups[i].ID)
 		g.Go(func() error {
@@ -157,7 +168,11 @@ func (c *Client) Snapshot(ctx context.Context) (*plan.State, error) {
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	return members, nil
+}
 
+// placeConnectors puts each connector in the group whose members list it.
+func (c *Client) placeConnectors(s *plan.State, members [][]string) {
 	// A connector is in exactly one group; while Graph replicates a move
 	// it may show in two, or in none. Say so rather than guess silently:
 	// the first group in Graph's order is kept.
@@ -185,7 +200,6 @@ func (c *Client) Snapshot(ctx context.Context) (*plan.State, error) {
 		sort.Slice(apps, func(a, b int) bool { return apps[a].DisplayName < apps[b].DisplayName })
 	}
 	plan.SortState(s)
-	return s, nil
 }
 
 // list reads a collection page by page, following @odata.nextLink

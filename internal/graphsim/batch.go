@@ -12,8 +12,11 @@ import (
 // requests; the outer status is 200 even when items fail; items come back in
 // random order (from the seeded source); each item goes through the
 // throttle and 503/504 faults on its own, so it may be a 429 of its own; an
-// item whose dependency failed is a 424. Latency, resets and auth apply to
-// the outer request only. Each item is logged as its own request (before
+// item whose dependency failed is a 424. The token bucket counts the items,
+// not the batch. Latency, resets and auth apply to the outer request only
+// (its random 429s and 503/504s too: a batch may fail as a whole).
+// Guesses.Batch plays a service that does not take batches, and
+// Guesses.BatchItemID what an item's answer says of its request-id. Each item is logged as its own request (before
 // the outer $batch entry, which is logged when its answer is ready).
 
 type batchBody struct {
@@ -30,6 +33,18 @@ type batchStep struct {
 }
 
 func (s *Server) batch(c *call) *response {
+	switch s.g.Batch {
+	case BatchRefuse400:
+		return badRequest(c, "Batch requests are not supported for this resource.")
+	case BatchRefuse404:
+		return odataError(c, s.g.UnknownPathStatus, s.g.UnknownPathCode, fmt.Sprintf(s.g.UnknownPathFormat, "$batch"))
+	case BatchRefuse405:
+		resp := odataError(c, http.StatusMethodNotAllowed, s.g.MethodNotAllowedCode, s.g.MethodNotAllowedMessage)
+		resp.header.Set("Allow", "GET")
+		return resp
+	case BatchNotBatch:
+		return &response{status: http.StatusOK, body: []byte("<!DOCTYPE html><html><body><h1>Welcome</h1><p>Sign in to continue.</p></body></html>"), contentType: "text/html; charset=utf-8"}
+	}
 	var b batchBody
 	if err := json.Unmarshal(c.body, &b); err != nil {
 		return badRequest(c, "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.")
@@ -61,11 +76,17 @@ func (s *Server) batch(c *call) *response {
 	status := map[string]int{}
 	out := make([]any, 0, len(b.Requests))
 	for _, st := range b.Requests {
-		resp := s.batchStep(c, st, status)
+		resp, ic := s.batchStep(c, st, status)
 		status[st.ID] = resp.status
 		headers := object{}
 		if resp.body != nil {
 			headers = append(headers, field{"Content-Type", resp.contentType})
+		}
+		switch s.g.BatchItemID {
+		case ItemIDLower:
+			headers = append(headers, field{"request-id", ic.reqID}, field{"client-request-id", ic.clientReqID})
+		case ItemIDMixed:
+			headers = append(headers, field{"Request-Id", ic.reqID}, field{"Client-Request-Id", ic.clientReqID})
 		}
 		for k, v := range resp.header {
 			headers = append(headers, field{k, strings.Join(v, ", ")})
@@ -82,13 +103,19 @@ func (s *Server) batch(c *call) *response {
 	return jsonResponse(object{{"responses", out}})
 }
 
-func (s *Server) batchStep(outer *call, st batchStep, status map[string]int) *response {
+func (s *Server) batchStep(outer *call, st batchStep, status map[string]int) (*response, *call) {
+	clientReqID := outer.clientReqID
+	for k, v := range st.Headers {
+		if strings.EqualFold(k, "client-request-id") && v != "" {
+			clientReqID = v
+		}
+	}
 	ic := &call{
 		method:      strings.ToUpper(st.Method),
 		root:        outer.root,
 		auth:        outer.auth,
 		reqID:       s.newGUID(),
-		clientReqID: outer.clientReqID,
+		clientReqID: clientReqID,
 		now:         s.now(),
 		batchItem:   true,
 		g:           &s.g,
@@ -98,7 +125,7 @@ func (s *Server) batchStep(outer *call, st batchStep, status map[string]int) *re
 	}
 	u, err := url.Parse(st.URL)
 	entry := LoggedRequest{Time: ic.now, Method: ic.method, Path: "/beta/" + st.URL, Body: string(ic.body),
-		RequestID: ic.reqID, ClientRequestID: ic.clientReqID}
+		RequestID: ic.reqID, ClientRequestID: ic.clientReqID, BatchRequestID: outer.reqID}
 	var resp *response
 	if err != nil || u.IsAbs() {
 		resp = badRequest(ic, "Batch request URLs must be relative to the version root, e.g. /onPremisesPublishingProfiles/applicationProxy/connectors.")
@@ -122,5 +149,5 @@ func (s *Server) batchStep(outer *call, st batchStep, status map[string]int) *re
 	}
 	entry.Status, entry.Fault = resp.status, resp.fault
 	s.appendLog(entry)
-	return resp
+	return resp, ic
 }

@@ -420,9 +420,9 @@ func TestBatchItemsThrottledOnTheirOwn(t *testing.T) {
 			}
 		}
 	}
-	// The outer request takes one token, the items the other two.
-	if ok != 2 || throttled != 2 {
-		t.Errorf("%d ok, %d throttled; want 2 and 2", ok, throttled)
+	// The bucket counts the items, not the batch: three tokens, three items.
+	if ok != 3 || throttled != 1 {
+		t.Errorf("%d ok, %d throttled; want 3 and 1", ok, throttled)
 	}
 }
 

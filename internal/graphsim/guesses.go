@@ -166,7 +166,35 @@ type Guesses struct {
 	// AppOnly is what an app-only token (client credentials, managed
 	// identity) gets with Options.Permissions.
 	AppOnly AppOnlyPolicy
+
+	// Batch is what POST /$batch gets: taken (documented for Graph), or,
+	// as a tenant, proxy or cloud that does not take it might answer,
+	// refused with a 400, 404 or 405, or a 200 that is not a batch answer.
+	Batch BatchPolicy
+	// BatchItemID is how a $batch item's answer carries its request-id:
+	// nobody has published whether this service's items have one.
+	BatchItemID ItemIDPolicy
 }
+
+// BatchPolicy is the answer to POST /$batch.
+type BatchPolicy int
+
+const (
+	BatchTaken     BatchPolicy = iota // served (today's guess: as documented for Graph)
+	BatchRefuse400                    // 400 Request_BadRequest
+	BatchRefuse404                    // 404, as for an unknown segment
+	BatchRefuse405                    // 405 method not allowed
+	BatchNotBatch                     // 200 with an HTML page (a proxy's)
+)
+
+// ItemIDPolicy is where a $batch item's request-id goes.
+type ItemIDPolicy int
+
+const (
+	ItemIDLower ItemIDPolicy = iota // a "request-id" header in the item (today's guess)
+	ItemIDMixed                     // "Request-Id": header names come in any case
+	ItemIDNone                      // no request-id in the item: only the batch has one
+)
 
 // AppOnlyPolicy is the answer to an app-only call. Learn lists application
 // permissions as not supported for these calls; Microsoft365DSC and a
@@ -317,6 +345,12 @@ var guessChoices = []guessChoice{
 	}},
 	{"apponly", "deny (default), allow", func(v string, g *Guesses) bool {
 		return wordChoice(v, &g.AppOnly, map[string]AppOnlyPolicy{"deny": AppOnlyDeny, "allow": AppOnlyAllow})
+	}},
+	{"batch", "taken (default), 400, 404, 405, notbatch", func(v string, g *Guesses) bool {
+		return wordChoice(v, &g.Batch, map[string]BatchPolicy{"taken": BatchTaken, "400": BatchRefuse400, "404": BatchRefuse404, "405": BatchRefuse405, "notbatch": BatchNotBatch})
+	}},
+	{"batchid", "lower (default), mixed, none", func(v string, g *Guesses) bool {
+		return wordChoice(v, &g.BatchItemID, map[string]ItemIDPolicy{"lower": ItemIDLower, "mixed": ItemIDMixed, "none": ItemIDNone})
 	}},
 	{"maxtop", "1 to 999 (default 999)", func(v string, g *Guesses) bool { return sizeChoice(v, &g.MaxPageSize) }},
 	{"move", "204 (default), 201", func(v string, g *Guesses) bool {

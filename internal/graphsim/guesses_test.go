@@ -21,7 +21,8 @@ func TestDefaultGuesses(t *testing.T) {
 	v := reflect.ValueOf(d)
 	for i := range v.NumField() {
 		f := v.Type().Field(i)
-		if v.Field(i).IsZero() && f.Type != reflect.TypeOf(TopRefuse) && f.Type != reflect.TypeOf(SelectRefuse) && f.Type != reflect.TypeOf(AppOnlyDeny) {
+		if v.Field(i).IsZero() && f.Type != reflect.TypeOf(TopRefuse) && f.Type != reflect.TypeOf(SelectRefuse) && f.Type != reflect.TypeOf(AppOnlyDeny) &&
+			f.Type != reflect.TypeOf(BatchTaken) && f.Type != reflect.TypeOf(ItemIDLower) {
 			t.Errorf("DefaultGuesses().%s is zero", f.Name)
 		}
 	}
@@ -252,7 +253,7 @@ func TestParseGuess(t *testing.T) {
 		{"apponly=deny", func(g *Guesses) {}, ""},
 		{"region=403", func(g *Guesses) { g.RegionRuleStatus, g.RegionRuleCode = 403, "Authorization_RequestDenied" }, ""},
 		{"maxtop=50, top=cap", func(g *Guesses) { g.MaxPageSize, g.TopAboveMax = 50, TopCap }, ""},
-		{"colour=red", nil, `unknown name "colour", want one of already, apponly, maxtop, move, pagesize, region, select, top`},
+		{"colour=red", nil, `unknown name "colour", want one of already, apponly, batch, batchid, maxtop, move, pagesize, region, select, top`},
 		{"move=200", nil, `unknown value "200" for move, want 204 (default), 201`},
 		{"already=418", nil, "want 400 (default), 409, wording, 204"},
 		{"maxtop=0", nil, "want 1 to 999"},

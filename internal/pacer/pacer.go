@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"sync"
 	"time"
 
@@ -52,6 +53,14 @@ type Options struct {
 	// goroutine that got the answer, without the pacer's lock held; calls
 	// are serialised. It must not block.
 	OnThrottle func(d time.Duration)
+	// Learn paces attempts under the rate the service allowed, once it
+	// has answered 429 (see learn); RPS, when set, stays the cap. Without
+	// it a throttled run finds the limit again each time the tenant's
+	// budget runs dry: one shared pause and a volley of 429s every time.
+	Learn bool
+	// OnRate, if set, is told the rate Learn settled on each time a 429
+	// set it. Same rules as OnThrottle.
+	OnRate func(rps float64)
 }
 
 // ReportExtension is how far a Retry-After must push an active pause's end
@@ -89,6 +98,10 @@ type Stats struct {
 	// flight when the pause began.
 	Extensions int
 	RateWait   time.Duration // total time callers waited for the rate limit
+	Throttled  int           // attempts answered 429
+	// Learned is the rate Learn paces at now, in attempts per second; 0
+	// before the first 429 (or after a long quiet spell: see forgetAfter).
+	Learned float64
 }
 
 // Pacer retries transient failures with backoff and a shared pause, and
@@ -102,6 +115,7 @@ type Pacer struct {
 	nextSlot   time.Time // earliest start of the next attempt under RPS
 	rng        *rand.Rand
 	stats      Stats
+	learner    learner
 
 	notifyMu sync.Mutex // serialises OnThrottle
 }
@@ -128,7 +142,9 @@ func (p *Pacer) Pauses() int {
 func (p *Pacer) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.stats
+	st := p.stats
+	st.Learned = p.learner.rate(time.Now())
+	return st
 }
 
 // GaveUpError wraps the last failure when the retry budget ran out.
@@ -200,7 +216,9 @@ func (p *Pacer) Call(ctx context.Context, fn func(context.Context) error) (int, 
 			return attempt - 1, interrupted(attempt - 1)
 		}
 		p.count(attempt)
-		err = fn(ctx)
+		started := time.Now()
+		err = fn(withAttempt(ctx, attempt))
+		p.observe(started, err)
 		if err == nil {
 			return attempt, nil
 		}
@@ -230,8 +248,35 @@ func (p *Pacer) Call(ctx context.Context, fn func(context.Context) error) (int, 
 	}
 }
 
+type attemptKey struct{}
+
+func withAttempt(ctx context.Context, n int) context.Context {
+	return context.WithValue(ctx, attemptKey{}, n)
+}
+
+// Attempt is the number of the attempt whose context ctx is (1 for the
+// first), as Call hands it to fn; 0 outside a Call. A retry is sent on
+// its own, never coalesced into a batch with other requests.
+func Attempt(ctx context.Context) int {
+	n, _ := ctx.Value(attemptKey{}).(int)
+	return n
+}
+
+// WithAttempt carries the attempt number of from (a context Call handed
+// to fn) over to ctx: for a caller that sends the attempt on a context of
+// its own (a grace period).
+func WithAttempt(ctx, from context.Context) context.Context {
+	if n := Attempt(from); n > 0 {
+		return withAttempt(ctx, n)
+	}
+	return ctx
+}
+
 func (p *Pacer) count(attempt int) {
 	p.mu.Lock()
+	if p.learner.window.IsZero() {
+		p.learner.window = time.Now()
+	}
 	p.stats.Attempts++
 	if attempt > 1 {
 		p.stats.Retries++
@@ -271,7 +316,7 @@ func (p *Pacer) pauseAll(d time.Duration) {
 	}
 	// Rate-limit slots reserved inside the pause are abandoned (their
 	// holders see the pause and wait again); the next free slot is its end.
-	if p.interval > 0 && p.nextSlot.Before(p.pauseUntil) {
+	if p.nextSlot.Before(p.pauseUntil) {
 		p.nextSlot = p.pauseUntil
 	}
 	p.mu.Unlock()
@@ -295,16 +340,21 @@ func (p *Pacer) acquire(ctx context.Context, budget time.Duration) (time.Duratio
 	for {
 		w, err := p.wait(ctx, budget-paused, budget >= 0)
 		paused += w
-		if err != nil || p.interval == 0 {
+		if err != nil {
 			return paused, err
 		}
 		p.mu.Lock()
 		now := time.Now()
+		interval := p.intervalAt(now)
+		if interval == 0 {
+			p.mu.Unlock()
+			return paused, nil
+		}
 		slot := p.nextSlot
 		if slot.Before(now) {
 			slot = now
 		}
-		p.nextSlot = slot.Add(p.interval)
+		p.nextSlot = slot.Add(interval)
 		if d := slot.Sub(now); d > 0 {
 			p.stats.RateWait += d
 		}
@@ -321,6 +371,19 @@ func (p *Pacer) acquire(ctx context.Context, budget time.Duration) (time.Duratio
 			return paused, nil
 		}
 	}
+}
+
+// intervalAt is the spacing of attempts at now: the stricter of RPS and
+// the learnt rate; 0 for none. Called with mu held.
+func (p *Pacer) intervalAt(now time.Time) time.Duration {
+	r := p.learner.rate(now)
+	if p.opts.RPS > 0 && (r == 0 || p.opts.RPS < r) {
+		return p.interval
+	}
+	if r <= 0 {
+		return 0
+	}
+	return time.Duration(float64(time.Second) / r)
 }
 
 // wait blocks while a shared pause is in force, and reports how long it
@@ -356,5 +419,80 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	case <-t.C:
 		return nil
+	}
+}
+
+// learner estimates the rate the service allows from what it admitted.
+// A throttle that refills a budget at a steady rate admits, while a run
+// asks for more than that, exactly that rate (plus what was saved up). So
+// at a 429 to an attempt sent since the last one it learnt from, the rate
+// becomes what the service admitted since then (over at least
+// minSample), less learnMargin. From the end of the pause it grows by
+// learnGrowth of itself a second, so that a limit that rose is found
+// again, but slowly: each 429 costs a shared pause, and at this pace the
+// next one comes minutes later, not seconds (docs/design.md, "Pacing").
+type learner struct {
+	base     float64   // the rate the last 429 set; 0: none
+	since    time.Time // when base took effect: the end of that 429's pause
+	last     time.Time // that 429
+	window   time.Time // attempts started since then are the sample...
+	admitted int       // ...and this many of them were not answered 429
+}
+
+const (
+	learnMargin = 0.97  // pace 3% under what was admitted
+	learnGrowth = 0.001 // per second: 3% in 30 s
+	minSample   = time.Second
+	minLearned  = 0.5 // attempts per second: a tenant that admitted nothing still gets probed
+	// forgetAfter: a throttle not seen for this long is forgotten (the
+	// run goes back to full speed).
+	forgetAfter = 10 * time.Minute
+)
+
+// rate is the learnt rate at now, 0 for none.
+func (l *learner) rate(now time.Time) float64 {
+	if l.base == 0 || now.Sub(l.last) > forgetAfter {
+		return 0
+	}
+	d := now.Sub(l.since)
+	if d <= 0 {
+		return l.base
+	}
+	return l.base * (1 + learnGrowth*d.Seconds())
+}
+
+// observe counts an attempt's answer for the learner: started is when it
+// was sent.
+func (p *Pacer) observe(started time.Time, err error) {
+	var ae *apierr.Error
+	throttled := errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests
+	p.mu.Lock()
+	l := &p.learner
+	if throttled {
+		p.stats.Throttled++
+	}
+	if !p.opts.Learn || started.Before(l.window) {
+		// Sent before the last 429 was learnt from: its answer says
+		// nothing about the rate learnt since.
+		p.mu.Unlock()
+		return
+	}
+	if !throttled {
+		l.admitted++
+		p.mu.Unlock()
+		return
+	}
+	now := time.Now()
+	sample := max(now.Sub(l.window), minSample)
+	l.base = max(float64(l.admitted)/sample.Seconds()*learnMargin, minLearned)
+	l.last = now
+	l.since = now.Add(ae.RetryAfter)
+	l.window, l.admitted = l.since, 0
+	rate := l.base
+	p.mu.Unlock()
+	if p.opts.OnRate != nil {
+		p.notifyMu.Lock()
+		p.opts.OnRate(rate)
+		p.notifyMu.Unlock()
 	}
 }

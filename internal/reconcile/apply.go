@@ -106,8 +106,9 @@ func (r *Run) execute(ctx context.Context, t Tenant, req ApplyRequest) error {
 	}
 	r.Journal = path
 	sum := r.Plan.Summary()
-	r.Log.Info("applying", "moves", sum.Move, "waves", r.Plan.WaveCount(), "concurrency", req.Concurrency, "journal", r.Journal)
-	opts := executor.Options{Concurrency: req.Concurrency, Pacer: req.Pacer, Journal: jf}
+	batch := batchSize(t)
+	r.Log.Info("applying", "moves", sum.Move, "waves", r.Plan.WaveCount(), "concurrency", req.Concurrency, "batchSize", batch, "journal", r.Journal)
+	opts := executor.Options{Concurrency: req.Concurrency, BatchSize: batch, Pacer: req.Pacer, Journal: jf}
 	var prog Progress
 	if req.Progress != nil {
 		prog = req.Progress(sum.Move)
@@ -150,6 +151,24 @@ func (r *Run) execute(ctx context.Context, t Tenant, req ApplyRequest) error {
 	return verr
 }
 
+// batchSizer is a tenant that sends requests in JSON batches: the run
+// keeps that many more moves and reads in flight, so that batches fill.
+type batchSizer interface{ BatchSize() int }
+
+func concurrency(n int) int {
+	if n <= 0 {
+		return executor.DefaultConcurrency
+	}
+	return n
+}
+
+func batchSize(t any) int {
+	if b, ok := t.(batchSizer); ok && b.BatchSize() > 1 {
+		return b.BatchSize()
+	}
+	return 1
+}
+
 // outcomes counts results by outcome; it prints as the apply summary.
 type outcomes struct{ succeeded, failed, unknown, notAttempted int }
 
@@ -187,7 +206,8 @@ func (r *Run) verify(ctx context.Context, t executor.Reader, req ApplyRequest, j
 		timeout = executor.DefaultVerifyTimeout
 	}
 	opts := executor.VerifyOptions{
-		Timeout: timeout,
+		Timeout:     timeout,
+		Concurrency: concurrency(req.Concurrency) * batchSize(t),
 		OnWait: func(n int, d time.Duration) {
 			r.Log.Info("waiting for Graph to show the moves", "unverified", n, "next", d.String())
 		},
