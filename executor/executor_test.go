@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -157,6 +158,70 @@ func TestRunConcurrency(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Batched (BatchSize > 1), Concurrency×BatchSize moves are in flight, so
+// that batches fill; the run's first move goes out alone, before any
+// other, and a 403 to it stops the run with nothing else sent.
+func TestRunBatched(t *testing.T) {
+	f := newFakeMover()
+	full := make(chan struct{})
+	var once sync.Once
+	var firstAlone atomic.Bool
+	calls := atomic.Int32{}
+	f.gate = func(ctx context.Context, _ string) error {
+		if calls.Add(1) == 1 {
+			firstAlone.Store(f.current() == 1)
+			return nil // the first is alone: nothing to wait for
+		}
+		if f.current() >= 6 {
+			once.Do(func() {
+				for range 100 {
+					runtime.Gosched()
+				}
+				close(full)
+			})
+		}
+		select {
+		case <-full:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	results, err := Run(watchdogCtx(t), movesPlan(13), f, Options{Concurrency: 2, BatchSize: 3})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if !firstAlone.Load() || f.peak() != 6 {
+		t.Errorf("first move alone %v, peak %d in flight; want alone, then 2×3", firstAlone.Load(), f.peak())
+	}
+	for _, r := range results {
+		if r.Outcome != Succeeded {
+			t.Errorf("change %d: %s %s", r.Change, r.Outcome, r.Error)
+		}
+	}
+
+	denied := newFakeMover()
+	denied.on(movesPlan(1).Changes[0].ConnectorID, reply{call: apierr.Call{Status: 403, RequestID: "r", ClientRequestID: "c"}, err: &apierr.Error{Call: apierr.Call{Status: 403, RequestID: "r", ClientRequestID: "c"}, Class: apierr.Auth, Message: "Insufficient privileges"}})
+	results, err = Run(watchdogCtx(t), movesPlan(10), denied, Options{Concurrency: 8, BatchSize: 20})
+	var fatal *FatalError
+	if !errors.As(err, &fatal) || denied.peak() != 1 || len(denied.events) != 2 {
+		t.Errorf("Run = %v, %d calls (peak %d); want a fatal error after one call", err, len(denied.events)/2, denied.peak())
+	}
+	if n := outcomesCount(results, NotAttempted); n != 9 {
+		t.Errorf("%d not attempted, want 9", n)
+	}
+}
+
+func outcomesCount(results []Result, o Outcome) int {
+	n := 0
+	for _, r := range results {
+		if r.Outcome == o {
+			n++
+		}
+	}
+	return n
 }
 
 func TestRunWavesInOrder(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 	opp "github.com/microsoftgraph/msgraph-beta-sdk-go/onpremisespublishingprofiles"
@@ -84,19 +85,38 @@ func (c *Client) Snapshot(ctx context.Context) (*plan.State, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, err = c.list(ctx, "connectors", connInfo, func(raw json.RawMessage) error {
-		var rc rawConnector
-		if err := json.Unmarshal(raw, &rc); err != nil {
-			return err
-		}
-		s.Connectors = append(s.Connectors, plan.Connector{ID: rc.ID, MachineName: rc.MachineName, ExternalIP: rc.ExternalIP, Status: rc.Status, Version: rc.Version})
-		return nil
+	// The connectors' list runs beside the groups' reads, which start once
+	// its first page is in: that page learns which query options the
+	// service refuses (queryOptions), so the other reads do not each meet
+	// the same refusal.
+	firstPage := make(chan struct{})
+	var once sync.Once
+	opened := func() { once.Do(func() { close(firstPage) }) }
+	var members [][]string
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		defer opened()
+		_, err := c.list(gctx, "connectors", connInfo, func(raw json.RawMessage) error {
+			opened()
+			var rc rawConnector
+			if err := json.Unmarshal(raw, &rc); err != nil {
+				return err
+			}
+			s.Connectors = append(s.Connectors, plan.Connector{ID: rc.ID, MachineName: rc.MachineName, ExternalIP: rc.ExternalIP, Status: rc.Status, Version: rc.Version})
+			return nil
+		})
+		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	members, err := c.readGroups(ctx, s, top)
-	if err != nil {
+	g.Go(func() error {
+		<-firstPage
+		if err := gctx.Err(); err != nil {
+			return err // the connectors' read failed
+		}
+		var err error
+		members, err = c.readGroups(gctx, s, top)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	c.placeConnectors(s, members)

@@ -426,17 +426,25 @@ func sleep(ctx context.Context, d time.Duration) error {
 // A throttle that refills a budget at a steady rate admits, while a run
 // asks for more than that, exactly that rate (plus what was saved up). So
 // at a 429 to an attempt sent since the last one it learnt from, the rate
-// becomes what the service admitted since then (over at least
-// minSample), less learnMargin. From the end of the pause it grows by
-// learnGrowth of itself a second, so that a limit that rose is found
-// again, but slowly: each 429 costs a shared pause, and at this pace the
-// next one comes minutes later, not seconds (docs/design.md, "Pacing").
+// becomes what the service admitted of the attempts sent since then (over
+// at least minSample), less learnMargin. Answers to that sample's attempts
+// that come after the 429 (the rest of a batch, requests in flight) still
+// count: the rate is raised as they arrive, during the pause. From the end
+// of the pause it grows by learnGrowth of itself a second, so that a limit
+// that rose is found again, but slowly: each 429 costs a shared pause, and
+// at this pace the next one comes minutes later, not seconds
+// (docs/design.md, "Pacing").
 type learner struct {
-	base     float64   // the rate the last 429 set; 0: none
-	since    time.Time // when base took effect: the end of that 429's pause
-	last     time.Time // that 429
-	window   time.Time // attempts started since then are the sample...
-	admitted int       // ...and this many of them were not answered 429
+	base  float64   // the rate the last 429 set; 0: none
+	since time.Time // when base took effect: the end of that 429's pause
+	last  time.Time // that 429
+	// The sample base is learnt from: attempts started from sampleFrom
+	// until the 429 that ended it (sampleTo), and how many of them the
+	// service admitted so far.
+	sampleFrom, sampleTo time.Time
+	sampled              int
+	window               time.Time // attempts started since then are the next sample...
+	admitted             int       // ...and this many of them were not answered 429
 }
 
 const (
@@ -461,6 +469,12 @@ func (l *learner) rate(now time.Time) float64 {
 	return l.base * (1 + learnGrowth*d.Seconds())
 }
 
+// learn sets base from the sample.
+func (l *learner) learn() {
+	sample := max(l.sampleTo.Sub(l.sampleFrom), minSample)
+	l.base = max(float64(l.sampled)/sample.Seconds()*learnMargin, minLearned)
+}
+
 // observe counts an attempt's answer for the learner: started is when it
 // was sent.
 func (p *Pacer) observe(started time.Time, err error) {
@@ -471,20 +485,27 @@ func (p *Pacer) observe(started time.Time, err error) {
 	if throttled {
 		p.stats.Throttled++
 	}
-	if !p.opts.Learn || started.Before(l.window) {
-		// Sent before the last 429 was learnt from: its answer says
-		// nothing about the rate learnt since.
+	switch {
+	case !p.opts.Learn:
 		p.mu.Unlock()
 		return
-	}
-	if !throttled {
+	case started.Before(l.window):
+		// Sent before the last 429: part of the sample it ended (or of an
+		// older one), answered late.
+		if !throttled && l.base > 0 && !started.Before(l.sampleFrom) && started.Before(l.sampleTo) {
+			l.sampled++
+			l.learn()
+		}
+		p.mu.Unlock()
+		return
+	case !throttled:
 		l.admitted++
 		p.mu.Unlock()
 		return
 	}
 	now := time.Now()
-	sample := max(now.Sub(l.window), minSample)
-	l.base = max(float64(l.admitted)/sample.Seconds()*learnMargin, minLearned)
+	l.sampleFrom, l.sampleTo, l.sampled = l.window, now, l.admitted
+	l.learn()
 	l.last = now
 	l.since = now.Add(ae.RetryAfter)
 	l.window, l.admitted = l.since, 0
