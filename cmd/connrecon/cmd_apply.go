@@ -37,7 +37,7 @@ func (o *applyOptions) AddFlags(fs *flag.FlagSet) {
 	o.planningOptions.AddFlags(fs)
 	o.Report.AddFlags(fs)
 	fs.StringVar(&o.Plan, "plan", "", "apply the moves of a plan saved with plan -o, checked again against the tenant (instead of -m)")
-	fs.IntVar(&o.Concurrency, "concurrency", executor.DefaultConcurrency, "moves in flight at once (1-64)")
+	fs.IntVar(&o.Concurrency, "concurrency", executor.DefaultConcurrency, "requests in flight at once (1-64), each a batch of up to --batch-size moves")
 	fs.BoolVar(&o.Yes, "yes", false, "apply without asking (required without a terminal)")
 	fs.Float64Var(&o.RPS, "rps", 0, "at most this many Graph requests per second, reads and writes together (0: no cap)")
 	fs.IntVar(&o.MaxAttempts, "max-attempts", pacer.DefaultMaxAttempts, "requests per call at most, retries included, when Graph throttles or fails transiently")
