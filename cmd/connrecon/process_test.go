@@ -226,9 +226,10 @@ func TestKilledApplyLeavesJournalAndRerunConverges(t *testing.T) {
 			}
 			t.Logf("killed with %d journal lines (%d from a batch), %d connectors moved", len(lines), batched, moved)
 			// Every move the journal records happened; at most the moves
-			// in flight happened without a line (batched: exactly the
-			// batch whose answer was held back).
-			if moved < len(lines) || moved > len(lines)+tc.inFlight || tc.batch != "1" && moved != len(lines)+tc.inFlight {
+			// in flight happened without a line (batched: at least the
+			// batch whose answer was held back; a latecomer on a loaded
+			// machine may have gone alone and been answered).
+			if moved < len(lines) || moved > len(lines)+tc.inFlight || tc.batch != "1" && moved == len(lines) {
 				t.Errorf("%d journal lines, %d connectors moved", len(lines), moved)
 			}
 

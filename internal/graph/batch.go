@@ -60,6 +60,7 @@ type batcher struct {
 	origin  string // scheme://host[:port] of the Graph URL
 	root    string // its escaped path: the version root, e.g. /beta
 	timeout time.Duration
+	linger  time.Duration       // batchLinger; tests that count batches wait longer
 	onOff   func(reason string) // told once, when batching is turned off
 
 	off     atomic.Bool
@@ -106,7 +107,7 @@ func single(ctx context.Context) context.Context { return context.WithValue(ctx,
 
 func newBatcher(next http.RoundTripper, cfg Config, origin, root string) *batcher {
 	return &batcher{next: next, size: cfg.BatchSize, origin: origin, root: root, timeout: cfg.Timeout,
-		onOff: cfg.OnNote, open: map[string]*batch{}}
+		linger: batchLinger, onOff: cfg.OnNote, open: map[string]*batch{}}
 }
 
 // Stats says what was sent in batches so far.
@@ -198,7 +199,7 @@ func (b *batcher) enqueue(it *batchItem) *batch {
 	if bt == nil {
 		bt = &batch{key: key}
 		b.open[key] = bt
-		bt.timer = time.AfterFunc(batchLinger, func() { b.flush(bt) })
+		bt.timer = time.AfterFunc(b.linger, func() { b.flush(bt) })
 	}
 	bt.items = append(bt.items, it)
 	full := len(bt.items) >= b.size
@@ -345,8 +346,8 @@ func (b *batcher) send(ctx context.Context, items []*batchItem) {
 		// The batch itself was throttled, refused or failed: so is each
 		// of its requests, as if sent alone.
 		for _, it := range items {
+			b.noteBatch(it, batchID) // before the caller reads its recorder
 			it.done <- batchResult{resp: copyAnswer(resp, raw, it.req), err: nil}
-			b.noteBatch(it, batchID)
 		}
 		return
 	}
@@ -366,8 +367,8 @@ func (b *batcher) send(ctx context.Context, items []*batchItem) {
 	for _, it := range items {
 		i, ok := byID[it.id]
 		if !ok || ans.Responses[i].Status < 100 || ans.Responses[i].Status > 999 {
-			it.done <- batchResult{err: errBatchLost}
 			b.noteBatch(it, batchID)
+			it.done <- batchResult{err: errBatchLost}
 			continue
 		}
 		r := ans.Responses[i]
@@ -380,12 +381,12 @@ func (b *batcher) send(ctx context.Context, items []*batchItem) {
 			h.Set("request-id", batchID)
 		}
 		body := itemBody(r.Body, h.Get("Content-Type"))
+		b.noteBatch(it, batchID)
 		it.done <- batchResult{resp: &http.Response{
 			Status: fmt.Sprintf("%d %s", r.Status, http.StatusText(r.Status)), StatusCode: r.Status,
 			Proto: resp.Proto, ProtoMajor: resp.ProtoMajor, ProtoMinor: resp.ProtoMinor,
 			Header: h, Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)), Request: it.req,
 		}}
-		b.noteBatch(it, batchID)
 	}
 }
 

@@ -95,7 +95,6 @@ func (c *Client) Snapshot(ctx context.Context) (*plan.State, error) {
 	var members [][]string
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		defer opened()
 		_, err := c.list(gctx, "connectors", connInfo, func(raw json.RawMessage) error {
 			opened()
 			var rc rawConnector
@@ -105,12 +104,16 @@ func (c *Client) Snapshot(ctx context.Context) (*plan.State, error) {
 			s.Connectors = append(s.Connectors, plan.Connector{ID: rc.ID, MachineName: rc.MachineName, ExternalIP: rc.ExternalIP, Status: rc.Status, Version: rc.Version})
 			return nil
 		})
+		if err == nil {
+			opened() // a tenant without connectors
+		}
 		return err
 	})
 	g.Go(func() error {
-		<-firstPage
-		if err := gctx.Err(); err != nil {
-			return err // the connectors' read failed
+		select {
+		case <-firstPage:
+		case <-gctx.Done():
+			return gctx.Err() // the connectors' read failed: nothing more is sent
 		}
 		var err error
 		members, err = c.readGroups(gctx, s, top)
