@@ -122,28 +122,7 @@ func TestRunConcurrency(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeMover()
-			// Barrier: calls wait until wantPeak are in flight together, so
-			// reaching the limit does not depend on timing. Before letting
-			// them go, yield a while: an executor ignoring the limit would
-			// start more calls meanwhile and push the peak above it.
-			full := make(chan struct{})
-			var once sync.Once
-			f.gate = func(ctx context.Context, _ string) error {
-				if f.current() >= tc.wantPeak {
-					once.Do(func() {
-						for range 100 {
-							runtime.Gosched()
-						}
-						close(full)
-					})
-				}
-				select {
-				case <-full:
-					return nil
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-			}
+			f.gate = barrier(f, tc.wantPeak)
 			results, err := Run(watchdogCtx(t), movesPlan(tc.moves), f, Options{Concurrency: tc.concurrency})
 			if err != nil {
 				t.Fatalf("Run: %v (the barrier of %d was never reached?)", err, tc.wantPeak)
@@ -165,29 +144,15 @@ func TestRunConcurrency(t *testing.T) {
 // other, and a 403 to it stops the run with nothing else sent.
 func TestRunBatched(t *testing.T) {
 	f := newFakeMover()
-	full := make(chan struct{})
-	var once sync.Once
 	var firstAlone atomic.Bool
 	calls := atomic.Int32{}
-	f.gate = func(ctx context.Context, _ string) error {
+	wait := barrier(f, 6)
+	f.gate = func(ctx context.Context, id string) error {
 		if calls.Add(1) == 1 {
 			firstAlone.Store(f.current() == 1)
 			return nil // the first is alone: nothing to wait for
 		}
-		if f.current() >= 6 {
-			once.Do(func() {
-				for range 100 {
-					runtime.Gosched()
-				}
-				close(full)
-			})
-		}
-		select {
-		case <-full:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+		return wait(ctx, id)
 	}
 	results, err := Run(watchdogCtx(t), movesPlan(13), f, Options{Concurrency: 2, BatchSize: 3})
 	if err != nil {
@@ -222,6 +187,31 @@ func outcomesCount(results []Result, o Outcome) int {
 		}
 	}
 	return n
+}
+
+// barrier is a gate at which calls wait until peak are in flight together,
+// so reaching a limit does not depend on timing. Before letting them go
+// it yields a while: an executor ignoring the limit would start more calls
+// meanwhile and push the peak above it.
+func barrier(f *fakeMover, peak int) func(context.Context, string) error {
+	full := make(chan struct{})
+	var once sync.Once
+	return func(ctx context.Context, _ string) error {
+		if f.current() >= peak {
+			once.Do(func() {
+				for range 100 {
+					runtime.Gosched()
+				}
+				close(full)
+			})
+		}
+		select {
+		case <-full:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 func TestRunWavesInOrder(t *testing.T) {
