@@ -98,6 +98,25 @@ func movesSeen(t *testing.T, log []graphsim.LoggedRequest) (posts map[string]int
 	return posts, faulted
 }
 
+// reachedClient is the log without the answers that never reached the
+// client: those of items whose batch's answer was lost (reset, throttled
+// or failed as a whole).
+func reachedClient(log []graphsim.LoggedRequest) []graphsim.LoggedRequest {
+	answered := map[string]bool{}
+	for _, r := range log {
+		if r.OuterBatch() {
+			answered[r.RequestID] = r.Status == http.StatusOK && r.Fault == ""
+		}
+	}
+	var out []graphsim.LoggedRequest
+	for _, r := range log {
+		if !r.OuterBatch() && (r.BatchRequestID == "" || answered[r.BatchRequestID]) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // lostApplied counts the POSTs reset with ResetAfterApply set: applied,
 // their answers lost. A plain POST's entry says so; a batched one is a 2xx
 // item of a batch that was reset.
