@@ -468,7 +468,7 @@ func batchCheck(f Facts) Check {
 	c := Check{Name: CheckBatch, Status: Pass, Detail: "accepted", RequestID: f.BatchCall.RequestID}
 	if f.BatchErr != nil {
 		c.Status, c.Detail = Warn, "not accepted: "+f.BatchErr.Error()
-		c.Fix = "nothing to do: apply sends each move as a request of its own"
+		c.Fix = "nothing to do: plan and apply send single requests instead (slower); --batch-size 1 skips trying"
 		if id := apierr.CallOf(f.BatchErr).RequestID; id != "" {
 			c.RequestID = id
 		}
