@@ -297,7 +297,7 @@ func Judge(f Facts) Report {
 		c.RoundTripMS = int((f.RTT + time.Millisecond/2) / time.Millisecond)
 		rt.Detail = fmt.Sprintf("%s (best of %d reads)", millis(f.RTT), f.Pings)
 		if f.RTT >= slowRTT {
-			rt.Status, rt.Fix = Warn, "a slow link: apply takes about this long per move and worker; raise --concurrency if the tenant does not throttle"
+			rt.Status, rt.Fix = Warn, "a slow link: apply takes about this long per request (a batch of up to --batch-size moves) and worker; raise --concurrency if the tenant does not throttle"
 		}
 	}
 	add(rt)
