@@ -62,6 +62,7 @@ type batcher struct {
 	timeout time.Duration
 	linger  time.Duration       // batchLinger; tests that count batches wait longer
 	onOff   func(reason string) // told once, when batching is turned off
+	pause   func(time.Duration) // the pacer's shared pause; nil without a pacer
 
 	off     atomic.Bool
 	offOnce sync.Once
@@ -106,8 +107,12 @@ type singleKey struct{}
 func single(ctx context.Context) context.Context { return context.WithValue(ctx, singleKey{}, true) }
 
 func newBatcher(next http.RoundTripper, cfg Config, origin, root string) *batcher {
-	return &batcher{next: next, size: cfg.BatchSize, origin: origin, root: root, timeout: cfg.Timeout,
+	b := &batcher{next: next, size: cfg.BatchSize, origin: origin, root: root, timeout: cfg.Timeout,
 		linger: batchLinger, onOff: cfg.OnNote, open: map[string]*batch{}}
+	if cfg.Pacer != nil {
+		b.pause = cfg.Pacer.Pause
+	}
+	return b
 }
 
 // Stats says what was sent in batches so far.
@@ -345,6 +350,7 @@ func (b *batcher) send(ctx context.Context, items []*batchItem) {
 	default:
 		// The batch itself was throttled, refused or failed: so is each
 		// of its requests, as if sent alone.
+		b.pauseFor(resp.StatusCode, resp.Header.Get("Retry-After"))
 		for _, it := range items {
 			b.noteBatch(it, batchID) // before the caller reads its recorder
 			it.done <- batchResult{resp: copyAnswer(resp, raw, it.req), err: nil}
@@ -362,6 +368,14 @@ func (b *batcher) send(ctx context.Context, items []*batchItem) {
 	for i, r := range ans.Responses {
 		if _, dup := byID[r.ID]; !dup {
 			byID[r.ID] = i
+		}
+		// Pause everyone before any answer is handed out: the callers
+		// of the items admitted would otherwise send again into the
+		// throttle while the 429s are still being read.
+		for k, v := range r.Headers {
+			if strings.EqualFold(k, "Retry-After") {
+				b.pauseFor(r.Status, headerValue(v))
+			}
 		}
 	}
 	for _, it := range items {
@@ -387,6 +401,13 @@ func (b *batcher) send(ctx context.Context, items []*batchItem) {
 			Proto: resp.Proto, ProtoMajor: resp.ProtoMajor, ProtoMinor: resp.ProtoMinor,
 			Header: h, Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)), Request: it.req,
 		}}
+	}
+}
+
+// pauseFor starts the pacer's shared pause for a throttle's answer.
+func (b *batcher) pauseFor(status int, retryAfter string) {
+	if b.pause != nil && (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) {
+		b.pause(parseRetryAfter(retryAfter, time.Now()))
 	}
 }
 

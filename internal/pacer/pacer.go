@@ -196,6 +196,8 @@ func (p *Pacer) Call(ctx context.Context, fn func(context.Context) error) (int, 
 	interrupted := func(attempts int) error {
 		return &InterruptedError{Attempts: attempts, Last: last, CtxErr: ctx.Err()}
 	}
+	p.enter()
+	defer p.leave()
 	for attempt := 1; ; attempt++ {
 		// A first attempt waits out any shared pause however long: the
 		// service asked for it. A retry waits only within what is left of
@@ -274,9 +276,6 @@ func WithAttempt(ctx, from context.Context) context.Context {
 
 func (p *Pacer) count(attempt int) {
 	p.mu.Lock()
-	if p.learner.window.IsZero() {
-		p.learner.window = time.Now()
-	}
 	p.stats.Attempts++
 	if attempt > 1 {
 		p.stats.Retries++
@@ -298,12 +297,28 @@ func (p *Pacer) backoff(attempt int) time.Duration {
 
 // pauseAll makes every caller wait d from now, unless a pause already in
 // force lasts longer.
-func (p *Pacer) pauseAll(d time.Duration) {
+func (p *Pacer) pauseAll(d time.Duration) { p.pause(d, true) }
+
+// Pause makes every caller wait d from now, as a Retry-After does, for a
+// caller that heard of the throttle before the attempt's own answer is
+// read (a batch's answer holding a 429 for some of its requests): the
+// others' next attempts wait, instead of going out into the throttle while
+// the answers are being read. The attempts' own Retry-After is still
+// counted in Stats when their calls see it.
+func (p *Pacer) Pause(d time.Duration) {
+	if d > 0 {
+		p.pause(d, false)
+	}
+}
+
+func (p *Pacer) pause(d time.Duration, counted bool) {
 	now := time.Now()
 	until := now.Add(d)
 	report := false
 	p.mu.Lock()
-	p.stats.RetryAfter++
+	if counted {
+		p.stats.RetryAfter++
+	}
 	switch {
 	case !p.pauseUntil.After(now): // no pause in force: a new window
 		p.stats.Pauses++
@@ -426,25 +441,32 @@ func sleep(ctx context.Context, d time.Duration) error {
 // A throttle that refills a budget at a steady rate admits, while a run
 // asks for more than that, exactly that rate (plus what was saved up). So
 // at a 429 to an attempt sent since the last one it learnt from, the rate
-// becomes what the service admitted of the attempts sent since then (over
-// at least minSample), less learnMargin. Answers to that sample's attempts
-// that come after the 429 (the rest of a batch, requests in flight) still
-// count: the rate is raised as they arrive, during the pause. From the end
-// of the pause it grows by learnGrowth of itself a second, so that a limit
-// that rose is found again, but slowly: each 429 costs a shared pause, and
-// at this pace the next one comes minutes later, not seconds
-// (docs/design.md, "Pacing").
+// becomes what the service admitted of the attempts sent since then, over
+// the time the run was asking (some Call under way: a prompt or a pause is
+// no time the service could admit anything in; at least minSample), less
+// learnMargin. Answers to that sample's attempts that come after the 429
+// (the rest of a batch, requests in flight) still count: the rate is
+// raised as they arrive, during the pause. From the end of the pause it
+// grows by learnGrowth of itself a second, so that a limit that rose is
+// found again, but slowly: each 429 costs a shared pause, and at this pace
+// the next one comes minutes later, not seconds (docs/design.md,
+// "Pacing").
 type learner struct {
 	base  float64   // the rate the last 429 set; 0: none
 	since time.Time // when base took effect: the end of that 429's pause
-	last  time.Time // that 429
 	// The sample base is learnt from: attempts started from sampleFrom
-	// until the 429 that ended it (sampleTo), and how many of them the
-	// service admitted so far.
+	// until the 429 that ended it (sampleTo), how many of them the service
+	// admitted so far, and the time the run was asking meanwhile.
 	sampleFrom, sampleTo time.Time
 	sampled              int
+	sampleTime           time.Duration
 	window               time.Time // attempts started since then are the next sample...
 	admitted             int       // ...and this many of them were not answered 429
+	// Asking time since window: callers inside Call, since when, and the
+	// time summed over the spells that ended.
+	active    int
+	busySince time.Time
+	busy      time.Duration
 }
 
 const (
@@ -452,14 +474,14 @@ const (
 	learnGrowth = 0.001 // per second: 3% in 30 s
 	minSample   = time.Second
 	minLearned  = 0.5 // attempts per second: a tenant that admitted nothing still gets probed
-	// forgetAfter: a throttle not seen for this long is forgotten (the
-	// run goes back to full speed).
+	// forgetAfter: a rate not renewed by a 429 for this long after its
+	// pause ended is forgotten (the run goes back to full speed).
 	forgetAfter = 10 * time.Minute
 )
 
 // rate is the learnt rate at now, 0 for none.
 func (l *learner) rate(now time.Time) float64 {
-	if l.base == 0 || now.Sub(l.last) > forgetAfter {
+	if l.base == 0 || now.Sub(l.since) > forgetAfter {
 		return 0
 	}
 	d := now.Sub(l.since)
@@ -471,8 +493,58 @@ func (l *learner) rate(now time.Time) float64 {
 
 // learn sets base from the sample.
 func (l *learner) learn() {
-	sample := max(l.sampleTo.Sub(l.sampleFrom), minSample)
-	l.base = max(float64(l.sampled)/sample.Seconds()*learnMargin, minLearned)
+	l.base = max(float64(l.sampled)/max(l.sampleTime, minSample).Seconds()*learnMargin, minLearned)
+}
+
+// asked is the time the run was asking since window, up to now.
+func (l *learner) asked(now time.Time) time.Duration {
+	d := l.busy
+	if l.active > 0 {
+		if from := later(l.busySince, l.window); now.After(from) {
+			d += now.Sub(from)
+		}
+	}
+	return d
+}
+
+// restart begins a new sample at t.
+func (l *learner) restart(t time.Time) {
+	l.window, l.admitted, l.busy, l.busySince = t, 0, 0, t
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// enter and leave bracket a Call: the time some caller is inside one is
+// time the run asks the service for something.
+func (p *Pacer) enter() {
+	now := time.Now()
+	p.mu.Lock()
+	l := &p.learner
+	if l.window.IsZero() {
+		l.restart(now)
+	}
+	if l.active == 0 {
+		l.busySince = now
+	}
+	l.active++
+	p.mu.Unlock()
+}
+
+func (p *Pacer) leave() {
+	now := time.Now()
+	p.mu.Lock()
+	l := &p.learner
+	if l.active--; l.active == 0 {
+		if from := later(l.busySince, l.window); now.After(from) {
+			l.busy += now.Sub(from)
+		}
+	}
+	p.mu.Unlock()
 }
 
 // observe counts an attempt's answer for the learner: started is when it
@@ -480,10 +552,20 @@ func (l *learner) learn() {
 func (p *Pacer) observe(started time.Time, err error) {
 	var ae *apierr.Error
 	throttled := errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests
+	now := time.Now()
 	p.mu.Lock()
 	l := &p.learner
 	if throttled {
 		p.stats.Throttled++
+	}
+	if l.base > 0 && l.rate(now) == 0 {
+		// Forgotten: what the run sent at the old pace says nothing
+		// about the limit now; what it sent since (at full speed) does,
+		// this answer included.
+		t, busySince := l.since.Add(forgetAfter), l.busySince
+		l.base = 0
+		l.restart(t)
+		l.busySince = later(busySince, t)
 	}
 	switch {
 	case !p.opts.Learn:
@@ -503,12 +585,19 @@ func (p *Pacer) observe(started time.Time, err error) {
 		p.mu.Unlock()
 		return
 	}
-	now := time.Now()
-	l.sampleFrom, l.sampleTo, l.sampled = l.window, now, l.admitted
+	if l.admitted == 0 {
+		// Nothing admitted since the window (the first answer after a
+		// quiet spell, the tenant's budget spent by someone else): no
+		// rate to learn from it, and a guess (the floor) would crawl for
+		// an hour. The rate stays; the next sample starts after the pause.
+		l.restart(now.Add(ae.RetryAfter))
+		p.mu.Unlock()
+		return
+	}
+	l.sampleFrom, l.sampleTo, l.sampled, l.sampleTime = l.window, now, l.admitted, l.asked(now)
 	l.learn()
-	l.last = now
 	l.since = now.Add(ae.RetryAfter)
-	l.window, l.admitted = l.since, 0
+	l.restart(l.since)
 	rate := l.base
 	p.mu.Unlock()
 	if p.opts.OnRate != nil {
