@@ -414,3 +414,35 @@ func TestItemBody(t *testing.T) {
 		}
 	}
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// A batch answer holding a 429 for one request starts the pacer's shared
+// pause before any answer is handed out; its other answers are delivered
+// as they are.
+func TestBatchThrottledItemPausesEveryone(t *testing.T) {
+	pc := pacer.New(pacer.Options{}, 1)
+	answer := `{"responses":[{"id":"1","status":429,"headers":{"Retry-After":"2","Content-Type":"application/json"},"body":{"error":{"code":"TooManyRequests","message":"slow down"}}},` +
+		`{"id":"2","status":200,"headers":{"Content-Type":"application/json"},"body":{"value":[]}}]}`
+	next := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader(answer))}, nil
+	})
+	b := newBatcher(next, Config{BatchSize: 20, Pacer: pc, Timeout: time.Minute}, "http://graph.test", "/beta")
+	var items []*batchItem
+	for _, g := range []string{"a", "b"} {
+		req, _ := http.NewRequest(http.MethodGet, "http://graph.test/beta/x/"+g, nil)
+		items = append(items, &batchItem{req: req, done: make(chan batchResult, 1)})
+	}
+	b.send(context.Background(), items)
+	if st := pc.Stats(); st.Pauses != 1 || st.RetryAfter != 0 {
+		t.Errorf("pacer %+v after the batch's answer: want one pause, no Retry-After counted yet (the calls count theirs)", st)
+	}
+	for i, want := range []int{429, 200} {
+		r := <-items[i].done
+		if r.err != nil || r.resp.StatusCode != want {
+			t.Errorf("item %d: %v, %+v; want %d", i+1, r.err, r.resp, want)
+		}
+	}
+}
