@@ -42,7 +42,7 @@ func (o *simOptions) AddFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.PageSize, "page-size", 0, "page size when a request has no $top (default 100)")
 	fs.DurationVar(&o.Faults.Latency, "latency", 0, "response time of every answer, counted from the request's arrival")
 	fs.DurationVar(&o.Faults.Jitter, "jitter", 0, "random extra latency, up to this much")
-	fs.Float64Var(&o.Faults.ThrottleRPS, "throttle-rps", 0, "token-bucket limit for the tenant in requests/s; 429 beyond it (0 = off)")
+	fs.Float64Var(&o.Faults.ThrottleRPS, "throttle-rps", 0, "token-bucket limit for the tenant in requests/s, a batch's items each counted; 429 beyond it (0 = off)")
 	fs.IntVar(&o.Faults.ThrottleBurst, "throttle-burst", 0, "token-bucket size (default: the rate)")
 	fs.Float64Var(&o.Faults.ThrottleRate, "throttle-rate", 0, "fraction of requests answered 429 at random (0..1)")
 	fs.DurationVar(&o.Faults.RetryAfter, "retry-after", time.Second, "Retry-After given with a random 429")
@@ -55,7 +55,7 @@ func (o *simOptions) AddFlags(fs *flag.FlagSet) {
 	// flag reads CONNRECON_<FLAG> through its flag.Value, and one variable
 	// holds one value (CONNRECON_GUESS=already=409,move=201).
 	fs.StringVar(&o.Guess, "guess", "", "switch guessed answers, NAME=VALUE[,NAME=VALUE...]: "+
-		"already=400|409|wording|204, move=204|201, maxtop=N, pagesize=N, top=refuse|cap, select=refuse|ignore, region=400|409|403, apponly=deny|allow")
+		"already=400|409|wording|204, move=204|201, maxtop=N, pagesize=N, top=refuse|cap, select=refuse|ignore, region=400|409|403, apponly=deny|allow, batch=taken|400|404|405|notbatch, batchid=lower|mixed|none")
 }
 
 func (o *simOptions) validate() error {
