@@ -19,7 +19,7 @@ import (
 	"connrecon/plan"
 )
 
-// Every outcome a run can come to leaves all four reports, and they tell
+// Every outcome a run can come to leaves all five reports, and they tell
 // the same story: same actions, same results, same totals.
 func TestEveryOutcomeWritesConsistentReports(t *testing.T) {
 	// The plan without its invalid row, for the runs that got to apply.
@@ -83,8 +83,8 @@ func TestEveryOutcomeWritesConsistentReports(t *testing.T) {
 			if err := Write(dir, r, nil); err != nil {
 				t.Fatalf("Write: %v", err)
 			}
-			if got := listDir(t, dir); !reflect.DeepEqual(got, []string{"report.csv", "report.json", "report.md", "report.xlsx"}) {
-				t.Fatalf("directory holds %v, want the four reports and nothing else", got)
+			if got := listDir(t, dir); !reflect.DeepEqual(got, []string{"report.csv", "report.html", "report.json", "report.md", "report.xlsx"}) {
+				t.Fatalf("directory holds %v, want the five reports and nothing else", got)
 			}
 			for _, name := range Files {
 				if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Mode().Perm() != 0o600 {
@@ -233,8 +233,8 @@ func TestWriteSubset(t *testing.T) {
 	}{
 		{[]Format{FormatMD, FormatCSV}, []string{"report.csv", "report.md"}},
 		{[]Format{FormatXLSX, FormatXLSX}, []string{"report.xlsx"}},
-		{[]Format{}, []string{"report.csv", "report.json", "report.md", "report.xlsx"}},
-		{nil, []string{"report.csv", "report.json", "report.md", "report.xlsx"}},
+		{[]Format{}, []string{"report.csv", "report.html", "report.json", "report.md", "report.xlsx"}},
+		{nil, []string{"report.csv", "report.html", "report.json", "report.md", "report.xlsx"}},
 	} {
 		dir := t.TempDir()
 		if err := Write(dir, r, tc.formats); err != nil {
@@ -258,7 +258,7 @@ func TestWriteSubset(t *testing.T) {
 }
 
 func TestParseFormats(t *testing.T) {
-	all := []Format{FormatJSON, FormatCSV, FormatXLSX, FormatMD}
+	all := []Format{FormatJSON, FormatCSV, FormatXLSX, FormatMD, FormatHTML}
 	for _, tc := range []struct {
 		in      string
 		want    []Format
@@ -271,7 +271,7 @@ func TestParseFormats(t *testing.T) {
 		{"md,json", []Format{FormatJSON, FormatMD}, ""}, // canonical order
 		{"csv, xlsx ,csv", []Format{FormatCSV, FormatXLSX}, ""},
 		{"json,all", all, ""},
-		{"pdf", nil, `report format "pdf": accepted values are json, csv, xlsx, md, or all`},
+		{"pdf", nil, `report format "pdf": accepted values are json, csv, xlsx, md, html, or all`},
 		{"json,", nil, `report format "": accepted values`},
 		{"markdown", nil, `"markdown"`},
 	} {

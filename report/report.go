@@ -296,14 +296,15 @@ const (
 	FormatCSV  Format = "csv"
 	FormatXLSX Format = "xlsx"
 	FormatMD   Format = "md"
+	FormatHTML Format = "html"
 )
 
 // AllFormats lists every format, in the order Write writes them: JSON
 // first, as it is the contract other tools read.
-var AllFormats = []Format{FormatJSON, FormatCSV, FormatXLSX, FormatMD}
+var AllFormats = []Format{FormatJSON, FormatCSV, FormatXLSX, FormatMD, FormatHTML}
 
 // Files written by Write when it writes every format, in order.
-var Files = []string{"report.json", "report.csv", "report.xlsx", "report.md"}
+var Files = []string{"report.json", "report.csv", "report.xlsx", "report.md", "report.html"}
 
 // File is the name of the file a format is written to.
 func (f Format) File() string { return "report." + string(f) }
@@ -361,6 +362,7 @@ var writers = map[Format]func(io.Writer, *Report) error{
 	FormatCSV:  WriteCSV,
 	FormatXLSX: WriteXLSX,
 	FormatMD:   WriteMarkdown,
+	FormatHTML: WriteHTML,
 }
 
 // Write writes the report into dir in the given formats (nil or empty: all

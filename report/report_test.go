@@ -499,10 +499,10 @@ func TestWrite(t *testing.T) {
 	if err := Write(dir, r, nil); err != nil {
 		t.Fatalf("Write: %v", err)
 	}
-	if got, want := listDir(t, dir), []string{"report.csv", "report.json", "report.md", "report.xlsx"}; !reflect.DeepEqual(got, want) {
+	if got, want := listDir(t, dir), []string{"report.csv", "report.html", "report.json", "report.md", "report.xlsx"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("directory holds %v, want exactly %v (no temporary files)", got, want)
 	}
-	for name, write := range map[string]func(io.Writer, *Report) error{"report.json": WriteJSON, "report.csv": WriteCSV, "report.md": WriteMarkdown, "report.xlsx": nil} {
+	for name, write := range map[string]func(io.Writer, *Report) error{"report.json": WriteJSON, "report.csv": WriteCSV, "report.md": WriteMarkdown, "report.html": WriteHTML, "report.xlsx": nil} {
 		path := filepath.Join(dir, name)
 		fi, err := os.Stat(path)
 		if err != nil {
@@ -583,7 +583,7 @@ func TestWriteFailureLeavesNoTemporaryFile(t *testing.T) {
 		t.Errorf("Write = %v, want the rename's cause wrapped (errors.Is)", err)
 	}
 	// One format failing does not cost the audit trail the others.
-	if got, want := listDir(t, dir), []string{"report.csv", "report.json", "report.md", "report.xlsx"}; !reflect.DeepEqual(got, want) {
+	if got, want := listDir(t, dir), []string{"report.csv", "report.html", "report.json", "report.md", "report.xlsx"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("directory holds %v, want %v (no temporary files)", got, want)
 	}
 	if fi, err := os.Stat(filepath.Join(dir, "report.csv")); err != nil || !fi.IsDir() {

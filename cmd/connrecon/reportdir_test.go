@@ -73,7 +73,7 @@ func TestReportDirRefusesEarlierReport(t *testing.T) {
 		}
 		msg := h.stderr.String()
 		for _, want := range []string{"--report-dir " + dir + " already holds", "an earlier run (apply, started ", "outcome success",
-			"report.json, report.csv, report.xlsx, report.md, journal.jsonl", "--overwrite"} {
+			"report.json, report.csv, report.xlsx, report.md, report.html, journal.jsonl", "--overwrite"} {
 			if !strings.Contains(msg, want) {
 				t.Errorf("%v: message lacks %q:\n%s", args, want, msg)
 			}
