@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -292,13 +293,22 @@ func writeActionsSheet(f *excelize.File, r *Report, st xlsxStyles, cells *xlsxCe
 	if err := f.AutoFilter(SheetActions, headerRange(len(CSVHeader), xlsxActionRows(r)+1), nil); err != nil {
 		return err
 	}
+	widths := make([]float64, len(CSVHeader))
+	for i, h := range CSVHeader {
+		// Room for the filter button beside the header text.
+		widths[i] = max(actionWidths[h], float64(len(h))+3)
+	}
+	// So must the print layout (see setPrintLayout), and after the filter,
+	// which replaces the sheet's properties.
+	if err := setPrintLayout(f, SheetActions, r, columnsPx(widths), true, ""); err != nil {
+		return err
+	}
 	sw, err := f.NewStreamWriter(SheetActions)
 	if err != nil {
 		return err
 	}
-	for i, h := range CSVHeader {
-		// Room for the filter button beside the header text.
-		if err := sw.SetColWidth(i+1, i+1, max(actionWidths[h], float64(len(h))+3)); err != nil {
+	for i, w := range widths {
+		if err := sw.SetColWidth(i+1, i+1, w); err != nil {
 			return err
 		}
 	}
@@ -387,12 +397,20 @@ func writeInvalidSheet(f *excelize.File, r *Report, st xlsxStyles, cells *xlsxCe
 			return err
 		}
 	}
+	widths := []float64{6, 32, 24, 70, 38, 32}
+	for i, w := range widths {
+		widths[i] = max(w, float64(len(InvalidHeader[i]))+3)
+	}
+	// Before the stream writer and after the filter, as for Actions.
+	if err := setPrintLayout(f, SheetInvalid, r, columnsPx(widths), true, ""); err != nil {
+		return err
+	}
 	sw, err := f.NewStreamWriter(SheetInvalid)
 	if err != nil {
 		return err
 	}
-	for i, w := range []float64{6, 32, 24, 70, 38, 32} {
-		if err := sw.SetColWidth(i+1, i+1, max(w, float64(len(InvalidHeader[i]))+3)); err != nil {
+	for i, w := range widths {
+		if err := sw.SetColWidth(i+1, i+1, w); err != nil {
 			return err
 		}
 	}
@@ -444,6 +462,11 @@ func orNil(s string) any {
 func writeGroupsSheet(f *excelize.File, r *Report, st xlsxStyles, cells *xlsxCells) error {
 	const sh = SheetGroups
 	if len(r.Groups) == 0 {
+		// A note, no table: nothing to repeat, and a portrait page is wide
+		// enough.
+		if err := setPrintLayout(f, sh, r, defaultColPx, false, ""); err != nil {
+			return err
+		}
 		return f.SetCellStr(sh, "A1", noGroupsText)
 	}
 	for i, h := range GroupsHeader {
@@ -454,7 +477,8 @@ func writeGroupsSheet(f *excelize.File, r *Report, st xlsxStyles, cells *xlsxCel
 	if err := f.SetRowStyle(sh, 1, 1, st.header); err != nil {
 		return err
 	}
-	for i, w := range []float64{28, 38, 9, 18, 17, 14, 13, 15, 16, 60} {
+	widths := []float64{28, 38, 9, 18, 17, 14, 13, 15, 16, 60}
+	for i, w := range widths {
 		if err := f.SetColWidth(sh, colName(i+1), colName(i+1), w); err != nil {
 			return err
 		}
@@ -490,7 +514,12 @@ func writeGroupsSheet(f *excelize.File, r *Report, st xlsxStyles, cells *xlsxCel
 	if err := f.SetPanes(sh, frozenHeader()); err != nil {
 		return err
 	}
-	return f.AutoFilter(sh, headerRange(len(GroupsHeader), len(r.Groups)+1), nil)
+	if err := f.AutoFilter(sh, headerRange(len(GroupsHeader), len(r.Groups)+1), nil); err != nil {
+		return err
+	}
+	// After the filter: AutoFilter replaces the sheet's properties, and
+	// with them fitToPage.
+	return setPrintLayout(f, sh, r, columnsPx(widths), true, "")
 }
 
 func coverageText(c string) string {
@@ -599,20 +628,180 @@ func writeSummarySheet(f *excelize.File, r *Report, st xlsxStyles, cells *xlsxCe
 	if err := f.SetCellStr(sh, cellName(2, noteLine), cells.note()); err != nil {
 		return err
 	}
-	if err := f.SetColWidth(sh, "A", "A", 18); err != nil {
+	for i, w := range summaryWidths {
+		if err := f.SetColWidth(sh, colName(i+1), colName(i+1), w); err != nil {
+			return err
+		}
+	}
+	// The facts print on the left of the first page, the chart beside them
+	// on its right; the print area is both, and no more, so that text
+	// running on past column C is not what sets the page's scale.
+	lastCol, lastRow := len(summaryWidths), line
+	width := columnsPx(summaryWidths)
+	if len(r.Groups) > 0 {
+		rows := summaryChartRows(len(r.Groups))
+		lastCol = summaryChartCol + summaryChartCols - 1
+		lastRow = max(lastRow, summaryChartRow+rows-1)
+		width = summaryPrintPx
+		if err := addActiveChart(f, len(r.Groups), rows); err != nil {
+			return err
+		}
+	}
+	// Nothing to chart without groups: an empty chart would only suggest
+	// zero connectors.
+	area := "'" + sh + "'!$A$1:$" + colName(lastCol) + "$" + strconv.Itoa(lastRow)
+	return setPrintLayout(f, sh, r, width, true, area)
+}
+
+// The Summary's layout: the facts in columns A to C, column D a gap, and
+// the chart from E3, ten default columns wide, as many rows high as
+// summaryChartRows says. Not from E2: a chart touching row 1, which
+// repeats at the top of every page, is drawn on every page by LibreOffice
+// (its top edge, clipped, across the repeated row), as if it went on.
+var summaryWidths = []float64{18, 70, 30}
+
+const (
+	summaryChartCol  = 5 // E
+	summaryChartRow  = 3
+	summaryChartCols = 10
+)
+
+// summaryPrintPx is the width of the Summary's print area with the chart,
+// as Excel draws it.
+var summaryPrintPx = columnsPx(summaryWidths) + float64((summaryChartCol-1-len(summaryWidths)+summaryChartCols)*defaultColPx)
+
+// summaryChartRows is the chart's height in rows: room for each group's
+// pair of bars, but never more than fits on the first printed page below
+// the title row, with a tenth of the page to spare for what this estimate
+// cannot know (a title row grown for its large font, a printer's own
+// margins, another application's column widths). A chart of many groups
+// is dense, then, but whole; the Groups sheet has the numbers.
+func summaryChartRows(groups int) int {
+	room := math.Inf(1) // the first page's height, in sheet pixels
+	for _, p := range printPapers {
+		w, h := printablePx(p, true)
+		room = min(room, h/min(1, w/summaryPrintPx))
+	}
+	limit := int(room*0.9)/defaultRowPx - (summaryChartRow - 1)
+	want := (160 + 24*groups + defaultRowPx - 1) / defaultRowPx
+	return min(want, limit)
+}
+
+// excelizeRowPx is a default row's height (15 points) as excelize (2.11.1)
+// counts it when it anchors a chart to the cells it covers: Excel and
+// LibreOffice draw that row 20 pixels high. The chart is given to excelize
+// in whole rows of its size, so that it covers the rows meant.
+const excelizeRowPx = 18
+
+// Printing: report.xlsx goes into change tickets, printed or saved as PDF.
+// Every sheet prints one page wide and as many pages down as it takes,
+// landscape when its columns are wider than a portrait page, with its
+// header row repeated at the top of every page and a footer naming the
+// sheet, the run and the page.
+//
+// The paper is not set: the file format's default is Letter, which Excel
+// and LibreOffice use until the user picks another in the print dialog.
+// The layout is planned for Letter and A4 alike (printPapers), with these
+// margins in inches (Excel's "Normal" ones, but half an inch at the sides
+// instead of 0.7).
+const (
+	printMarginSide   = 0.5
+	printMarginTop    = 0.75 // and bottom
+	printMarginHeader = 0.3  // to the header and the footer, from the edge
+	pxPerInch         = 96   // Excel's pixels, at 100%
+)
+
+// printPapers are A4 and Letter, portrait, in inches.
+var printPapers = [...]struct{ w, h float64 }{{8.27, 11.69}, {8.5, 11}}
+
+// Excel's default column width and row height (15 points) in pixels.
+const (
+	defaultColPx = 64
+	defaultRowPx = 20
+)
+
+// printablePx is the size of the printable area of paper p, in pixels at
+// 100%.
+func printablePx(p struct{ w, h float64 }, landscape bool) (w, h float64) {
+	if landscape {
+		p.w, p.h = p.h, p.w
+	}
+	return (p.w - 2*printMarginSide) * pxPerInch, (p.h - 2*printMarginTop) * pxPerInch
+}
+
+// columnPx is a column width (in characters, as stored) in pixels as Excel
+// draws it with its default font (Calibri 11, whose digits are 7 pixels
+// wide).
+func columnPx(width float64) float64 {
+	return math.Trunc((256*width + math.Trunc(128.0/7)) / 256 * 7)
+}
+
+func columnsPx(widths []float64) float64 {
+	var px float64
+	for _, w := range widths {
+		px += columnPx(w)
+	}
+	return px
+}
+
+// setPrintLayout sets how sheet prints (see Printing): one page wide,
+// landscape when its columns, widthPx wide, are wider than a portrait page;
+// row 1 repeated on every page when titleRow; printing only area when it
+// is not empty.
+//
+// For a sheet that a StreamWriter writes, it must be called before
+// NewStreamWriter: the stream writer writes the sheet's properties (where
+// fitToPage is) when it starts and the page setup it found when it is
+// flushed, and after Flush the sheet is no longer there to change. The
+// defined names are the workbook's, and the stream writer keeps nothing of
+// this per row: memory does not grow with the rows.
+func setPrintLayout(f *excelize.File, sheet string, r *Report, widthPx float64, titleRow bool, area string) error {
+	orientation := "portrait"
+	for _, p := range printPapers {
+		if w, _ := printablePx(p, false); widthPx > w {
+			orientation = "landscape"
+		}
+	}
+	fit, one, zero := true, 1, 0
+	if err := f.SetSheetProps(sheet, &excelize.SheetPropsOptions{FitToPage: &fit}); err != nil {
 		return err
 	}
-	if err := f.SetColWidth(sh, "B", "B", 70); err != nil {
+	// fitToHeight 0: as many pages down as the rows take.
+	if err := f.SetPageLayout(sheet, &excelize.PageLayoutOptions{Orientation: &orientation, FitToWidth: &one, FitToHeight: &zero}); err != nil {
 		return err
 	}
-	if err := f.SetColWidth(sh, "C", "C", 30); err != nil {
+	side, top, hf := printMarginSide, printMarginTop, printMarginHeader
+	if err := f.SetPageMargins(sheet, &excelize.PageLayoutMarginsOptions{
+		Left: &side, Right: &side, Top: &top, Bottom: &top, Header: &hf, Footer: &hf,
+	}); err != nil {
 		return err
 	}
-	if len(r.Groups) == 0 {
-		// Nothing to chart: an empty chart would only suggest zero connectors.
-		return nil
+	// Not scaled with the sheet: the Actions sheet prints small, its footer
+	// need not.
+	noScale := false
+	if err := f.SetHeaderFooter(sheet, &excelize.HeaderFooterOptions{
+		ScaleWithDoc: &noScale,
+		OddFooter:    "&L&A&C" + footerText("connrecon "+r.Mode+" run "+r.RunID) + "&RPage &P of &N",
+	}); err != nil {
+		return err
 	}
-	return addActiveChart(f, len(r.Groups))
+	quoted := "'" + sheet + "'!"
+	if titleRow {
+		if err := f.SetDefinedName(&excelize.DefinedName{Name: "_xlnm.Print_Titles", RefersTo: quoted + "$1:$1", Scope: sheet}); err != nil {
+			return err
+		}
+	}
+	if area != "" {
+		if err := f.SetDefinedName(&excelize.DefinedName{Name: "_xlnm.Print_Area", RefersTo: area, Scope: sheet}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// footerText is s for a header or footer, where "&" starts a code.
+func footerText(s string) string {
+	return strings.ReplaceAll(s, "&", "&&")
 }
 
 // total is one line of the totals, shared by XLSX and Markdown.
@@ -632,12 +821,11 @@ func summaryTotals(r *Report) []total {
 
 // addActiveChart puts a clustered bar chart of active connectors per group,
 // before and after, on the Summary sheet, reading the Groups sheet's data.
-func addActiveChart(f *excelize.File, groups int) error {
+func addActiveChart(f *excelize.File, groups, rows int) error {
 	noVary := false
 	last := strconv.Itoa(groups + 1)
 	ref := func(col string) string { return "'" + SheetGroups + "'!$" + col + "$2:$" + col + "$" + last }
-	height := min(160+24*groups, 2000)
-	return f.AddChart(SheetSummary, "E2", &excelize.Chart{
+	return f.AddChart(SheetSummary, cellName(summaryChartCol, summaryChartRow), &excelize.Chart{
 		Type: excelize.Bar,
 		Series: []excelize.ChartSeries{
 			{Name: "'" + SheetGroups + "'!$" + groupsActiveBeforeCol + "$1", Categories: ref(groupsNameCol), Values: ref(groupsActiveBeforeCol)},
@@ -647,7 +835,7 @@ func addActiveChart(f *excelize.File, groups int) error {
 		Legend: excelize.ChartLegend{Position: "bottom"},
 		// One colour per series (before, after), not per group.
 		VaryColors: &noVary,
-		Dimension:  excelize.ChartDimension{Width: 640, Height: uint(height)},
+		Dimension:  excelize.ChartDimension{Width: summaryChartCols * defaultColPx, Height: uint(rows * excelizeRowPx)},
 		// Groups top to bottom in sheet order, as a reader expects.
 		XAxis: excelize.ChartAxis{ReverseOrder: true},
 		YAxis: excelize.ChartAxis{MajorGridLines: true},

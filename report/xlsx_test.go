@@ -4,7 +4,10 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/csv"
+	"encoding/xml"
+	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -488,4 +491,253 @@ func TestXLSXRowLimit(t *testing.T) {
 	if !strings.Contains(parts["xl/worksheets/sheet2.xml"], `<autoFilter ref="$A$1:$X$4"`) {
 		t.Error("Actions autofilter does not match the rows written")
 	}
+}
+
+// printWant is how one sheet of report.xlsx must print.
+type printWant struct {
+	landscape bool // its columns are wider than a portrait page
+	titles    bool // row 1, its header, repeats on every page
+}
+
+// paper is a sheet of paper, portrait, in inches. report.xlsx leaves the
+// paper to the printer, so the Summary must come out right on either.
+type paper struct {
+	name string
+	w, h float64
+}
+
+var papers = []paper{{"A4", 8.27, 11.69}, {"Letter", 8.5, 11}}
+
+// The issue: printed or saved as PDF, every sheet fits one page wide
+// (landscape where wide), the header row repeats on every page, and the
+// Summary's chart is whole on the first page, beside the facts.
+func TestXLSXPrintLayout(t *testing.T) {
+	withGroups := func(groups, refusals int) *Report {
+		p := applyPlan()
+		p.Groups = nil
+		for i := range groups {
+			p.Groups = append(p.Groups, plan.GroupSummary{ID: fmt.Sprintf("a1b2c3d4-0000-4000-8000-%012d", i),
+				Name: fmt.Sprintf("Group %03d", i), ActiveBefore: i % 4, ActiveAfter: (i + 1) % 4, Coverage: plan.CoverageOK})
+		}
+		for i := range refusals {
+			p.Refusals = append(p.Refusals, plan.Refusal{Guard: plan.GuardCoverage, Message: fmt.Sprintf("Group %03d would run short", i)})
+		}
+		return Build(applyRun(), fixtureMapping(), p, fixtureResults())
+	}
+	noGroups := fixturePlan()
+	noGroups.Changes = append(noGroups.Changes[:4], noGroups.Changes[5:]...) // no invalid row either
+
+	// Every sheet is wider than a portrait page (Actions: 24 columns,
+	// Invalid rows: 6 with a 70-character reason, Groups: 10, Summary: the
+	// facts and the chart beside them, or the facts alone at 826 pixels),
+	// but for the Groups sheet that holds only its note.
+	wide := map[string]printWant{
+		SheetSummary: {landscape: true, titles: true}, SheetActions: {landscape: true, titles: true},
+		SheetInvalid: {landscape: true, titles: true}, SheetGroups: {landscape: true, titles: true},
+	}
+	cases := []struct {
+		name  string
+		r     *Report
+		want  map[string]printWant
+		chart bool
+	}{
+		{"apply", Build(applyRun(), fixtureMapping(), applyPlan(), fixtureResults()), wide, true},
+		// Just past where the chart stops growing with the groups.
+		{"40 groups", withGroups(40, 0), wide, true},
+		// The facts run onto a second page; the chart still fits the first.
+		{"300 groups and 60 refusals", withGroups(300, 60), wide, true},
+		{"no groups or invalid rows", Build(planRun(), fixtureMapping(), noGroups, nil), map[string]printWant{
+			SheetSummary: {landscape: true, titles: true}, SheetActions: {landscape: true, titles: true},
+			SheetInvalid: {landscape: true, titles: true}, SheetGroups: {landscape: false, titles: false},
+		}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f, parts := openXLSX(t, c.r)
+			for _, sheet := range f.GetSheetList() {
+				want, ok := c.want[sheet]
+				if !ok {
+					t.Fatalf("sheet %s not in the table", sheet)
+				}
+				checkPrintLayout(t, f, sheet, want)
+			}
+			_, hasChart := parts["xl/drawings/drawing1.xml"]
+			if hasChart != c.chart {
+				t.Fatalf("chart drawn %v, want %v", hasChart, c.chart)
+			}
+			checkSummaryPage(t, f, parts, c.chart)
+		})
+	}
+}
+
+// definedName is the RefersTo of sheet's defined name, "" if none.
+func definedName(f *excelize.File, name, sheet string) string {
+	for _, n := range f.GetDefinedName() {
+		if n.Name == name && n.Scope == sheet {
+			return n.RefersTo
+		}
+	}
+	return ""
+}
+
+func checkPrintLayout(t *testing.T, f *excelize.File, sheet string, want printWant) {
+	t.Helper()
+	props, err := f.GetSheetProps(sheet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if props.FitToPage == nil || !*props.FitToPage {
+		t.Errorf("%s: fitToPage not set: the fit below would be ignored", sheet)
+	}
+	lay, err := f.GetPageLayout(sheet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orientation := "portrait"
+	if want.landscape {
+		orientation = "landscape"
+	}
+	if lay.Orientation == nil || *lay.Orientation != orientation {
+		t.Errorf("%s: orientation %v, want %s", sheet, deref(lay.Orientation), orientation)
+	}
+	// One page wide; 0 pages high is as many as the rows take.
+	if lay.FitToWidth == nil || *lay.FitToWidth != 1 || lay.FitToHeight == nil || *lay.FitToHeight != 0 {
+		t.Errorf("%s: fitToWidth %v, fitToHeight %v, want 1 and 0", sheet, deref(lay.FitToWidth), deref(lay.FitToHeight))
+	}
+	titles := definedName(f, "_xlnm.Print_Titles", sheet)
+	if want.titles && titles != "'"+sheet+"'!$1:$1" {
+		t.Errorf("%s: print titles %q, want row 1 (%+v)", sheet, titles, f.GetDefinedName())
+	}
+	if !want.titles && titles != "" {
+		t.Errorf("%s: print titles %q on a sheet with no header", sheet, titles)
+	}
+	// Pages of a ticket stay in order and say what they are, at a size
+	// that can be read however small the sheet prints.
+	if hf, err := f.GetHeaderFooter(sheet); err != nil || !strings.Contains(hf.OddFooter, "&A") ||
+		!strings.Contains(hf.OddFooter, "&P of &N") || hf.ScaleWithDoc == nil || *hf.ScaleWithDoc {
+		t.Errorf("%s: footer %+v (%v), want the sheet's name and page number, unscaled", sheet, hf, err)
+	}
+	if m, err := f.GetPageMargins(sheet); err != nil || *m.Left > 0.7 || *m.Right > 0.7 || *m.Top > 0.75 || *m.Bottom > 0.75 {
+		t.Errorf("%s: margins %v %v %v %v (%v), want no wider than Excel's Normal", sheet, *m.Left, *m.Right, *m.Top, *m.Bottom, err)
+	}
+}
+
+func deref[T any](p *T) any {
+	if p == nil {
+		return "unset"
+	}
+	return *p
+}
+
+// titleGrowth is how much taller than stored an application may draw the
+// Summary's row 1, its 14-point title making the row fit (Excel and
+// LibreOffice draw 15 points as 20 pixels, and 14-point text needs about
+// 25).
+const titleGrowth = 10
+
+// checkSummaryPage checks the Summary's first printed page: the print
+// area holds the facts and the chart; the chart lies beside the facts,
+// inside the print area; and, with the page scaled so that the print area
+// is one page wide, the chart ends above the first page's bottom on A4 as
+// on Letter. Widths and heights are in pixels as Excel draws them.
+func checkSummaryPage(t *testing.T, f *excelize.File, parts map[string]string, chart bool) {
+	t.Helper()
+	const sh = SheetSummary
+	area := definedName(f, "_xlnm.Print_Area", sh)
+	first, last, ok := strings.Cut(strings.TrimPrefix(area, "'"+sh+"'!"), ":")
+	if !ok || first != "$A$1" {
+		t.Fatalf("Summary print area %q, want $A$1:…", area)
+	}
+	areaCol, areaRow, err := excelize.CellNameToCoordinates(strings.ReplaceAll(last, "$", ""))
+	if err != nil {
+		t.Fatalf("Summary print area %q: %v", area, err)
+	}
+	if n := len(rows(t, f, sh)); n > areaRow {
+		t.Errorf("Summary has %d rows, its print area %d", n, areaRow)
+	}
+	// Excel's pixels for a stored column width (Calibri 11: 7-pixel digits)
+	// and for a row height in points.
+	colsPx := func(n int) float64 { // columns 1 to n
+		var px float64
+		for c := 1; c <= n; c++ {
+			name, _ := excelize.ColumnNumberToName(c)
+			w, err := f.GetColWidth(sh, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			px += math.Trunc((256*w + 18) / 256 * 7)
+		}
+		return px
+	}
+	rowsPx := func(n int) float64 {
+		var px float64
+		for r := 1; r <= n; r++ {
+			h, err := f.GetRowHeight(sh, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			px += h * 96 / 72
+		}
+		return px
+	}
+	areaW, areaH := colsPx(areaCol), rowsPx(areaRow)
+	if facts := colsPx(3); areaW < facts {
+		t.Errorf("print area %s is %.0f px wide, narrower than the facts (%.0f px)", area, areaW, facts)
+	}
+	if !chart {
+		if areaCol != 3 {
+			t.Errorf("print area %s without a chart, want the facts' columns A to C", area)
+		}
+		return
+	}
+	var drawing struct {
+		Anchors []struct {
+			From cellAnchor `xml:"from"`
+			To   cellAnchor `xml:"to"`
+		} `xml:"twoCellAnchor"`
+	}
+	if err := xml.Unmarshal([]byte(parts["xl/drawings/drawing1.xml"]), &drawing); err != nil || len(drawing.Anchors) != 1 {
+		t.Fatalf("drawing: %v, %d anchors, want the chart's", err, len(drawing.Anchors))
+	}
+	const emuPerPx = 9525
+	from, to := drawing.Anchors[0].From, drawing.Anchors[0].To
+	left, top := colsPx(from.Col)+float64(from.ColOff)/emuPerPx, rowsPx(from.Row)+float64(from.RowOff)/emuPerPx
+	right, bottom := colsPx(to.Col)+float64(to.ColOff)/emuPerPx, rowsPx(to.Row)+float64(to.RowOff)/emuPerPx
+	// Clear of row 1 too, which repeats on every page: LibreOffice draws
+	// a chart that touches it on every page.
+	if left < colsPx(3) || top <= rowsPx(1) {
+		t.Errorf("chart at (%.0f, %.0f) px covers the facts or touches the title row", left, top)
+	}
+	if right > areaW || bottom > areaH {
+		t.Errorf("chart to (%.0f, %.0f) px, outside the print area %s (%.0f × %.0f px)", right, bottom, area, areaW, areaH)
+	}
+	if bottom-top < 200 {
+		t.Errorf("chart %.0f px high: too small to read", bottom-top)
+	}
+	lay, _ := f.GetPageLayout(sh)
+	if *lay.Size != 0 {
+		t.Fatalf("paper size %d: this test assumes the printer's (A4 or Letter)", *lay.Size)
+	}
+	m, _ := f.GetPageMargins(sh)
+	for _, p := range papers {
+		w, h := p.w, p.h
+		if *lay.Orientation == "landscape" {
+			w, h = h, w
+		}
+		pageW, pageH := (w-*m.Left-*m.Right)*96, (h-*m.Top-*m.Bottom)*96
+		// Fit to one page wide shrinks the print area's width to the
+		// page's; Excel rounds the scale down to a whole percent, which
+		// would only leave more room.
+		scale := min(1, pageW/areaW)
+		if room := pageH / scale; bottom+titleGrowth > room {
+			t.Errorf("%s: the chart ends %.0f px down the sheet, the first page holds %.0f px (at %.0f%%)", p.name, bottom+titleGrowth, room, 100*scale)
+		}
+	}
+}
+
+type cellAnchor struct {
+	Col    int `xml:"col"`
+	ColOff int `xml:"colOff"`
+	Row    int `xml:"row"`
+	RowOff int `xml:"rowOff"`
 }
