@@ -51,3 +51,25 @@ lint:
 
 clean:
 	rm -rf bin demo-report connrecon-reports
+
+# The container image for samples/k8s-cronjob.yaml (README.md, "Running
+# unattended"), built offline: a static binary, this machine's CA bundle
+# and a passwd naming user 65532, put on an empty base (FROM scratch) by
+# Dockerfile from the context bin/image/. Needs podman, buildah or docker
+# (CONTAINER=...); not part of make test.
+CONTAINER ?= podman
+IMAGE     ?= connrecon
+IMAGE_TAG ?= $(VERSION)
+CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
+IMAGE_CTX := bin/image
+.PHONY: image
+image:
+	@test -s $(CA_BUNDLE) || { echo "no CA bundle at $(CA_BUNDLE): install ca-certificates or set CA_BUNDLE=FILE"; exit 1; }
+	rm -rf $(IMAGE_CTX)
+	mkdir -p $(IMAGE_CTX)/empty
+	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $(IMAGE_CTX)/connrecon ./cmd/connrecon
+	install -m 0644 $(CA_BUNDLE) $(IMAGE_CTX)/ca-certificates.crt
+	printf 'root:x:0:0:root:/:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/tmp:/sbin/nologin\n' > $(IMAGE_CTX)/passwd
+	printf 'root:x:0:\nnonroot:x:65532:\n' > $(IMAGE_CTX)/group
+	$(CONTAINER) build --build-arg VERSION=$(VERSION) -f Dockerfile \
+		-t $(IMAGE):$(IMAGE_TAG) -t $(IMAGE):latest $(IMAGE_CTX)
