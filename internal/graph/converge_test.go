@@ -50,12 +50,10 @@ func connectorOf(t *testing.T, body string) string {
 // does.
 func movesSeen(t *testing.T, log []graphsim.LoggedRequest) (posts map[string]int, faulted int) {
 	t.Helper()
-	answered := map[string]bool{} // outer batch request-id → its answer reached the client
+	answered := answeredBatches(log)
 	hasItems := map[string]bool{}
 	for _, r := range log {
-		if r.OuterBatch() {
-			answered[r.RequestID] = r.Status == http.StatusOK && r.Fault == ""
-		} else if r.BatchRequestID != "" {
+		if r.BatchRequestID != "" {
 			hasItems[r.BatchRequestID] = true
 		}
 	}
@@ -98,16 +96,23 @@ func movesSeen(t *testing.T, log []graphsim.LoggedRequest) (posts map[string]int
 	return posts, faulted
 }
 
-// reachedClient is the log without the answers that never reached the
-// client: those of items whose batch's answer was lost (reset, throttled
-// or failed as a whole).
-func reachedClient(log []graphsim.LoggedRequest) []graphsim.LoggedRequest {
+// answeredBatches maps each $batch's request-id to whether its answer
+// reached the client.
+func answeredBatches(log []graphsim.LoggedRequest) map[string]bool {
 	answered := map[string]bool{}
 	for _, r := range log {
 		if r.OuterBatch() {
 			answered[r.RequestID] = r.Status == http.StatusOK && r.Fault == ""
 		}
 	}
+	return answered
+}
+
+// reachedClient is the log without the answers that never reached the
+// client: those of items whose batch's answer was lost (reset, throttled
+// or failed as a whole).
+func reachedClient(log []graphsim.LoggedRequest) []graphsim.LoggedRequest {
+	answered := answeredBatches(log)
 	var out []graphsim.LoggedRequest
 	for _, r := range log {
 		if !r.OuterBatch() && (r.BatchRequestID == "" || answered[r.BatchRequestID]) {
