@@ -35,7 +35,7 @@ func batchedRun(t *testing.T, c *Client, p *plan.Plan, pc *pacer.Pacer) []execut
 // share a batch does not depend on how fast goroutines start (the race
 // detector, a loaded machine): a full batch still goes at once.
 func patient(c *Client) *Client {
-	c.batch.linger = 200 * time.Millisecond
+	c.batch.linger = time.Second
 	return c
 }
 
@@ -352,10 +352,13 @@ func TestBatchItemAnswers(t *testing.T) {
 	}}
 	srv := httptest.NewServer(o)
 	t.Cleanup(srv.Close)
-	c, err := New(Config{GraphURL: srv.URL + "/beta", Auth: Auth{Mode: AuthToken, Token: "test-token"}, Pacer: fastPacer()})
+	// One batch of exactly these four, whenever they arrive: it goes out
+	// when full, never on a timer, so a slow machine cannot split it.
+	c, err := New(Config{GraphURL: srv.URL + "/beta", Auth: Auth{Mode: AuthToken, Token: "test-token"}, Pacer: fastPacer(), BatchSize: len(groups)})
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.batch.linger = time.Hour
 	type got struct {
 		ids  []string
 		call string
