@@ -29,10 +29,17 @@ import (
 // line never lets a second run write into a directory that holds a
 // journal, unless --overwrite removed it first.)
 type JournalEntry struct {
-	Row             int       `json:"row,omitempty"` // mapping file row
+	// Kind is plan.KindApplication for an application's assignment;
+	// absent for a connector's move (as in journals written before
+	// applications were planned).
+	Kind            string    `json:"kind,omitempty"`
+	Row             int       `json:"row,omitempty"` // mapping file row (the --apps file's for an application)
 	Wave            int       `json:"wave"`
-	ConnectorID     string    `json:"connectorId"`
+	ConnectorID     string    `json:"connectorId,omitempty"`
 	MachineName     string    `json:"machineName,omitempty"`
+	ApplicationID   string    `json:"applicationId,omitempty"` // the application's object id
+	AppID           string    `json:"appId,omitempty"`
+	DisplayName     string    `json:"displayName,omitempty"`
 	FromGroupID     string    `json:"fromGroupId"`
 	ToGroupID       string    `json:"toGroupId"`
 	Outcome         Outcome   `json:"outcome"`
@@ -54,7 +61,8 @@ type JournalEntry struct {
 // the change's fields are set.
 func EntryFor(c plan.Change, r Result) JournalEntry {
 	return JournalEntry{
-		Row: c.Row, Wave: c.Wave, ConnectorID: c.ConnectorID, MachineName: c.MachineName,
+		Kind: c.Kind, Row: c.Row, Wave: c.Wave, ConnectorID: c.ConnectorID, MachineName: c.MachineName,
+		ApplicationID: c.ApplicationID, AppID: c.AppID, DisplayName: c.DisplayName,
 		FromGroupID: c.FromGroupID, ToGroupID: c.ToGroupID,
 		Outcome: r.Outcome, HTTPStatus: r.Call.Status, RequestID: r.Call.RequestID, ClientRequestID: r.Call.ClientRequestID,
 		BatchRequestID: r.Call.BatchRequestID, Attempts: r.Attempts, Error: r.Error, Note: r.Note,
@@ -192,7 +200,7 @@ func ReadJournal(r io.Reader) ([]JournalEntry, error) {
 		}
 		if t := bytes.TrimSpace(line); len(t) > 0 {
 			var e JournalEntry
-			if json.Unmarshal(t, &e) == nil && e.ConnectorID != "" {
+			if json.Unmarshal(t, &e) == nil && (e.ConnectorID != "" || e.Kind == plan.KindApplication && e.ApplicationID != "") {
 				entries = append(entries, e)
 			} else {
 				torn = append(torn, n)

@@ -17,9 +17,23 @@ const (
 	ActionUnmanaged Action = "unmanaged" // in the tenant, not in the mapping: left alone
 )
 
-// Change is one row of the plan.
+// Kinds of change (Change.Kind): what a row of the plan places in a
+// connector group.
+const (
+	KindConnector   = "connector"   // a connector joins a group (Change.Kind empty means this too)
+	KindApplication = "application" // an application is assigned to a group
+)
+
+// Change is one row of the plan: a connector (Kind empty or
+// KindConnector) or an application (KindApplication) and the group it
+// goes to. An application's change leaves the connector fields empty and
+// names the application in ApplicationID, AppID and DisplayName.
 type Change struct {
-	Row             int      `json:"row,omitempty"` // mapping file row; 0 for unmanaged
+	// Kind is KindApplication for an application; empty for a connector,
+	// so saved plans and journals written before applications were
+	// planned read as they were.
+	Kind            string   `json:"kind,omitempty"`
+	Row             int      `json:"row,omitempty"` // mapping file row (the --apps file's for an application); 0 for unmanaged
 	ConnectorID     string   `json:"connectorId,omitempty"`
 	MachineName     string   `json:"machineName,omitempty"`
 	ConnectorStatus string   `json:"connectorStatus,omitempty"`
@@ -31,9 +45,50 @@ type Change struct {
 	Wave            int      `json:"wave,omitempty"` // moves only: applied wave by wave, in order
 	Reason          string   `json:"reason,omitempty"`
 	Warnings        []string `json:"warnings,omitempty"`
+	// The application, for KindApplication: its object id (what the
+	// assignment's PUT names), its appId and its display name.
+	ApplicationID string `json:"applicationId,omitempty"`
+	AppID         string `json:"appId,omitempty"`
+	DisplayName   string `json:"displayName,omitempty"`
 	// The mapping's own cells, so an invalid row can be found and fixed.
-	MappedConnector string `json:"mappedConnector,omitempty"`
-	MappedGroup     string `json:"mappedGroup,omitempty"`
+	MappedConnector   string `json:"mappedConnector,omitempty"`
+	MappedApplication string `json:"mappedApplication,omitempty"`
+	MappedGroup       string `json:"mappedGroup,omitempty"`
+}
+
+// IsApplication reports whether c places an application rather than a
+// connector.
+func (c *Change) IsApplication() bool { return c.Kind == KindApplication }
+
+// KindName is c's kind as reports show it: KindConnector or
+// KindApplication, never empty.
+func (c *Change) KindName() string {
+	if c.IsApplication() {
+		return KindApplication
+	}
+	return KindConnector
+}
+
+// ObjectID is the id of what c places: the application's object id or
+// the connector's id.
+func (c *Change) ObjectID() string {
+	if c.IsApplication() {
+		return c.ApplicationID
+	}
+	return c.ConnectorID
+}
+
+// ObjectName is the name of what c places, for messages: the application's
+// display name or the connector's machine name, else its id.
+func (c *Change) ObjectName() string {
+	name := c.MachineName
+	if c.IsApplication() {
+		name = c.DisplayName
+	}
+	if name == "" {
+		return c.ObjectID()
+	}
+	return name
 }
 
 // Values of Options.Unlisted: what to do with connectors that are in the
