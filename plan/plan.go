@@ -208,7 +208,13 @@ func (p *Plan) Moves() []int {
 // Build resolves the mapping against the tenant state, works out the
 // changes, orders the moves in waves and runs the guards. It never fails:
 // problems become invalid changes, and guards that say no become Refusals.
-func Build(m *Mapping, s *State, opts Options) *Plan {
+func Build(m *Mapping, s *State, opts Options) *Plan { return BuildWithApps(m, nil, s, opts) }
+
+// BuildWithApps is Build with an application mapping as well (apps; nil
+// for none): its rows follow the connectors' changes, each an
+// application's change, and the waves order both kinds so that no
+// application is ever in a group short of --min-active active connectors.
+func BuildWithApps(m *Mapping, apps *Mapping, s *State, opts Options) *Plan {
 	opts = opts.normalized()
 	ix := newIndex(s)
 	n := len(m.Rows) + len(s.Connectors)/8
@@ -345,13 +351,21 @@ func Build(m *Mapping, s *State, opts Options) *Plan {
 	}
 
 	conns, dests = p.addUnlisted(s, ix, mentioned, conns, dests)
+	appMoves := p.addApplications(apps, s, ix)
+	for len(conns) < len(p.Changes) {
+		conns, dests = append(conns, -1), append(dests, -1)
+	}
 	if moves := p.Summary().Move; opts.MaxChanges > 0 && moves > opts.MaxChanges {
+		what := fmt.Sprintf("%d moves", moves)
+		if len(appMoves) > 0 {
+			what = fmt.Sprintf("%d moves (%d of connectors, %d of applications)", moves, moves-len(appMoves), len(appMoves))
+		}
 		p.Refusals = append(p.Refusals, Refusal{
 			Guard:   GuardMaxChanges,
-			Message: fmt.Sprintf("plan has %d moves, more than --max-changes %d: raise --max-changes or split the mapping", moves, opts.MaxChanges),
+			Message: fmt.Sprintf("plan has %s, more than --max-changes %d: raise --max-changes or split the mapping", what, opts.MaxChanges),
 		})
 	}
-	p.schedule(s, ix, conns, dests)
+	p.schedule(s, ix, conns, dests, appMoves)
 	return p
 }
 

@@ -90,7 +90,7 @@ func WriteText(w io.Writer, p *Plan) error {
 			if len(c.Warnings) > 0 {
 				warn = "\twarning: " + joinText(c.Warnings)
 			}
-			fmt.Fprintf(tw, "  ~ %s\tfrom %s\t%s%s\n", safetext.Value(c.MachineName), safetext.Quote(c.FromGroupName), row, warn)
+			fmt.Fprintf(tw, "  ~ %s\tfrom %s\t%s%s\n", objectWord(&c), safetext.Quote(c.FromGroupName), row, warn)
 		}
 		fmt.Fprintln(tw)
 	}
@@ -104,7 +104,11 @@ func WriteText(w io.Writer, p *Plan) error {
 				fmt.Fprintf(tw, "  %s\n", safetext.More(len(invalid)-i, "invalid rows", fullList))
 				break
 			}
-			fmt.Fprintf(tw, "  ! row %d:\t%s\n", c.Row, safetext.Text(c.Reason))
+			file := ""
+			if c.IsApplication() {
+				file = "--apps "
+			}
+			fmt.Fprintf(tw, "  ! %srow %d:\t%s\n", file, c.Row, safetext.Text(c.Reason))
 		}
 		fmt.Fprintln(tw)
 	}
@@ -197,4 +201,13 @@ func guardWord(g string) string {
 // Line is the one-line total, as Terraform prints it.
 func (s Summary) Line() string {
 	return fmt.Sprintf("Plan: %d to move, %d unchanged, %d invalid, %d unmanaged.", s.Move, s.Noop, s.Invalid, s.Unmanaged)
+}
+
+// objectWord is what a move line names: the connector's machine name, or
+// "application" and the application's display name.
+func objectWord(c *Change) string {
+	if c.IsApplication() {
+		return "application " + safetext.Value(c.DisplayName)
+	}
+	return safetext.Value(c.MachineName)
 }
