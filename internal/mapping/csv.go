@@ -25,15 +25,15 @@ import (
 // Excel writes and reads it, also sets it). Quoting is strict (RFC 4180): a
 // malformed record is an error at its line and reading goes on after it.
 func ParseCSV(name string, r io.Reader) (*plan.Mapping, error) {
-	return parseCSV(name, r, 0)
+	return parseCSV(name, r, 0, connectorVocabulary)
 }
 
 // parseCSV is ParseCSV with the input's size when known, so the rows and
 // the duplicate index can be sized once instead of grown.
-func parseCSV(name string, r io.Reader, size int64) (*plan.Mapping, error) {
+func parseCSV(name string, r io.Reader, size int64, v *vocabulary) (*plan.Mapping, error) {
 	hr := newHashingReader(r)
 	defer hr.stop()
-	m, err := readCSV(name, hr, size)
+	m, err := readCSV(name, hr, size, v)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +134,7 @@ var errLongRecord = errors.New("record too long")
 // own limit, and some thousand times the connectors of any tenant.
 const maxMappingRows = maxSheetRows
 
-func readCSV(path string, r io.Reader, size int64) (*plan.Mapping, error) {
+func readCSV(path string, r io.Reader, size int64, v *vocabulary) (*plan.Mapping, error) {
 	br := bufio.NewReaderSize(r, csvBufSize)
 	// UTF-32 before UTF-16: FF FE also starts the UTF-32 little-endian
 	// mark (PowerShell's -Encoding UTF32).
@@ -187,7 +187,7 @@ func readCSV(path string, r io.Reader, size int64) (*plan.Mapping, error) {
 		return nil, &FileError{Path: path, Line: 1, Msg: "this looks like an HTML or XML document, not CSV " +
 			"(some tools export web pages named .xls): open it in Excel and save it as .xlsx or CSV UTF-8"}
 	}
-	b := newRowBuilder(path, estimateRows(first, size))
+	b := newRowBuilder(path, estimateRows(first, size), v)
 	for {
 		ok, err := s.next()
 		if errors.Is(err, errLongRecord) {
@@ -233,7 +233,7 @@ func readCSV(path string, r io.Reader, size int64) (*plan.Mapping, error) {
 		b.row(s.start, cells[0], cells[1], cells[2], cells[3])
 	}
 	if b.ci < 0 {
-		return nil, &FileError{Path: path, Line: 1, Msg: "the file is empty: expected a header row naming a connector column and a group column"}
+		return nil, &FileError{Path: path, Line: 1, Msg: fmt.Sprintf("the file is empty: expected a header row naming %s %s column and a group column", v.article, v.noun)}
 	}
 	return b.done(), nil
 }

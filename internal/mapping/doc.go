@@ -8,6 +8,9 @@
 // bytes and by the content type declared for the workbook part, never by
 // their extension. Files that name a connector or a group both by id and
 // by name are read with both, for the planner to check against each other.
+// An application mapping (Options.Kind plan.KindApplication, --apps) is
+// read by the same rules with its own header vocabulary (apps.go), from a
+// workbook's Applications sheet when it has one.
 // It refuses what cannot be read (.xls, .xlsm, .xlsb, .ods,
 // password-protected workbooks, code pages, pipes and devices) with a
 // FileError or a row problem that says what to do, bounds what a hostile

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -100,20 +101,55 @@ func FuzzParseCSV(f *testing.F) {
 		"connector,group\napp1,\"Eu\nrope\"\r\napp\"2,x\napp3,\"a\"b\napp4,\"open\n",
 		"connector\tgroup\n{C0000000-0000-4000-8000-000000000001}\t#N/A\n",
 		utf16Text("connector,group\napp1,lab 🚀\n", false),
+		// Application mappings: the export's header, Entra PowerShell's,
+		// a service principal export, and refused ones.
+		"application,appId,objectId,connectorGroup,connectorGroupId\nHR portal," + testAppID + "," + testObjectID + ",Europe," + testGroupID + "\n",
+		"Id,AppId,DisplayName,ConnectorGroupName\n" + testObjectID + ",{" + testAppID + "},#N/A,Europe\n,,Payroll,Asia\n",
+		"objectId;appId;group\n" + testObjectID + ";1-2-3-4;Europe\n" + testObjectID + ";" + testAppID + ";Asia\n",
+		"Id,AppId,DisplayName,ServicePrincipalType,groupId\nx," + testAppID + ",HR,Application," + testGroupID + "\n",
+		"DisplayName,Name\nHR,Europe\n",
+		"Id,Name\nx,y\n",
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := ParseCSV("fuzz.csv", bytes.NewReader(data))
-		if err != nil {
-			checkFileError(t, "fuzz.csv", err)
-			return
-		}
-		checkMapping(t, m)
-		if sum := sha256.Sum256(data); m.SHA256 != hex.EncodeToString(sum[:]) {
-			t.Fatalf("SHA256 %s does not cover the input", m.SHA256)
+		// Every input is read as both kinds of mapping.
+		for _, v := range []*vocabulary{connectorVocabulary, applicationVocabulary} {
+			m, err := parseCSV("fuzz.csv", bytes.NewReader(data), 0, v)
+			if err != nil {
+				checkFileError(t, "fuzz.csv", err)
+				checkWording(t, v, err.Error())
+				continue
+			}
+			checkMapping(t, m)
+			for _, p := range m.Problems {
+				checkWording(t, v, p.Message)
+			}
+			if sum := sha256.Sum256(data); m.SHA256 != hex.EncodeToString(sum[:]) {
+				t.Fatalf("SHA256 %s does not cover the input", m.SHA256)
+			}
 		}
 	})
+}
+
+// quoted is a Go-quoted string (plan.QuoteShort), as messages quote cells.
+var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+
+// checkWording: an application mapping's messages never call its rows'
+// objects connectors, whatever the file holds (msg quotes at most a short
+// piece of a cell, which may say anything: only the reader's own words
+// are looked at).
+func checkWording(t *testing.T, v *vocabulary, msg string) {
+	t.Helper()
+	if v != applicationVocabulary {
+		return
+	}
+	msg = quoted.ReplaceAllString(msg, `""`)
+	for _, s := range []string{"connector cell", "connector column", "accepted connector headers", "a connector or group value", "no connector or group name", "connector \"", "-m -", "--sheet"} {
+		if strings.Contains(msg, s) {
+			t.Fatalf("an application mapping's message %q says %q", msg, s)
+		}
+	}
 }
 
 // FuzzReadXLSX reads a workbook from memory. With sheetXML false, data is
@@ -154,6 +190,14 @@ func FuzzReadXLSX(f *testing.F) {
 	// A title above a two-row merged header.
 	f.Add(sheetXML([][]string{{"Q4 change"}, nil, {"connector", "group"}, nil, {"app1", "Europe"}}, "A1:B1", "A3:A4", "B3:B4"), uint8(1))
 	f.Add([]byte(`<sst><si><t>connector</t></si><si><r><t>gr</t></r><r><t>oup</t></r><rPh><t>x</t></rPh></si></sst>`), uint8(2))
+	// Application mappings: an export's workbook (whose Applications sheet
+	// an application mapping reads), and sheets with application headers.
+	f.Add(exportWorkbook(f, exportApps), uint8(0))
+	f.Add(sheetXML([][]string{{"Application assignments"}, {"machineName", "group"}, {"Id", "AppId", "DisplayName", "ConnectorGroup"},
+		{testObjectID, testAppID, "HR portal", "Europe"}, {"", testAppID, "", "Asia"}, {"#REF!", "", "", "Europe"}}, "D3:D4"), uint8(1))
+	f.Add(sheetXML([][]string{{"objectId", "appId", "groupId", "groupName"}, {testObjectID, "1-2-3-4", testGroupID, "Europe"}}), uint8(1))
+	f.Add([]byte(`<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">`+
+		`<sheets><sheet name="applications" sheetId="1" r:id="rId1"/></sheets></workbook>`), uint8(3))
 	f.Fuzz(func(t *testing.T, data []byte, part uint8) {
 		name := fuzzParts[int(part)%len(fuzzParts)]
 		file := data
@@ -163,16 +207,23 @@ func FuzzReadXLSX(f *testing.F) {
 				t.Skip(err)
 			}
 		}
-		r := bytes.NewReader(file)
-		m, err := readMapping("fuzz.xlsx", r, r.Size(), Options{})
-		if err != nil {
-			checkFileError(t, "fuzz.xlsx", err)
-			return
+		// Every workbook is read as both kinds of mapping.
+		for _, v := range []*vocabulary{connectorVocabulary, applicationVocabulary} {
+			r := bytes.NewReader(file)
+			m, err := readMapping("fuzz.xlsx", r, r.Size(), Options{Kind: v.kind})
+			if err != nil {
+				checkFileError(t, "fuzz.xlsx", err)
+				checkWording(t, v, err.Error())
+				continue
+			}
+			if name != "" && !wellFormedXML(data) {
+				t.Fatalf("part %s is not well-formed XML, yet the file read as a %s of %d rows", name, v.mapping, len(m.Rows))
+			}
+			checkMapping(t, m)
+			for _, p := range m.Problems {
+				checkWording(t, v, p.Message)
+			}
 		}
-		if name != "" && !wellFormedXML(data) {
-			t.Fatalf("part %s is not well-formed XML, yet the file read as a mapping of %d rows", name, len(m.Rows))
-		}
-		checkMapping(t, m)
 	})
 }
 
@@ -249,37 +300,54 @@ func FuzzWriteCSV(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	for _, s := range []string{
+		"application,appId,objectId,connectorGroup,connectorGroupId\nHR portal," + testAppID + "," + testObjectID + ",Europe," + testGroupID + "\n",
+		"objectId,appId,group\n" + testObjectID + "," + testAppID + ",Europe\n," + testAppID + ",Asia\n",
+		"Id,AppId,DisplayName,ConnectorGroupName\n" + testObjectID + ",,'=x,Europe\n",
+	} {
+		f.Add([]byte(s))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := ParseCSV("fuzz.csv", bytes.NewReader(data))
-		if err != nil {
-			return
-		}
-		table := MappingTable(m)
-		var out bytes.Buffer
-		if err := WriteCSV(&out, table); err != nil {
-			t.Fatal(err)
-		}
-		back, err := ParseCSV("back.csv", bytes.NewReader(out.Bytes()))
-		if err != nil {
-			t.Fatalf("the written file is refused: %v\n%q", err, out.Bytes())
-		}
-		if got, want := usableRows(back.Rows), usableRows(m.Rows); !reflect.DeepEqual(got, want) {
-			t.Fatalf("CSV round trip:\n%+v\nwant:\n%+v\nwritten:\n%q", got, want, out.Bytes())
-		}
-		out.Reset()
-		if err := WriteXLSX(&out, "Mapping", table); err != nil {
-			if errors.Is(err, ErrUnwritable) {
-				return // a control character: no workbook holds it
-			}
-			t.Fatal(err)
-		}
-		r := bytes.NewReader(out.Bytes())
-		back, err = readMapping("back.xlsx", r, r.Size(), Options{})
-		if err != nil {
-			t.Fatalf("the written workbook is refused: %v", err)
-		}
-		if got, want := usableRows(back.Rows), usableRows(m.Rows); !reflect.DeepEqual(got, want) {
-			t.Fatalf("XLSX round trip:\n%+v\nwant:\n%+v", got, want)
-		}
+		// Both kinds of mapping: an application mapping's rows written
+		// under application headers (applicationTable) read back alike.
+		writeReadBack(t, data, connectorVocabulary, MappingTable)
+		writeReadBack(t, data, applicationVocabulary, applicationTable)
 	})
+}
+
+// writeReadBack reads data as a mapping of v's kind, writes its rows with
+// table, as CSV and as a workbook, and reads them back: the same rows.
+func writeReadBack(t *testing.T, data []byte, v *vocabulary, tableOf func(*plan.Mapping) Table) {
+	t.Helper()
+	m, err := parseCSV("fuzz.csv", bytes.NewReader(data), 0, v)
+	if err != nil {
+		return
+	}
+	table := tableOf(m)
+	var out bytes.Buffer
+	if err := WriteCSV(&out, table); err != nil {
+		t.Fatal(err)
+	}
+	back, err := parseCSV("back.csv", bytes.NewReader(out.Bytes()), 0, v)
+	if err != nil {
+		t.Fatalf("the written %s is refused: %v\n%q", v.mapping, err, out.Bytes())
+	}
+	if got, want := usableRows(back.Rows), usableRows(m.Rows); !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s CSV round trip:\n%+v\nwant:\n%+v\nwritten:\n%q", v.mapping, got, want, out.Bytes())
+	}
+	out.Reset()
+	if err := WriteXLSX(&out, "Mapping", table); err != nil {
+		if errors.Is(err, ErrUnwritable) {
+			return // a control character: no workbook holds it
+		}
+		t.Fatal(err)
+	}
+	r := bytes.NewReader(out.Bytes())
+	back, err = readMapping("back.xlsx", r, r.Size(), Options{Kind: v.kind})
+	if err != nil {
+		t.Fatalf("the written %s workbook is refused: %v", v.mapping, err)
+	}
+	if got, want := usableRows(back.Rows), usableRows(m.Rows); !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s XLSX round trip:\n%+v\nwant:\n%+v", v.mapping, got, want)
+	}
 }

@@ -41,12 +41,81 @@ const acceptedHeaders = "accepted connector headers: connector, connectorId, con
 // Options says how to read a mapping file.
 type Options struct {
 	// Sheet is the worksheet of an XLSX workbook to read; empty means the
-	// first visible one. Setting it for a CSV file is an error, so a
-	// misplaced --sheet never goes unnoticed.
+	// first visible one, or for an application mapping the visible sheet
+	// named Applications (in any case) when the workbook has one, as an
+	// export does. Setting it for a CSV file is an error, so a misplaced
+	// --sheet never goes unnoticed.
 	Sheet string
 	// Stdin is read for the path "-". The caller decides whether standard
 	// input may be used (not when it is a terminal).
 	Stdin io.Reader
+	// Kind is what the file's rows place in connector groups:
+	// plan.KindConnector (or empty) for connectors, the mapping of -m, and
+	// plan.KindApplication for applications, the mapping of --apps. Both
+	// are read alike (formats, bounds, encodings, row checks, repeats);
+	// the kind decides the header vocabulary (applicationHeaders), the
+	// sheet read when none is named, and the word for the row's object in
+	// every message. An application mapping's rows use the connector
+	// fields: Row.Connector and Row.ConnectorAlt are the application's
+	// cells, and Mapping.ConnectorHeader, ConnectorColumn,
+	// ConnectorAltHeader and ConnectorAltColumn its columns. The Mapping
+	// does not say which kind it is: the caller knows what it asked for.
+	// Any other value is refused with a FileError whose Err is set.
+	Kind string
+}
+
+// vocabulary is what one kind of mapping calls the object its rows place,
+// and how its header row is read. The row builder carries one, so the CSV
+// and XLSX readers word every message alike for either kind; a connector
+// mapping's messages are the ones it always had.
+type vocabulary struct {
+	kind    string // plan.KindConnector or plan.KindApplication
+	noun    string // the row's object in messages
+	article string // before noun: "a connector", "an application"
+	mapping string // the file, in messages
+	flag    string // the flag a mapping of this kind is given with
+	// sheetFlag is the flag that names the worksheet of such a mapping.
+	sheetFlag string
+	// sheet is the worksheet read when none is named and the workbook
+	// has a visible one of this name (in any case); "" for none.
+	sheet    string
+	accepted string // the accepted headers, for messages
+	columns  func(cells []string) headerCols
+	// otherKind is the hint for a header of the other kind's mapping.
+	otherKind string
+}
+
+var (
+	connectorVocabulary = &vocabulary{
+		kind: plan.KindConnector, noun: "connector", article: "a", mapping: "mapping", flag: "-m", sheetFlag: "--sheet",
+		accepted:  acceptedHeaders,
+		columns:   connectorColumns,
+		otherKind: " (this looks like an application mapping: give it with --apps)",
+	}
+	applicationVocabulary = &vocabulary{
+		kind: plan.KindApplication, noun: "application", article: "an", mapping: "application mapping", flag: "--apps", sheetFlag: "--apps-sheet",
+		sheet:     ApplicationSheet,
+		accepted:  acceptedApplicationHeaders(),
+		columns:   applicationColumns,
+		otherKind: " (this is a connector mapping: give it with -m)",
+	}
+)
+
+// ApplicationSheet is the worksheet an application mapping is read from
+// when Options.Sheet is empty and the workbook has it (the export's
+// applications sheet).
+const ApplicationSheet = "Applications"
+
+// vocabularyOf is the vocabulary of opts.Kind.
+func vocabularyOf(path string, opts Options) (*vocabulary, error) {
+	switch opts.Kind {
+	case "", plan.KindConnector:
+		return connectorVocabulary, nil
+	case plan.KindApplication:
+		return applicationVocabulary, nil
+	}
+	return nil, &FileError{Path: path, Msg: "cannot read mapping",
+		Err: fmt.Errorf("mapping: unknown kind %s (want %q or %q)", plan.QuoteShort(opts.Kind), plan.KindConnector, plan.KindApplication)}
 }
 
 // FileError is a mapping file that cannot be used at all: unreadable, in a
@@ -103,8 +172,16 @@ var (
 // all of them; an error (a *FileError) is returned only when the file as a
 // whole cannot be used.
 func Read(path string, opts Options) (*plan.Mapping, error) {
+	name := path
 	if path == "-" {
-		return readStdin(opts)
+		name = StdinName
+	}
+	v, err := vocabularyOf(name, opts)
+	if err != nil {
+		return nil, err
+	}
+	if path == "-" {
+		return readStdin(opts, v)
 	}
 	// Opened without waiting: a named pipe with no writer would block
 	// open(2) itself, so it is opened non-blocking and then refused.
@@ -123,7 +200,7 @@ func Read(path string, opts Options) (*plan.Mapping, error) {
 	case !fi.Mode().IsRegular():
 		// A pipe, a device or a socket may never end, and a named pipe
 		// may never get a writer: a cron job would hang on it.
-		return nil, &FileError{Path: path, Msg: fmt.Sprintf("is not a regular file (%s): save the mapping to a file, or pass it on standard input with -m -", fileKind(fi.Mode()))}
+		return nil, &FileError{Path: path, Msg: fmt.Sprintf("is not a regular file (%s): save the %s to a file, or pass it on standard input with %s -", fileKind(fi.Mode()), v.mapping, v.flag)}
 	}
 	return readMapping(path, f, fi.Size(), opts)
 }
@@ -137,10 +214,11 @@ const StdinName = "stdin"
 // mapping, and while it is read the buffer may grow to twice that.
 const maxStdinSize = 64 << 20
 
-// readStdin reads -m -: all of standard input, at most maxStdinSize.
-func readStdin(opts Options) (*plan.Mapping, error) {
+// readStdin reads -m - (or --apps -): all of standard input, at most
+// maxStdinSize.
+func readStdin(opts Options, v *vocabulary) (*plan.Mapping, error) {
 	if opts.Stdin == nil {
-		return nil, &FileError{Path: StdinName, Msg: "-m - reads the mapping from standard input, and there is none"}
+		return nil, &FileError{Path: StdinName, Msg: fmt.Sprintf("%s - reads the %s from standard input, and there is none", v.flag, v.mapping)}
 	}
 	data, err := io.ReadAll(io.LimitReader(opts.Stdin, maxStdinSize+1))
 	if err != nil {
@@ -168,6 +246,10 @@ func fileKind(m os.FileMode) string {
 // readMapping dispatches on the first bytes; Read gives it a file,
 // the fuzz tests bytes in memory.
 func readMapping(path string, r io.ReaderAt, size int64, opts Options) (*plan.Mapping, error) {
+	v, err := vocabularyOf(path, opts)
+	if err != nil {
+		return nil, err
+	}
 	magic := make([]byte, 8)
 	n, err := r.ReadAt(magic, 0)
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -179,18 +261,18 @@ func readMapping(path string, r io.ReaderAt, size int64, opts Options) (*plan.Ma
 	case bytes.HasPrefix(magic, oleMagic):
 		return nil, oleFileError(path, r, size)
 	case bytes.HasPrefix(magic, zipMagic):
-		return readWorkbook(path, r, size, ext, opts)
+		return readWorkbook(path, r, size, ext, opts, v)
 	}
-	if err := textChecks(path, opts); err != nil {
+	if err := textChecks(path, opts, v); err != nil {
 		return nil, err
 	}
-	return parseCSV(path, io.NewSectionReader(r, 0, size), size)
+	return parseCSV(path, io.NewSectionReader(r, 0, size), size, v)
 }
 
 // textChecks refuses what cannot be a CSV mapping before reading one.
-func textChecks(path string, opts Options) error {
+func textChecks(path string, opts Options, v *vocabulary) error {
 	if opts.Sheet != "" {
-		return &FileError{Path: path, Msg: fmt.Sprintf("--sheet %s applies only to XLSX workbooks, and this file is text (read as CSV)", plan.QuoteShort(opts.Sheet))}
+		return &FileError{Path: path, Msg: fmt.Sprintf("%s %s applies only to XLSX workbooks, and this file is text (read as CSV)", v.sheetFlag, plan.QuoteShort(opts.Sheet))}
 	}
 	if strings.EqualFold(filepath.Ext(path), ".ods") {
 		// Not a zip but named .ods: a flat or damaged OpenDocument file.
@@ -202,12 +284,19 @@ func textChecks(path string, opts Options) error {
 // rowBuilder turns a reader's cells into Rows and Problems. The CSV and
 // XLSX readers share it, so both apply the same header rules and row checks.
 type rowBuilder struct {
-	m      *plan.Mapping
-	ci, gi int // connector and group column indexes
+	m *plan.Mapping
+	v *vocabulary // the kind of mapping, and its words
+	// The connector (or application) and group column indexes: "ci" is the
+	// row's object whatever its kind.
+	ci, gi int
 	// The second connector and group columns, naming the same one by id
 	// and by name; -1 when there is none.
 	ci2, gi2 int
-	seed     maphash.Seed
+	// altID: the second connector column holds an id too (an
+	// application's appId beside its object id), so it is checked as the
+	// first one is, not as a name.
+	altID bool
+	seed  maphash.Seed
 	// keys has one entry per usable row: the top 32 bits of its
 	// connector's hash, then its index in Rows, so that sorting them
 	// sorts by hash and then by row.
@@ -245,7 +334,7 @@ type emptyCell struct {
 	line, col    int // where the cell is (col 0-based)
 }
 
-func newRowBuilder(path string, capHint int) *rowBuilder {
+func newRowBuilder(path string, capHint int, v *vocabulary) *rowBuilder {
 	// Capped: the hint is a guess, and a wrong one should not cost more
 	// than a mapping four times the benchmark size would.
 	capHint = min(max(capHint, 0), 1<<18)
@@ -255,6 +344,7 @@ func newRowBuilder(path string, capHint int) *rowBuilder {
 	}
 	return &rowBuilder{
 		m:    &plan.Mapping{Path: path, Rows: rows},
+		v:    v,
 		ci:   -1,
 		gi:   -1,
 		ci2:  -1,
@@ -264,18 +354,18 @@ func newRowBuilder(path string, capHint int) *rowBuilder {
 	}
 }
 
-// header finds the connector and group columns in the header row, or
-// explains which headers were found and which are accepted. The builder
-// changes only when both are found.
+// header finds the connector (or application) and group columns in the
+// header row, or explains which headers were found and which are
+// accepted. The builder changes only when both are found.
 func (b *rowBuilder) header(line int, cells []string) error {
-	h := headerColumns(cells)
+	h := b.v.columns(cells)
 	if h.ambiguous != "" {
 		return &FileError{Path: b.m.Path, Line: line, Column: plan.ColumnName(h.idColumn), Msg: h.ambiguous}
 	}
-	if h.ci < 0 || h.gi < 0 {
+	if h.otherKind || h.ci < 0 || h.gi < 0 {
 		return b.headerError(line, cells, h)
 	}
-	b.ci, b.ci2, b.gi, b.gi2 = h.ci, h.ci2, h.gi, h.gi2
+	b.ci, b.ci2, b.gi, b.gi2, b.altID = h.ci, h.ci2, h.gi, h.gi2, h.altID
 	m := b.m
 	m.ConnectorHeader, m.GroupHeader = trimCell(cells[h.ci]), trimCell(cells[h.gi])
 	m.ConnectorColumn, m.GroupColumn = plan.ColumnName(h.ci), plan.ColumnName(h.gi)
@@ -296,11 +386,38 @@ type headerCols struct {
 	ambiguous        string
 	idColumn         int
 	groupExport      bool // Id and Name, no connector column: a list of groups
+	// otherKind: the row is the header of the other kind's mapping (a
+	// connector mapping's, read as an application mapping, or the other
+	// way round) and names none of this kind's objects.
+	otherKind bool
+	// For an application mapping: ci2 holds an id too (appId beside the
+	// object id); the bare Id and Name columns left unread (-1: none), and
+	// whether the file is an export of service principals, whose Id is not
+	// the application's. They make the header error's hints.
+	altID              bool
+	unreadID, unreadNm int
+	servicePrincipals  bool
 }
 
-// ok reports whether the row is a header: it names both a connector and a
-// group column (or is one that cannot be read for an ambiguous Id).
+// ok reports whether the row is a header: it names both a connector (or
+// application) and a group column, or is one that cannot be read for an
+// ambiguous Id. A header of the other kind of mapping is not one: a
+// workbook's search for its header goes on past it, as it always did
+// for a connector mapping, and names it only when no header follows
+// (readSheet).
 func (h headerCols) ok() bool { return h.ambiguous != "" || h.ci >= 0 && h.gi >= 0 }
+
+// connectorColumns reads a connector mapping's header (headerColumns),
+// noting when it is an application mapping's instead.
+func connectorColumns(cells []string) headerCols {
+	h := headerColumns(cells)
+	if h.ci < 0 && h.ambiguous == "" {
+		if a := appHeaderColumns(cells); a.ci >= 0 && a.gi >= 0 {
+			h.otherKind = true
+		}
+	}
+	return h
+}
 
 // headerColumns finds the columns among cells. The first header of each
 // kind counts. An id column and a name column for one object are both
@@ -357,7 +474,7 @@ func headerColumns(cells []string) headerCols {
 			at[k] = i
 		}
 	}
-	h := headerCols{ci: -1, ci2: -1, gi: -1, gi2: -1, idColumn: -1}
+	h := headerCols{ci: -1, ci2: -1, gi: -1, gi2: -1, idColumn: -1, unreadID: -1, unreadNm: -1}
 	hasConnName := at[cName] >= 0 || at[cAny] >= 0
 	if at[bareName] >= 0 && at[gName] < 0 {
 		at[gName] = at[bareName]
@@ -421,15 +538,19 @@ func (b *rowBuilder) headerError(line int, cells []string, h headerCols) *FileEr
 		where += " of sheet " + plan.QuoteShort(b.m.Sheet)
 	}
 	hint := ""
-	if h.ci >= 0 && h.gi < 0 {
-		hint = " (this is a list of connectors: add a column, such as ConnectorGroupName, naming the group each one goes to)"
-	}
-	if h.groupExport {
+	switch {
+	case h.otherKind:
+		hint = b.v.otherKind
+	case b.v.kind == plan.KindApplication:
+		hint = applicationHints(cells, h)
+	case h.groupExport:
 		hint = " (this looks like an export of connector groups, whose Id and Name are the group's: add a column naming each group's connector, or start from an export of connectors)"
+	case h.ci >= 0 && h.gi < 0:
+		hint = " (this is a list of connectors: add a column, such as ConnectorGroupName, naming the group each one goes to)"
 	}
 	return &FileError{Path: b.m.Path, Line: line, Msg: fmt.Sprintf(
 		"no %s column in %s (found %s)%s; %s",
-		missingWhat(h.ci, h.gi), where, strings.Join(found, ", "), hint, acceptedHeaders)}
+		missingWhat(b.v.noun, h.ci, h.gi), where, strings.Join(found, ", "), hint, b.v.accepted)}
 }
 
 // invalid adds a row that could not be read at all (a malformed CSV line,
@@ -453,16 +574,17 @@ func (b *rowBuilder) row(line int, connector, connector2, group, group2 string) 
 		group, group2, gc = group2, "", gc2
 	}
 	var long []string
-	connector, long = b.capCell("connector", connector, cc, long)
-	connector2, long = b.capCell("connector", connector2, cc2, long)
+	noun := b.v.noun
+	connector, long = b.capCell(noun, connector, cc, long)
+	connector2, long = b.capCell(noun, connector2, cc2, long)
 	group, long = b.capCell("group", group, gc, long)
 	group2, long = b.capCell("group", group2, gc2, long)
 	idx := len(b.m.Rows)
 	b.m.Rows = append(b.m.Rows, plan.Row{Line: line, Connector: connector, Group: group, ConnectorAlt: connector2, GroupAlt: group2})
 	r := &b.m.Rows[idx]
-	scan := b.check(r, idx, "connector", connector, cc, false)
+	scan := b.check(r, idx, noun, connector, cc, false)
 	if connector2 != "" {
-		b.check(r, idx, "connector", connector2, cc2, true)
+		b.check(r, idx, noun, connector2, cc2, !b.altID)
 	}
 	b.check(r, idx, "group", group, gc, false)
 	if group2 != "" {
@@ -495,7 +617,7 @@ func (b *rowBuilder) capCell(what, v string, col int, long []string) (string, []
 	if n <= maxMappedCell {
 		return v, long
 	}
-	return plan.ShortText(v, plan.MaxQuoted), append(long, plan.ColumnName(col), fmt.Sprintf("the %s cell holds %d characters, and no connector or group name has more than %d", what, n, maxMappedCell))
+	return plan.ShortText(v, plan.MaxQuoted), append(long, plan.ColumnName(col), fmt.Sprintf("the %s cell holds %d characters, and no %s or group name has more than %d", what, n, b.v.noun, maxMappedCell))
 }
 
 // check applies the checks that need nothing but the cell itself, and
@@ -662,13 +784,13 @@ func (b *rowBuilder) sameConnector(keys []uint64) {
 		if sameCell(prev.Group, r.Group) {
 			r.Duplicate = true
 			m.Problems = append(m.Problems, plan.Problem{Line: r.Line, Column: m.ConnectorColumn, Severity: plan.SeverityWarning,
-				Message: fmt.Sprintf("connector %s repeats row %d with the same group: counted once", plan.QuoteShort(r.Connector), prev.Line)})
+				Message: fmt.Sprintf("%s %s repeats row %d with the same group: counted once", b.v.noun, plan.QuoteShort(r.Connector), prev.Line)})
 			continue
 		}
-		r.Problem = fmt.Sprintf("connector %s is also mapped on row %d to group %s: keep one of the two rows", plan.QuoteShort(r.Connector), prev.Line, plan.QuoteShort(prev.Group))
+		r.Problem = fmt.Sprintf("%s %s is also mapped on row %d to group %s: keep one of the two rows", b.v.noun, plan.QuoteShort(r.Connector), prev.Line, plan.QuoteShort(prev.Group))
 		m.Problems = append(m.Problems, plan.Problem{Line: r.Line, Column: m.GroupColumn, Severity: plan.SeverityError, Message: r.Problem})
 		if prev.Problem == "" {
-			prev.Problem = fmt.Sprintf("connector %s is also mapped on row %d to group %s: keep one of the two rows", plan.QuoteShort(prev.Connector), r.Line, plan.QuoteShort(r.Group))
+			prev.Problem = fmt.Sprintf("%s %s is also mapped on row %d to group %s: keep one of the two rows", b.v.noun, plan.QuoteShort(prev.Connector), r.Line, plan.QuoteShort(r.Group))
 			m.Problems = append(m.Problems, plan.Problem{Line: prev.Line, Column: m.GroupColumn, Severity: plan.SeverityError, Message: prev.Problem})
 		}
 	}
@@ -739,12 +861,12 @@ func headerKey(s string) string {
 	}, strings.ToLower(s))
 }
 
-func missingWhat(ci, gi int) string {
+func missingWhat(noun string, ci, gi int) string {
 	switch {
 	case ci < 0 && gi < 0:
-		return "connector or group"
+		return noun + " or group"
 	case ci < 0:
-		return "connector"
+		return noun
 	default:
 		return "group"
 	}

@@ -897,7 +897,7 @@ func TestSortByHash(t *testing.T) {
 // TestRepeatsHashCollision: rows whose connectors share a 32-bit hash are
 // compared by their connectors, so a collision never makes a repeat.
 func TestRepeatsHashCollision(t *testing.T) {
-	b := newRowBuilder("in.csv", 0)
+	b := newRowBuilder("in.csv", 0, connectorVocabulary)
 	b.m.ConnectorColumn, b.m.GroupColumn = "A", "B"
 	for i, r := range []plan.Row{
 		{Line: 2, Connector: "app1", Group: "Europe"},

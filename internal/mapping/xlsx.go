@@ -47,7 +47,7 @@ func oleFileError(name string, r io.ReaderAt, size int64) error {
 
 // readWorkbook reads a zip-based file: an XLSX workbook, or one of the
 // zip-based formats that are refused with a message.
-func readWorkbook(name string, r io.ReaderAt, size int64, ext string, opts Options) (*plan.Mapping, error) {
+func readWorkbook(name string, r io.ReaderAt, size int64, ext string, opts Options, v *vocabulary) (*plan.Mapping, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		return nil, &FileError{Path: name, Msg: damagedMessage, Cause: err}
@@ -64,7 +64,7 @@ func readWorkbook(name string, r io.ReaderAt, size int64, ext string, opts Optio
 	case kind == "":
 		return nil, &FileError{Path: name, Msg: "this is a zip archive but not an Excel workbook (it declares no workbook part): export the mapping as .xlsx or CSV UTF-8"}
 	}
-	return readXLSX(name, zr, r, size, opts)
+	return readXLSX(name, zr, r, size, opts, v)
 }
 
 // zipKind tells the zip-based formats apart by the content type the
@@ -405,7 +405,7 @@ func readSharedStrings(zr *zip.Reader, name string) (*sharedStrings, error) {
 // or missing from the file. Hidden rows and columns are read like any
 // other: hiding is a view setting, and a mapping row that is hidden is
 // still part of the mapping (validate lists every row it reads).
-func readXLSX(name string, zr *zip.Reader, r io.ReaderAt, size int64, opts Options) (*plan.Mapping, error) {
+func readXLSX(name string, zr *zip.Reader, r io.ReaderAt, size int64, opts Options, v *vocabulary) (*plan.Mapping, error) {
 	h := sha256.New()
 	if _, err := io.Copy(h, io.NewSectionReader(r, 0, size)); err != nil {
 		return nil, &FileError{Path: name, Msg: "cannot read mapping", Err: err}
@@ -414,7 +414,7 @@ func readXLSX(name string, zr *zip.Reader, r io.ReaderAt, size int64, opts Optio
 	if err != nil {
 		return nil, workbookError(name, err)
 	}
-	sheet, err := pickSheet(name, wb, opts.Sheet)
+	sheet, err := pickSheet(name, wb, opts.Sheet, v.sheet)
 	if err != nil {
 		return nil, err
 	}
@@ -425,7 +425,7 @@ func readXLSX(name string, zr *zip.Reader, r io.ReaderAt, size int64, opts Optio
 	if err != nil {
 		return nil, workbookError(name, err)
 	}
-	b := newRowBuilder(name, rowsHint(zr, sheet.part))
+	b := newRowBuilder(name, rowsHint(zr, sheet.part), v)
 	b.m.Sheet = sheet.name
 	headerLine, err := b.readSheet(zr, sheet, sst)
 	var fe *FileError
@@ -434,7 +434,7 @@ func readXLSX(name string, zr *zip.Reader, r io.ReaderAt, size int64, opts Optio
 		// "Export Summary" sheet first, and others put a cover sheet.
 		for _, s := range wb.sheets {
 			if s.visible && s.name != sheet.name {
-				fe.Msg += fmt.Sprintf("; to read another sheet, name it, as in --sheet %s (%s)", plan.QuoteShort(s.name), sheetList(wb, "the workbook's sheets are"))
+				fe.Msg += fmt.Sprintf("; to read another sheet, name it, as in %s %s (%s)", v.sheetFlag, plan.QuoteShort(s.name), sheetList(wb, "the workbook's sheets are"))
 				break
 			}
 		}
@@ -443,8 +443,8 @@ func readXLSX(name string, zr *zip.Reader, r io.ReaderAt, size int64, opts Optio
 		return nil, err
 	}
 	if b.ci < 0 {
-		return nil, &FileError{Path: name, Msg: fmt.Sprintf("sheet %s is empty: the mapping needs a header row naming a connector column and a group column (%s)",
-			plan.QuoteShort(sheet.name), sheetList(wb, "the workbook's sheets are"))}
+		return nil, &FileError{Path: name, Msg: fmt.Sprintf("sheet %s is empty: the %s needs a header row naming %s %s column and a group column (%s)",
+			plan.QuoteShort(sheet.name), v.mapping, v.article, v.noun, sheetList(wb, "the workbook's sheets are"))}
 	}
 	// Repeats first: they index rows, and explainEmpty may drop some.
 	b.repeats()
@@ -497,6 +497,10 @@ func (b *rowBuilder) readSheet(zr *zip.Reader, sheet wbSheet, sst *sharedStrings
 		// is the header.
 		looked, lastLooked, firstLine int
 		firstCells                    []string
+		// The first of them that is the other kind of mapping's header,
+		// which the error names instead (0: none).
+		otherLine  int
+		otherCells []string
 	)
 	p.where = func() string {
 		if line > 0 {
@@ -533,15 +537,19 @@ func (b *rowBuilder) readSheet(zr *zip.Reader, sheet wbSheet, sst *sharedStrings
 		// names both columns: a title or a note above the table is
 		// skipped, never read as data.
 		looked, lastLooked = looked+1, line
-		if headerColumns(cells).ok() {
+		h := b.v.columns(cells)
+		if h.ok() {
 			headerLine = line
 			return b.header(line, cells)
 		}
 		if looked == 1 {
 			firstLine, firstCells = line, slices.Clone(cells)
 		}
+		if h.otherKind && otherLine == 0 {
+			otherLine, otherCells = line, slices.Clone(cells)
+		}
 		if looked == maxHeaderSearch {
-			return b.noHeader(firstLine, firstCells, looked, lastLooked)
+			return b.noHeader(firstLine, firstCells, otherLine, otherCells, looked, lastLooked)
 		}
 		return nil
 	}
@@ -683,7 +691,7 @@ func (b *rowBuilder) readSheet(zr *zip.Reader, sheet wbSheet, sst *sharedStrings
 		}
 	}
 	if b.ci < 0 && looked > 0 {
-		return 0, b.noHeader(firstLine, firstCells, looked, lastLooked)
+		return 0, b.noHeader(firstLine, firstCells, otherLine, otherCells, looked, lastLooked)
 	}
 	return headerLine, nil
 }
@@ -768,10 +776,14 @@ const maxHeaderSearch = 10
 
 // noHeader is the error for a sheet none of whose first non-blank rows
 // names both columns: it is about the first of them, as when the header
-// had to be the first non-blank row, and says how far the search went
-// (looked rows, the last at row last).
-func (b *rowBuilder) noHeader(firstLine int, firstCells []string, looked, last int) error {
-	err := b.headerError(firstLine, firstCells, headerColumns(firstCells))
+// had to be the first non-blank row, or about the first that is the
+// header of the other kind of mapping (otherLine, 0 for none), and says
+// how far the search went (looked rows, the last at row last).
+func (b *rowBuilder) noHeader(firstLine int, firstCells []string, otherLine int, otherCells []string, looked, last int) error {
+	if otherLine > 0 {
+		firstLine, firstCells = otherLine, otherCells
+	}
+	err := b.headerError(firstLine, firstCells, b.v.columns(firstCells))
 	err.noHeader = true
 	if looked > 1 {
 		err.Msg += fmt.Sprintf(" (looked at the first %d non-blank rows, to row %d)", looked, last)
@@ -807,7 +819,10 @@ func (e *partError) location() string {
 
 // pickSheet returns the sheet to read: the one named (Excel's sheet names
 // are case-insensitive, so is the match; a hidden sheet may be named), or
-// else the first visible sheet in the workbook's tab order.
+// else the visible sheet called prefer (in any case; "" for none: an
+// application mapping prefers ApplicationSheet, the export's sheet of
+// applications), or else the first visible sheet in the workbook's tab
+// order.
 //
 // Hidden sheets do not count as "the first sheet": the administrator who
 // checks the workbook sees the first visible tab, and a hidden draft or
@@ -815,11 +830,18 @@ func (e *partError) location() string {
 // is applied. Only a workbook with no visible sheet at all (Excel does
 // not save one; a program might) falls back to the first sheet.
 // Mapping.Sheet says which sheet was read.
-func pickSheet(name string, wb *workbook, want string) (wbSheet, error) {
+func pickSheet(name string, wb *workbook, want, prefer string) (wbSheet, error) {
 	if len(wb.sheets) == 0 {
 		return wbSheet{}, &FileError{Path: name, Msg: "the workbook has no sheets: " + damagedMessage}
 	}
 	if want == "" {
+		// A hidden sheet is not preferred, as it is not "the first sheet"
+		// either: the administrator looking at the workbook never sees it.
+		for _, s := range wb.sheets {
+			if prefer != "" && s.visible && strings.EqualFold(s.name, prefer) {
+				return s, nil
+			}
+		}
 		for _, s := range wb.sheets {
 			if s.visible {
 				return s, nil
@@ -913,7 +935,7 @@ func (b *rowBuilder) explainEmpty(zr *zip.Reader, part string, headerLine int) {
 		if f, ok := formulas[cellAt{e.line, e.col}]; ok {
 			what := "group"
 			if e.col == b.ci || e.col == b.ci2 {
-				what = "connector"
+				what = b.v.noun
 			}
 			formula := "formula =" + f.text
 			if f.text == "" {
@@ -953,7 +975,7 @@ func (b *rowBuilder) explainEmpty(zr *zip.Reader, part string, headerLine int) {
 			break
 		}
 	}
-	msg := fmt.Sprintf("this row is under the header's merged cells %s, yet has a connector or group value: unmerge the header cells, or leave the row empty", merged)
+	msg := fmt.Sprintf("this row is under the header's merged cells %s, yet has %s %s or group value: unmerge the header cells, or leave the row empty", merged, b.v.article, b.v.noun)
 	rows := m.Rows[:0]
 	var invalid []int
 	for _, r := range m.Rows {
