@@ -20,6 +20,19 @@ func (s *Server) route(c *call) *response {
 	if len(segs) == 1 && eq(segs[0], "$batch") && !c.batchItem {
 		return dispatch(c, nil, func() *response { return s.batch(c) })
 	}
+	if len(segs) >= 1 && eq(segs[0], "applications") {
+		if resp := s.denied(c); resp != nil {
+			return resp
+		}
+		n := len(segs)
+		switch {
+		case n == 3 && eq(segs[2], "connectorGroup"):
+			return dispatch(c, func() *response { return s.applicationGroup(c, segs[1]) }, nil)
+		case n == 4 && eq(segs[2], "connectorGroup") && segs[3] == "$ref":
+			return serve(c, handlers{put: func() *response { return s.putApplicationGroup(c, segs[1]) }})
+		}
+		return unknownPath(c)
+	}
 	if len(segs) < 3 || !eq(segs[0], "onPremisesPublishingProfiles") || !eq(segs[1], "applicationProxy") {
 		return unknownPath(c)
 	}
@@ -66,18 +79,31 @@ func eq(a, b string) bool { return strings.EqualFold(a, b) }
 // dispatch runs get or post by method; any other method on a known path is
 // a 405 with an OData error and an Allow header.
 func dispatch(c *call, get, post func() *response) *response {
+	return serve(c, handlers{get: get, post: post})
+}
+
+// handlers are a path's handlers by method; nil: not taken.
+type handlers struct{ get, post, put func() *response }
+
+// serve is dispatch for paths that take other methods than GET and POST.
+func serve(c *call, h handlers) *response {
 	switch {
-	case c.method == http.MethodGet && get != nil:
-		return get()
-	case c.method == http.MethodPost && post != nil:
-		return post()
+	case c.method == http.MethodGet && h.get != nil:
+		return h.get()
+	case c.method == http.MethodPost && h.post != nil:
+		return h.post()
+	case c.method == http.MethodPut && h.put != nil:
+		return h.put()
 	}
 	var allow []string
-	if get != nil {
+	if h.get != nil {
 		allow = append(allow, http.MethodGet)
 	}
-	if post != nil {
+	if h.post != nil {
 		allow = append(allow, http.MethodPost)
+	}
+	if h.put != nil {
+		allow = append(allow, http.MethodPut)
 	}
 	resp := odataError(c, http.StatusMethodNotAllowed, c.g.MethodNotAllowedCode, c.g.MethodNotAllowedMessage)
 	resp.header.Set("Allow", strings.Join(allow, ", "))
@@ -94,6 +120,17 @@ func unknownPath(c *call) *response {
 }
 
 func firstUnknownSegment(segs []string) string {
+	if eq(segs[0], "applications") {
+		for i, s := range segs {
+			switch {
+			case i == 1 && s != "", i == 2 && eq(s, "connectorGroup"), i == 3 && s == "$ref":
+			case i == 0:
+			default:
+				return s
+			}
+		}
+		return segs[len(segs)-1]
+	}
 	okAt := func(i int) bool {
 		s := segs[i]
 		switch i {
@@ -449,23 +486,6 @@ func (s *Server) memberOf(c *call, cid string, refs bool) *response {
 	}, fmt.Sprintf("%s/connectors('%s')/memberOf%s", c.metadata(), s.conns[ci].ID, selectSuffix(o.sel)))
 }
 
-func (s *Server) applications(c *call, gid string) *response {
-	o, errResp := s.parseQuery(c, "application", applicationProps)
-	if errResp != nil {
-		return errResp
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	gi, ok := s.groupIdx[strings.ToLower(gid)]
-	if !ok {
-		return notFound(c, gid)
-	}
-	g := &s.groups[gi]
-	return s.page(c, o, seq(len(g.Applications)), func(i int) any {
-		return project(applicationObject(&g.Applications[i]), o.sel)
-	}, fmt.Sprintf("%s/connectorGroups('%s')/applications%s", c.metadata(), g.ID, selectSuffix(o.sel)))
-}
-
 // directoryReadWrite is the permission Learn lists, delegated, for every
 // call this service takes.
 const directoryReadWrite = "Directory.ReadWrite.All"
@@ -475,7 +495,7 @@ const directoryReadWrite = "Directory.ReadWrite.All"
 // every call when reads are, and (Options.Permissions) whatever the
 // token's claims do not grant.
 func (s *Server) denied(c *call) *response {
-	write := c.method == http.MethodPost
+	write := c.method == http.MethodPost || c.method == http.MethodPut
 	s.mu.Lock()
 	deny := s.denyReads || (write && s.denyWrites)
 	perms := s.perms
@@ -592,8 +612,10 @@ func (s *Server) applyMove(c *call, ci, gi int, alreadyMsg string) *response {
 		e.until = c.now.Add(sf)
 		s.stale[ci] = e
 	}
+	from := s.groupIdx[strings.ToLower(cn.Group)]
 	cn.Group = target.ID
 	s.moves++
+	s.recordChange(c, tenantChange{from: from, to: gi, active: isActive(cn.Status)})
 	return &response{status: s.g.MoveStatus}
 }
 

@@ -98,7 +98,10 @@ type Faults struct {
 	ResetAfterApply bool
 	// StaleFor is how long after a move the membership reads (members,
 	// members/$ref, memberOf, memberOf/$ref) still show the connector in
-	// its previous group. Writes and State() see the true state at once.
+	// its previous group, and after an application's move the reads of
+	// connectorGroups/{id}/applications and applications/{id}/connectorGroup
+	// the application in its previous group. Writes, State() and
+	// Uncovered see the true state at once.
 	StaleFor time.Duration
 }
 
@@ -169,7 +172,7 @@ type Server struct {
 	bucketAt   time.Time
 	bucketInit bool
 
-	groups       []Group // applications included; order is the serving order
+	groups       []Group // applications included (the true state); order is the serving order
 	groupIdx     map[string]int
 	conns        []Connector // Group always holds the canonical group id
 	connIdx      map[string]int
@@ -177,6 +180,16 @@ type Server struct {
 	stale        map[int]staleEntry // connector index -> what reads still show
 	moves        int
 	log          []LoggedRequest
+
+	// Applications: each published one is in exactly one group's
+	// Applications (the true state); apps indexes them. Unpublished ones
+	// are in no group.
+	apps        appIndex
+	unpublished []Application
+	unpubIdx    map[string]int        // lower-case id -> index in unpublished
+	appStale    map[string]staleEntry // lower-case application id -> what reads still show
+	appMoves    int
+	coverage    coverageLog
 
 	lag      timerLag                        // how late the latency timers fire
 	newTimer func(time.Duration) *time.Timer // time.NewTimer; tests see the durations
@@ -243,6 +256,12 @@ func New(t *Tenant, opts Options) *Server {
 		}
 		c.Group = s.groups[gi].ID
 	}
+	s.apps = newAppIndex(s.groups)
+	s.unpublished, s.unpubIdx, s.appStale = t.Unpublished, map[string]int{}, map[string]staleEntry{}
+	for i, a := range s.unpublished {
+		s.unpubIdx[strings.ToLower(a.ID)] = i
+	}
+	s.coverage.start(s)
 	return s
 }
 
@@ -266,14 +285,23 @@ func (s *Server) SetDenyWrites(deny bool) {
 func (s *Server) State() *Tenant {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return (&Tenant{Groups: s.groups, Connectors: s.conns}).Clone()
+	return (&Tenant{Groups: s.groups, Connectors: s.conns, Unpublished: s.unpublished}).Clone()
 }
 
-// Moves returns how many moves have been applied.
+// Moves returns how many connector moves have been applied.
 func (s *Server) Moves() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.moves
+}
+
+// ApplicationMoves returns how many application moves (a PUT
+// applications/{id}/connectorGroup/$ref into another group) have been
+// applied; a PUT into the group the application is in moves nothing.
+func (s *Server) ApplicationMoves() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.appMoves
 }
 
 // Requests returns a copy of the request log.

@@ -14,6 +14,11 @@ import (
 type Tenant struct {
 	Groups     []Group     `json:"groups"`
 	Connectors []Connector `json:"connectors"`
+	// Unpublished are applications of the tenant that are not published
+	// through application proxy (their on-premises publishing is not
+	// enabled): they are in no connector group, and assigning one to a
+	// group is refused (Guesses.Unpublished*).
+	Unpublished []Application `json:"unpublished,omitempty"`
 }
 
 // Group is a connector group.
@@ -33,7 +38,9 @@ type Group struct {
 	Applications       []Application `json:"applications"`
 }
 
-// Application is an application published through a connector group.
+// Application is an application published through a connector group (or,
+// in Tenant.Unpublished, one that is not). ID is its object id, the one
+// PUT applications/{id}/connectorGroup/$ref names.
 type Application struct {
 	ID          string `json:"id"`
 	AppID       string `json:"appId"`
@@ -86,9 +93,10 @@ func LoadTenantFile(path string) (*Tenant, error) {
 }
 
 // Validate checks what the real service guarantees: every id is non-empty
-// and unique (compared case-insensitively, as Graph compares GUIDs), there is
-// exactly one default group, and every connector's group exists. Errors name
-// the offending item.
+// and unique across groups, connectors and applications, published or not
+// (compared case-insensitively, as Graph compares GUIDs), there is exactly
+// one default group, and every connector's group exists. Errors name the
+// offending item.
 func (t *Tenant) Validate() error {
 	if t == nil {
 		return errors.New("graphsim: tenant: nil tenant")
@@ -127,6 +135,11 @@ func (t *Tenant) Validate() error {
 	}
 	if defaults == 0 {
 		return errors.New("graphsim: tenant: no default group (exactly one group must have isDefault true)")
+	}
+	for i, a := range t.Unpublished {
+		if err := claim(a.ID, fmt.Sprintf("unpublished application #%d %q", i+1, a.DisplayName)); err != nil {
+			return err
+		}
 	}
 	for i, c := range t.Connectors {
 		what := fmt.Sprintf("connector #%d %q", i+1, c.MachineName)
@@ -169,6 +182,10 @@ func (t *Tenant) Clone() *Tenant {
 	if t.Connectors != nil {
 		c.Connectors = make([]Connector, len(t.Connectors))
 		copy(c.Connectors, t.Connectors)
+	}
+	if t.Unpublished != nil {
+		c.Unpublished = make([]Application, len(t.Unpublished))
+		copy(c.Unpublished, t.Unpublished)
 	}
 	return c
 }
