@@ -37,6 +37,9 @@ func TestWriteBackout(t *testing.T) {
 		}
 	}
 	for _, name := range BackoutFiles {
+		if name == BackoutAppsCSV {
+			continue // an application mapping: TestWriteBackoutApplications
+		}
 		st, err := os.Stat(filepath.Join(dir, name))
 		if err != nil {
 			t.Fatal(err)
@@ -78,7 +81,7 @@ func TestWriteBackout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if got := f.GetSheetList(); len(got) != 2 || got[0] != BackoutSheet || got[1] != BackoutAboutSheet {
+	if got := f.GetSheetList(); len(got) != 3 || got[0] != BackoutSheet || got[1] != BackoutApplicationsSheet || got[2] != BackoutAboutSheet {
 		t.Errorf("sheets %v", got)
 	}
 	rows, _ := f.GetRows(BackoutAboutSheet)
@@ -86,10 +89,15 @@ func TestWriteBackout(t *testing.T) {
 	for _, r := range rows {
 		about += strings.Join(r, "=") + "\n"
 	}
-	for _, want := range []string{"undoes=run 0a1b2c3d4e5f (apply started 2026-03-01T10:00:00Z", "moves undone=4", "connrecon apply -m " + path, "1 cell(s)"} {
+	for _, want := range []string{"undoes=run 0a1b2c3d4e5f (apply started 2026-03-01T10:00:00Z", "moves undone=4", "connrecon apply -m " + path + " (", "1 cell(s)",
+		"connectors=4, on the Backout sheet", "applications=0, on the Applications sheet"} {
 		if !strings.Contains(about, want) {
 			t.Errorf("About sheet lacks %q:\n%s", want, about)
 		}
+	}
+	// No application moves: the command needs no --apps.
+	if strings.Contains(about, "--apps") {
+		t.Errorf("About sheet names --apps for a plan that moves no application:\n%s", about)
 	}
 	csv, _ := os.ReadFile(path)
 	if !strings.Contains(string(csv), "'=HYPERLINK") {

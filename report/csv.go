@@ -15,6 +15,10 @@ var CSVHeader = []string{
 	"toGroupId", "toGroupName", "action", "wave", "result", "httpStatus", "requestId",
 	"clientRequestId", "attempts", "error", "startedAt", "finishedAt", "verified", "reason", "warnings",
 	"mappedConnector", "mappedGroup", "backout",
+	// Added with applications: what the row places (connector or
+	// application), and the application, for an application's row (whose
+	// connector columns are empty).
+	"kind", "applicationId", "appId", "displayName", "mappedApplication",
 }
 
 // WriteCSV writes report.csv's content: one row per action.
@@ -47,16 +51,22 @@ func actionRecord(a *Action, rec []string) {
 	rec[12], rec[13], rec[14], rec[15] = a.RequestID, a.ClientRequestID, itoa(a.Attempts), a.Error
 	rec[16], rec[17], rec[18], rec[19] = a.StartedAt, a.FinishedAt, verifiedText(a.Verified), a.Reason
 	rec[20], rec[21], rec[22] = strings.Join(a.Warnings, "; "), a.MappedConnector, a.MappedGroup
-	rec[23] = backoutCell(a.BackoutRow)
+	rec[23] = backoutCell(a)
+	rec[24], rec[25], rec[26], rec[27], rec[28] = a.Kind, a.ApplicationID, a.AppID, a.DisplayName, a.MappedApplication
 }
 
 // backoutCell names the back-out's row for a move: the file and the row,
-// as a CSV reader or a spreadsheet shows them (backout.csv:5).
-func backoutCell(row int) string {
-	if row == 0 {
+// as a CSV reader or a spreadsheet shows them: backout.csv:5 for a
+// connector, backout-apps.csv:2 for an application.
+func backoutCell(a *Action) string {
+	if a.BackoutRow == 0 {
 		return ""
 	}
-	return BackoutCSV + ":" + strconv.Itoa(row)
+	file := BackoutCSV
+	if a.IsApplication() {
+		file = BackoutAppsCSV
+	}
+	return file + ":" + strconv.Itoa(a.BackoutRow)
 }
 
 func verifiedText(v *bool) string {

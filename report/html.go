@@ -9,6 +9,7 @@ import (
 	"html"
 	"html/template"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -47,6 +48,7 @@ var (
 		"join":    strings.Join,
 		"numeric": numericColumn,
 		"add":     func(a, b int) int { return a + b },
+		"name":    func(a *Action) string { return a.objectText() },
 	}).Parse(htmlTemplate))
 	// htmlCSP admits the page's own style and script only, by hash, so
 	// that nothing else can run or load even if some text escaped its
@@ -104,13 +106,14 @@ type htmlView struct {
 	Failed    []*Action
 	Unknown   []*Action
 	Header    []string
+	Apps      bool // applications are involved: the lists show each row's kind
 }
 
 // WriteHTML writes report.html's content: the whole report (every field of
 // report.json) as one self-contained page.
 func WriteHTML(w io.Writer, r *Report) error {
 	v := htmlView{Report: r, CSP: template.HTMLAttr(htmlCSP), CSS: template.CSS(htmlCSS), JS: template.JS(htmlJS),
-		Header: htmlHeader}
+		Header: htmlHeader, Apps: r.hasApplications()}
 	for _, t := range summaryTotals(r) {
 		v.Totals = append(v.Totals, htmlTotal{t.label, t.n})
 	}
@@ -130,6 +133,9 @@ func WriteHTML(w io.Writer, r *Report) error {
 	fact("Mapping SHA-256", r.Mapping.SHA256)
 	fact("Journal", r.Journal)
 	fact("Back-out", r.Backout)
+	if v.Apps && r.Backout != "" {
+		fact("Applications' back-out", filepath.Join(filepath.Dir(r.Backout), BackoutAppsCSV))
+	}
 	fact("Run id", r.RunID)
 	fact("Tool", r.Tool+" "+r.Version)
 

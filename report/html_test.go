@@ -29,14 +29,20 @@ var hostileHTML = []string{
 
 // hostileHTMLReport puts each hostile text in every field a view shows:
 // names, mapping cells, reasons, errors, the message, refusals, groups and
-// applications.
+// applications, and the applications' own rows (changes 7 to 10: display
+// names and --apps cells; 8 fails, so its name is in the failures too).
 func hostileHTMLReport() *Report {
-	p := applyPlan()
+	p := appsPlan()
 	h := func(i int) string { return hostileHTML[i%len(hostileHTML)] }
 	for i := range p.Changes {
 		c := &p.Changes[i]
-		c.MachineName, c.ToGroupName, c.FromGroupName = h(i), h(i+1), h(i+2)
-		c.MappedConnector, c.MappedGroup = h(i+3), h(i+4)
+		if c.IsApplication() {
+			c.DisplayName, c.MappedApplication = h(i), h(i+3)
+		} else {
+			c.MachineName, c.MappedConnector = h(i), h(i+3)
+		}
+		c.ToGroupName, c.FromGroupName = h(i+1), h(i+2)
+		c.MappedGroup = h(i + 4)
 		c.Reason = "because " + h(i+5)
 		c.Warnings = []string{h(i + 6)}
 	}
@@ -51,7 +57,7 @@ func hostileHTMLReport() *Report {
 	run.Operator = h(1)
 	m := fixtureMapping()
 	m.Path = h(4) + ".csv"
-	results := fixtureResults()
+	results := appsResults()
 	for i := range results {
 		results[i].Error = "404 " + h(i+7)
 		results[i].Call.RequestID = h(i + 3)
@@ -155,6 +161,17 @@ func TestHTMLIsSafeAndComplete(t *testing.T) {
 		if fmt.Sprint(rows[i]) != fmt.Sprint(want) {
 			t.Errorf("action %d: cells %q, want %q", i, rows[i], want)
 		}
+	}
+	// The failed application, by its hostile display name, as text in its
+	// failure's row.
+	var failedApp []string
+	for _, row := range parseTables(t, page)["failures"] {
+		if len(row) > 2 && row[1] == plan.KindApplication {
+			failedApp = row
+		}
+	}
+	if want := safetext.EscapeText(r.Actions[8].DisplayName); len(failedApp) == 0 || failedApp[2] != want || want == "" {
+		t.Errorf("the failed application's row %q, want its name %q", failedApp, want)
 	}
 	// The facts of report.json are on the page.
 	for _, want := range []string{r.RunID, r.Mapping.SHA256, r.Journal, r.Backout, r.GraphURL, r.StartedAt.Format("2006-01-02T15:04:05")} {

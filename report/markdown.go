@@ -126,7 +126,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		row("Journal", mdText(r.Journal))
 	}
 	if r.Backout != "" {
-		row("Back-out", mdText(r.Backout)+" (and "+BackoutXLSX+"): apply it to undo this run's moves")
+		row("Back-out", mdText(r.Backout)+backoutTail(r))
 	}
 	if r.RunID != "" {
 		row("Run id", md(r.RunID))
@@ -186,6 +186,19 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		}
 	}
 
+	// With applications, each list says what each row places, and names
+	// it by its own name; without, the lists read as they always did.
+	apps := r.hasApplications()
+	kindHead, kindRule, objectHead, what := "", "", "Connector", "the connector"
+	if apps {
+		kindHead, kindRule, objectHead, what = " Kind |", "---|", "Connector or application", "the connector or application"
+	}
+	kind := func(a *Action) string {
+		if !apps {
+			return ""
+		}
+		return " " + md(a.Kind) + " |"
+	}
 	var failed, unknown, invalid []*Action
 	for i := range r.Actions {
 		a := &r.Actions[i]
@@ -200,55 +213,43 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	}
 	if len(failed) > 0 {
 		p("\n## Failures (%d)\n\n", len(failed))
-		p("| Row | Connector | To group | HTTP | Attempts | Error | request-id | client-request-id |\n")
-		p("|---:|---|---|---:|---:|---|---|---|\n")
+		p("| Row |%s %s | To group | HTTP | Attempts | Error | request-id | client-request-id |\n", kindHead, objectHead)
+		p("|---:|%s---|---|---:|---:|---|---|---|\n", kindRule)
 		for i, a := range failed {
 			if i == mdListCap {
 				p("\n…and %d more failures: see report.csv or the Actions sheet of report.xlsx.\n", len(failed)-mdListCap)
 				break
 			}
-			p("| %s | %s | %s | %s | %s | %s | %s | %s |\n", itoa(a.Row), md(connectorText(a)), md(a.ToGroupName),
+			p("| %s |%s %s | %s | %s | %s | %s | %s | %s |\n", itoa(a.Row), kind(a), md(a.objectText()), md(a.ToGroupName),
 				itoa(a.HTTPStatus), itoa(a.Attempts), mdText(a.Error), md(a.RequestID), md(a.ClientRequestID))
 		}
 	}
 	if len(unknown) > 0 {
 		p("\n## Outcome unknown (%d)\n\n", len(unknown))
-		p("In flight when the run stopped, or an answer was lost and no read showed the connector in its target group: each may or may not have taken effect. Check the tenant (or plan again) before re-running.\n\n")
-		p("| Row | Connector | To group | Result | request-id | client-request-id |\n")
-		p("|---:|---|---|---|---|---|\n")
+		p("In flight when the run stopped, or an answer was lost and no read showed %s in its target group: each may or may not have taken effect. Check the tenant (or plan again) before re-running.\n\n", what)
+		p("| Row |%s %s | To group | Result | request-id | client-request-id |\n", kindHead, objectHead)
+		p("|---:|%s---|---|---|---|---|\n", kindRule)
 		for i, a := range unknown {
 			if i == mdListCap {
 				p("\n…and %d more: see report.csv or the Actions sheet of report.xlsx.\n", len(unknown)-mdListCap)
 				break
 			}
-			p("| %s | %s | %s | %s | %s | %s |\n", itoa(a.Row), md(connectorText(a)), md(a.ToGroupName),
+			p("| %s |%s %s | %s | %s | %s | %s |\n", itoa(a.Row), kind(a), md(a.objectText()), md(a.ToGroupName),
 				md(a.Result), md(a.RequestID), md(a.ClientRequestID))
 		}
 	}
 	if len(invalid) > 0 {
 		p("\n## Invalid rows (%d)\n\n", len(invalid))
-		p("| Row | Connector | Group | Reason |\n|---:|---|---|---|\n")
+		p("| Row |%s %s | Group | Reason |\n|---:|%s---|---|---|\n", kindHead, objectHead, kindRule)
 		for i, a := range invalid {
 			if i == mdListCap {
 				p("\n…and %d more invalid rows: see the Invalid rows sheet of report.xlsx, or report.csv.\n", len(invalid)-mdListCap)
 				break
 			}
-			p("| %s | %s | %s | %s |\n", itoa(a.Row), md(a.MappedConnector), md(a.MappedGroup), mdText(a.Reason))
+			p("| %s |%s %s | %s | %s |\n", itoa(a.Row), kind(a), md(a.mappedObject()), md(a.MappedGroup), mdText(a.Reason))
 		}
 	}
 
 	p("\n---\n\nEvery action, with its result, HTTP status, attempts, request-id, client-request-id and timestamps, is in report.csv, report.xlsx (Actions sheet) and report.json.\n")
 	return b.Flush()
-}
-
-// connectorText names a connector the way an admin knows it: its machine
-// name, else the mapping's cell, else its id.
-func connectorText(a *Action) string {
-	switch {
-	case a.MachineName != "":
-		return a.MachineName
-	case a.MappedConnector != "":
-		return a.MappedConnector
-	}
-	return a.ConnectorID
 }

@@ -53,16 +53,16 @@ func TestEveryOutcomeWritesConsistentReports(t *testing.T) {
 		inMD    []string // what the Markdown must show for this outcome
 	}{
 		{"success", with(applyRun(), 0, "success", ""), fixtureMapping(), validPlan(), allSucceeded(),
-			Summary{Move: 4, Noop: 1, Unmanaged: 1, Succeeded: 4},
+			Summary{Move: 4, ConnectorMoves: 4, Noop: 1, Unmanaged: 1, Succeeded: 4},
 			[]string{"# connrecon apply: success (exit 0)"}},
 		{"partial failure", applyRun(), fixtureMapping(), applyPlan(), fixtureResults(),
-			Summary{Move: 4, Noop: 1, Invalid: 1, Unmanaged: 1, Succeeded: 2, Failed: 1, NotAttempted: 1},
+			Summary{Move: 4, ConnectorMoves: 4, Noop: 1, Invalid: 1, Unmanaged: 1, Succeeded: 2, Failed: 1, NotAttempted: 1},
 			[]string{"# connrecon apply: failed (exit 1)", "## Failures (1)", "| req-0002 | cli-0002 |"}},
 		{"refused by a guard", refusedRun(), fixtureMapping(), refusedPlan(validPlan()), nil,
-			Summary{Move: 4, Noop: 1, Unmanaged: 1, NotAttempted: 4},
+			Summary{Move: 4, ConnectorMoves: 4, Noop: 1, Unmanaged: 1, NotAttempted: 4},
 			[]string{"# connrecon apply: refused (exit 3)", "## Refusals (2)", "| maxChanges | 4 moves exceed --max-changes 2 |", "North America, Asia"}},
 		{"invalid input", with(applyRun(), 4, "invalidInput", "1 invalid row(s): nothing applied"), fixtureMapping(), applyPlan(), nil,
-			Summary{Move: 4, Noop: 1, Invalid: 1, Unmanaged: 1, NotAttempted: 4},
+			Summary{Move: 4, ConnectorMoves: 4, Noop: 1, Invalid: 1, Unmanaged: 1, NotAttempted: 4},
 			[]string{"# connrecon apply: invalidInput (exit 4)", "## Invalid rows (1)", `| 6 | ghost-99 | Europe | no connector named "ghost-99" in the tenant |`}},
 		{"unreadable mapping", with(Run{Version: "1.4.0", Mode: "apply", StartedAt: at(0, 0), FinishedAt: at(0, 5)}, 4, "invalidInput", "mappings/prod.csv: no connector column"),
 			nil, nil, nil, Summary{},
@@ -71,7 +71,7 @@ func TestEveryOutcomeWritesConsistentReports(t *testing.T) {
 			{Change: 0, Outcome: executor.Succeeded, Attempts: 1, Call: apierr.Call{Status: 204, RequestID: "req-0", ClientRequestID: "cli-0"}, StartedAt: at(1, 0), FinishedAt: at(1, 5)},
 			{Change: 1, Outcome: "unknown", Attempts: 1, Call: apierr.Call{ClientRequestID: "cli-1"}, StartedAt: at(1, 1)},
 		},
-			Summary{Move: 4, Noop: 1, Unmanaged: 1, Succeeded: 1, NotAttempted: 2, Unknown: 1},
+			Summary{Move: 4, ConnectorMoves: 4, Noop: 1, Unmanaged: 1, Succeeded: 1, NotAttempted: 2, Unknown: 1},
 			[]string{"# connrecon apply: interrupted (exit 130)", "## Outcome unknown (1)", "| cli-1 |"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -190,34 +190,50 @@ func TestActionSharesTheJournalsFields(t *testing.T) {
 		}
 	}
 
-	c := fixturePlan().Changes[0]
-	c.Reason = ""
+	// A connector's move and an application's: each leaves the other
+	// kind's fields empty (omitted from its line), and between them they
+	// set every field of the journal.
 	res := executor.Result{Change: 0, Outcome: executor.Failed, Attempts: 3, Error: "graph: 503 busy", Note: "retried",
 		Call:      apierr.Call{Status: 503, RequestID: "req-9", ClientRequestID: "cli-9", BatchRequestID: "batch-9"},
 		StartedAt: at(1, 250).In(paris), FinishedAt: at(2, 5).In(paris)}
-	entry := executor.EntryFor(c, res)
-	var journalLine, action map[string]any
-	decode := func(v any, into *map[string]any) {
-		b, err := json.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
+	set := map[string]bool{}
+	for _, c := range []plan.Change{fixturePlan().Changes[0], fixtureAppChanges()[0]} {
+		c.Reason = ""
+		entry := executor.EntryFor(c, res)
+		var journalLine, action map[string]any
+		decode := func(v any, into *map[string]any) {
+			b, err := json.Marshal(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(b, into); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if err := json.Unmarshal(b, into); err != nil {
-			t.Fatal(err)
+		decode(entry, &journalLine)
+		decode(Build(applyRun(), nil, &plan.Plan{Changes: []plan.Change{c}}, []executor.Result{res}).Actions[0], &action)
+		for k, v := range journalLine {
+			set[k] = true
+			want := k
+			if to := renamed[k]; to != "" {
+				want = to
+			}
+			if !reflect.DeepEqual(action[want], v) {
+				t.Errorf("%s: journal %s = %v, report action %s = %v", c.KindName(), k, v, want, action[want])
+			}
+		}
+		// The journal leaves a connector's kind out; the report says it.
+		if action["kind"] != c.KindName() {
+			t.Errorf("%s: report action kind = %v", c.KindName(), action["kind"])
 		}
 	}
-	decode(entry, &journalLine)
-	decode(Build(applyRun(), nil, &plan.Plan{Changes: []plan.Change{c}}, []executor.Result{res}).Actions[0], &action)
-	if len(journalLine) != jt.NumField() {
-		t.Fatalf("the fixture leaves journal fields empty (%d of %d set): set them all", len(journalLine), jt.NumField())
-	}
-	for k, v := range journalLine {
-		want := k
-		if to := renamed[k]; to != "" {
-			want = to
+	if len(set) != jt.NumField() {
+		var unset []string
+		for i := range jt.NumField() {
+			if name := jsonName(jt.Field(i)); !set[name] {
+				unset = append(unset, name)
+			}
 		}
-		if !reflect.DeepEqual(action[want], v) {
-			t.Errorf("journal %s = %v, report action %s = %v", k, v, want, action[want])
-		}
+		t.Fatalf("the fixtures leave journal fields empty (%d of %d set, not %v): set them all", len(set), jt.NumField(), unset)
 	}
 }

@@ -38,8 +38,9 @@ type Report struct {
 	Operator   string    `json:"operator"` // who signed in (UPN or app id); empty when the sign-in does not say
 	Mapping    Mapping   `json:"mapping"`
 	Journal    string    `json:"journal"` // path of journal.jsonl; empty when the run kept none
-	// Backout is the path of backout.csv (backout.xlsx is beside it): the
-	// mapping that undoes the run's moves. Empty when none was written.
+	// Backout is the path of backout.csv (backout-apps.csv and
+	// backout.xlsx are beside it): the mappings that undo the run's moves,
+	// the connectors' and the applications'. Empty when none was written.
 	Backout  string    `json:"backout"`
 	RunID    string    `json:"runId"` // the run's id, on every log line too
 	Summary  Summary   `json:"summary"`
@@ -59,16 +60,25 @@ type Mapping struct {
 	Sheet  string `json:"sheet,omitempty"` // the XLSX sheet read; empty for CSV
 }
 
-// Summary counts actions and their results.
+// Summary counts actions and their results, of both kinds: a connector's
+// move and an application's are each one move, and their results count
+// alike. ConnectorMoves and ApplicationMoves split Move by kind, so a run
+// without applications has ConnectorMoves equal to Move, as Move meant
+// before applications were planned.
+//
+// The two are the last fields, added after the others, so that
+// report.json's summary keeps its earlier fields in their order.
 type Summary struct {
-	Move         int `json:"move"`
-	Noop         int `json:"noop"`
-	Invalid      int `json:"invalid"`
-	Unmanaged    int `json:"unmanaged"`
-	Succeeded    int `json:"succeeded"`
-	Failed       int `json:"failed"`
-	NotAttempted int `json:"notAttempted"`
-	Unknown      int `json:"unknown"` // moves whose fate is not known (in flight when interrupted)
+	Move             int `json:"move"`
+	Noop             int `json:"noop"`
+	Invalid          int `json:"invalid"`
+	Unmanaged        int `json:"unmanaged"`
+	Succeeded        int `json:"succeeded"`
+	Failed           int `json:"failed"`
+	NotAttempted     int `json:"notAttempted"`
+	Unknown          int `json:"unknown"` // moves whose fate is not known (in flight when interrupted)
+	ConnectorMoves   int `json:"connectorMoves"`
+	ApplicationMoves int `json:"applicationMoves"`
 }
 
 // Refusal is report.json's view of a plan.Refusal: the groups concerned by
@@ -122,6 +132,13 @@ func groupOf(g plan.GroupSummary) Group {
 // of it. The fields it shares with the journal's line for the move come
 // from executor.EntryFor, the one place a change and its result become
 // those fields (see actionOf).
+//
+// A change places a connector or an application (Kind). An application's
+// action leaves the connector fields (connectorId, machineName,
+// connectorStatus, mappedConnector) empty and names the application in
+// ApplicationID, AppID, DisplayName and MappedApplication; its Row is the
+// --apps file's row. The fields are appended after BackoutRow, so that
+// report.json's and report.csv's earlier fields keep their places.
 type Action struct {
 	Row             int    `json:"row"`
 	ConnectorID     string `json:"connectorId"`
@@ -149,10 +166,66 @@ type Action struct {
 	Warnings        []string `json:"warnings,omitempty"`
 	MappedConnector string   `json:"mappedConnector,omitempty"`
 	MappedGroup     string   `json:"mappedGroup,omitempty"`
-	// BackoutRow is the line of backout.csv the move's back-out row starts
-	// on (the same row of backout.xlsx, unless a name above it holds a line
-	// break); 0 when the action is no move or none was written.
+	// BackoutRow is the line the move's back-out row starts on, of
+	// backout.csv for a connector, of backout-apps.csv for an application
+	// (the same row of backout.xlsx's Backout or Applications sheet, unless
+	// a name above it holds a line break); 0 when the action is no move or
+	// none was written.
 	BackoutRow int `json:"backoutRow,omitempty"`
+	// Kind is plan.KindConnector or plan.KindApplication, never empty
+	// (plan.Change.KindName): the journal leaves it out for a connector,
+	// the report always says.
+	Kind string `json:"kind"`
+	// The application, for an application's action: its object id, appId
+	// and display name as the tenant has them, and the --apps file's own
+	// cell. Absent for a connector's.
+	ApplicationID     string `json:"applicationId,omitempty"`
+	AppID             string `json:"appId,omitempty"`
+	DisplayName       string `json:"displayName,omitempty"`
+	MappedApplication string `json:"mappedApplication,omitempty"`
+}
+
+// IsApplication reports whether a places an application.
+func (a *Action) IsApplication() bool { return a.Kind == plan.KindApplication }
+
+// objectText names what a places the way an admin knows it: a
+// connector's machine name, else the mapping's cell, else its id; an
+// application's display name, else the --apps file's cell, else its
+// object id.
+func (a *Action) objectText() string {
+	name, cell, id := a.MachineName, a.MappedConnector, a.ConnectorID
+	if a.IsApplication() {
+		name, cell, id = a.DisplayName, a.MappedApplication, a.ApplicationID
+	}
+	switch {
+	case name != "":
+		return name
+	case cell != "":
+		return cell
+	}
+	return id
+}
+
+// mappedObject is the mapping's own cell for what a places: the
+// connector's, or for an application the --apps file's.
+func (a *Action) mappedObject() string {
+	if a.IsApplication() {
+		return a.MappedApplication
+	}
+	return a.MappedConnector
+}
+
+// hasApplications reports whether any of r's actions is an application's
+// (a move, a no-op or an invalid row of --apps): the human views then
+// show each action's kind and count the moves of each kind, and name the
+// applications' back-out. A run without applications reads as before.
+func (r *Report) hasApplications() bool {
+	for i := range r.Actions {
+		if r.Actions[i].IsApplication() {
+			return true
+		}
+	}
+	return false
 }
 
 // actionOf is the report's row for change c with the given result; res is
@@ -166,6 +239,8 @@ func actionOf(c plan.Change, res executor.Result, result string) Action {
 		HTTPStatus: e.HTTPStatus, RequestID: e.RequestID, ClientRequestID: e.ClientRequestID, BatchRequestID: e.BatchRequestID,
 		Attempts: e.Attempts, Error: e.Error, StartedAt: timeText(e.StartedAt), FinishedAt: timeText(e.FinishedAt),
 		Reason: c.Reason, Warnings: c.Warnings, MappedConnector: c.MappedConnector, MappedGroup: c.MappedGroup,
+		Kind: c.KindName(), ApplicationID: e.ApplicationID, AppID: e.AppID, DisplayName: e.DisplayName,
+		MappedApplication: c.MappedApplication,
 	}
 	if a.Reason == "" {
 		a.Reason = e.Note // e.g. already in place; the plan's reason comes first
@@ -266,6 +341,11 @@ func Build(run Run, m *plan.Mapping, p *plan.Plan, results []executor.Result) *R
 		switch c.Action {
 		case plan.ActionMove:
 			r.Summary.Move++
+			if c.IsApplication() {
+				r.Summary.ApplicationMoves++
+			} else {
+				r.Summary.ConnectorMoves++
+			}
 		case plan.ActionNoop:
 			r.Summary.Noop++
 		case plan.ActionInvalid:

@@ -71,6 +71,65 @@ func fixturePlan() *plan.Plan {
 	}}
 }
 
+// Application fixtures: the objects of an --apps file's rows.
+const (
+	hrPortalID    = "7a0c0000-0000-4000-8000-0000000000a1"
+	hrPortalAppID = "0c5e0000-0000-4000-8000-0000000000b1"
+	wikiID        = "7a0c0000-0000-4000-8000-0000000000a2"
+	wikiAppID     = "0c5e0000-0000-4000-8000-0000000000b2"
+	intranetID    = "7a0c0000-0000-4000-8000-0000000000a3"
+	intranetAppID = "0c5e0000-0000-4000-8000-0000000000b3"
+)
+
+// fixtureAppChanges are an --apps file's rows as the planner makes them:
+// two moves (one by display name, one by appId), a no-op and an invalid
+// row. Their Row is the --apps file's.
+func fixtureAppChanges() []plan.Change {
+	return []plan.Change{
+		{Kind: plan.KindApplication, Row: 2, ApplicationID: hrPortalID, AppID: hrPortalAppID, DisplayName: "HR portal",
+			FromGroupID: "a1b2c3d4-0000-4000-8000-00000000d000", FromGroupName: "Default", ToGroupID: "a1b2c3d4-0000-4000-8000-00000000e000", ToGroupName: "Europe",
+			Action: plan.ActionMove, Wave: 2, MappedApplication: "HR portal", MappedGroup: "Europe"},
+		{Kind: plan.KindApplication, Row: 3, ApplicationID: wikiID, AppID: wikiAppID, DisplayName: "R&D wiki",
+			FromGroupID: "a1b2c3d4-0000-4000-8000-00000000d000", FromGroupName: "Default", ToGroupID: "a1b2c3d4-0000-4000-8000-00000000e000", ToGroupName: "Europe",
+			Action: plan.ActionMove, Wave: 2, MappedApplication: wikiAppID, MappedGroup: "Europe"},
+		{Kind: plan.KindApplication, Row: 4, ApplicationID: intranetID, AppID: intranetAppID, DisplayName: "Intranet (legacy)",
+			FromGroupID: "a1b2c3d4-0000-4000-8000-00000000d000", FromGroupName: "Default", ToGroupID: "a1b2c3d4-0000-4000-8000-00000000d000", ToGroupName: "Default",
+			Action: plan.ActionNoop, MappedApplication: "Intranet (legacy)", MappedGroup: "Default"},
+		{Kind: plan.KindApplication, Row: 5, Action: plan.ActionInvalid, Reason: `no application named "Payroll" in the tenant`,
+			MappedApplication: "Payroll", MappedGroup: "Europe"},
+	}
+}
+
+// appsPlan is applyPlan with the --apps file's rows after the
+// connectors' (changes 7 to 10).
+func appsPlan() *plan.Plan {
+	p := applyPlan()
+	p.Changes = append(p.Changes, fixtureAppChanges()...)
+	return p
+}
+
+// appsRun is applyRun for appsPlan's apply, whose two failures are a
+// connector's and an application's.
+func appsRun() Run {
+	run := applyRun()
+	run.Message = "2 move(s) failed: see the report for each error and its request-id"
+	return run
+}
+
+// appsResults are fixtureResults and the applications': change 7 (HR
+// portal) succeeded in a batch, 8 (R&D wiki) was refused.
+func appsResults() []executor.Result {
+	return append(fixtureResults(),
+		executor.Result{Change: 7, Outcome: executor.Succeeded, Attempts: 1,
+			Call:      apierr.Call{Status: 204, RequestID: "req-0008", ClientRequestID: "cli-0008", BatchRequestID: "batch-0002"},
+			StartedAt: at(2, 600), FinishedAt: at(2, 800), Verified: &verifiedTrue},
+		executor.Result{Change: 8, Outcome: executor.Failed, Attempts: 1,
+			Call:      apierr.Call{Status: 403, RequestID: "req-0009", ClientRequestID: "cli-0009"},
+			Error:     "graph: 403 Authorization_RequestDenied: Insufficient privileges to complete the operation.",
+			StartedAt: at(2, 610), FinishedAt: at(2, 700)},
+	)
+}
+
 // fixtureResults: change 0 succeeded, 1 failed (404), 2 was never sent, 5
 // was already in place. Times are in another zone to check conversion.
 // Verification's findings, as executor.Verify leaves them on the results.
@@ -181,6 +240,12 @@ func TestGolden(t *testing.T) {
 	golden(t, "plan.md", render(t, WriteMarkdown, planned))
 	refused := Build(refusedRun(), fixtureMapping(), refusedPlan(applyPlan()), nil)
 	golden(t, "refused.md", render(t, WriteMarkdown, refused))
+	// Connectors and applications in one run.
+	apps := Build(appsRun(), fixtureMapping(), appsPlan(), appsResults())
+	golden(t, "apps.json", render(t, WriteJSON, apps))
+	golden(t, "apps.csv", render(t, WriteCSV, apps))
+	golden(t, "apps.md", render(t, WriteMarkdown, apps))
+	golden(t, "apps-plan.md", render(t, WriteMarkdown, Build(planRun(), fixtureMapping(), appsPlan(), nil)))
 }
 
 func refusedRun() Run {
@@ -242,14 +307,14 @@ func TestBuildSummaryAndResults(t *testing.T) {
 		wantResults []string // per change, in plan order
 	}{
 		{"apply", applyRun(), fixtureResults(),
-			Summary{Move: 4, Noop: 1, Invalid: 1, Unmanaged: 1, Succeeded: 2, Failed: 1, NotAttempted: 1},
+			Summary{Move: 4, ConnectorMoves: 4, Noop: 1, Invalid: 1, Unmanaged: 1, Succeeded: 2, Failed: 1, NotAttempted: 1},
 			[]string{"succeeded", "failed", "notAttempted", "skipped", "skipped", "succeeded", "skipped"}},
 		{"plan", planRun(), nil,
-			Summary{Move: 4, Noop: 1, Invalid: 1, Unmanaged: 1},
+			Summary{Move: 4, ConnectorMoves: 4, Noop: 1, Invalid: 1, Unmanaged: 1},
 			[]string{"planned", "planned", "planned", "skipped", "skipped", "planned", "skipped"}},
 		// Apply refused before sending anything: every move is notAttempted.
 		{"apply without results", applyRun(), nil,
-			Summary{Move: 4, Noop: 1, Invalid: 1, Unmanaged: 1, NotAttempted: 4},
+			Summary{Move: 4, ConnectorMoves: 4, Noop: 1, Invalid: 1, Unmanaged: 1, NotAttempted: 4},
 			[]string{"notAttempted", "notAttempted", "notAttempted", "skipped", "skipped", "notAttempted", "skipped"}},
 		// Interrupted: a request in flight has an unknown fate; an outcome
 		// this version does not know, or none at all, is counted the same
@@ -259,7 +324,7 @@ func TestBuildSummaryAndResults(t *testing.T) {
 			{Change: 1, Outcome: "someFutureOutcome"},
 			{Change: 5, Outcome: ""},
 		},
-			Summary{Move: 4, Noop: 1, Invalid: 1, Unmanaged: 1, NotAttempted: 1, Unknown: 3},
+			Summary{Move: 4, ConnectorMoves: 4, Noop: 1, Invalid: 1, Unmanaged: 1, NotAttempted: 1, Unknown: 3},
 			[]string{"unknown", "someFutureOutcome", "notAttempted", "skipped", "skipped", "unknown", "skipped"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -415,8 +480,19 @@ func TestJSONFieldNames(t *testing.T) {
 	for i, a := range actions {
 		need(fmt.Sprintf("action %d", i), a, "row", "connectorId", "machineName", "connectorStatus", "fromGroupId", "fromGroupName",
 			"toGroupId", "toGroupName", "action", "wave", "result", "httpStatus", "requestId", "clientRequestId", "attempts",
-			"error", "startedAt", "finishedAt", "verified")
+			"error", "startedAt", "finishedAt", "verified", "kind")
 	}
+	need("summary", summary, "connectorMoves", "applicationMoves")
+
+	// An application's action names it under these names.
+	raw = render(t, WriteJSON, Build(appsRun(), fixtureMapping(), appsPlan(), appsResults()))
+	var apps struct {
+		Actions []map[string]json.RawMessage `json:"actions"`
+	}
+	if err := json.Unmarshal(raw, &apps); err != nil {
+		t.Fatal(err)
+	}
+	need("application action", apps.Actions[7], "kind", "applicationId", "appId", "displayName", "mappedApplication", "backoutRow")
 }
 
 func TestCSVNeutralisesFormulas(t *testing.T) {

@@ -26,8 +26,13 @@ const (
 )
 
 // InvalidHeader is the header of the XLSX "Invalid rows" sheet: the
-// mapping's own cells first, so the row can be found and fixed.
-var InvalidHeader = []string{"row", "mappedConnector", "mappedGroup", "reason", "connectorId", "machineName"}
+// mapping's own cells first, so the row can be found and fixed. The
+// columns added with applications come last: kind (a row of -m's
+// mapping, or of --apps's), the --apps file's cell, and the application
+// when it was found; an application's row leaves mappedConnector,
+// connectorId and machineName empty.
+var InvalidHeader = []string{"row", "mappedConnector", "mappedGroup", "reason", "connectorId", "machineName",
+	"kind", "mappedApplication", "applicationId", "displayName"}
 
 // GroupsHeader is the header of the XLSX Groups sheet. The chart on the
 // Summary sheet reads the name and the two "active" columns.
@@ -67,7 +72,8 @@ var actionWidths = map[string]float64{
 	"fromGroupId": 38, "fromGroupName": 24, "toGroupId": 38, "toGroupName": 24,
 	"action": 10, "wave": 6, "result": 13, "httpStatus": 8, "requestId": 38,
 	"clientRequestId": 38, "attempts": 8, "error": 60, "startedAt": 26, "finishedAt": 26,
-	"verified": 8, "reason": 40, "warnings": 40, "mappedConnector": 32, "mappedGroup": 24, "backout": 16,
+	"verified": 8, "reason": 40, "warnings": 40, "mappedConnector": 32, "mappedGroup": 24, "backout": 20,
+	"kind": 13, "applicationId": 38, "appId": 38, "displayName": 32, "mappedApplication": 32,
 }
 
 type xlsxStyles struct {
@@ -397,7 +403,7 @@ func writeInvalidSheet(f *excelize.File, r *Report, st xlsxStyles, cells *xlsxCe
 			return err
 		}
 	}
-	widths := []float64{6, 32, 24, 70, 38, 32}
+	widths := []float64{6, 32, 24, 70, 38, 32, 13, 32, 38, 32}
 	for i, w := range widths {
 		widths[i] = max(w, float64(len(InvalidHeader[i]))+3)
 	}
@@ -437,7 +443,8 @@ func writeInvalidSheet(f *excelize.File, r *Report, st xlsxStyles, cells *xlsxCe
 			rowNum = a.Row
 		}
 		row[0] = rowNum
-		for j, s := range []string{a.MappedConnector, a.MappedGroup, a.Reason, a.ConnectorID, a.MachineName} {
+		for j, s := range []string{a.MappedConnector, a.MappedGroup, a.Reason, a.ConnectorID, a.MachineName,
+			a.Kind, a.MappedApplication, a.ApplicationID, a.DisplayName} {
 			row[j+1] = orNil(cells.text(s))
 		}
 		if err := sw.SetRow(cellName(1, line), row); err != nil {
@@ -578,7 +585,7 @@ func writeSummarySheet(f *excelize.File, r *Report, st xlsxStyles, cells *xlsxCe
 	pair("Mapping rows", r.Mapping.Rows)
 	pair("Journal", r.Journal)
 	if r.Backout != "" {
-		pair("Back-out", r.Backout+" (and "+BackoutXLSX+"): apply it to undo this run's moves")
+		pair("Back-out", backoutText(r))
 	}
 	pair("Run id", r.RunID)
 	if n := xlsxActionRows(r); n < len(r.Actions) {
@@ -810,13 +817,20 @@ type total struct {
 	n     int
 }
 
+// summaryTotals are the totals the human views show (XLSX, Markdown,
+// HTML). When applications are involved (hasApplications), the moves of
+// each kind follow move; a run without applications shows the totals it
+// always showed.
 func summaryTotals(r *Report) []total {
 	s := r.Summary
-	return []total{
-		{"actions", len(r.Actions)}, {"move", s.Move}, {"noop", s.Noop}, {"invalid", s.Invalid},
-		{"unmanaged", s.Unmanaged}, {"succeeded", s.Succeeded}, {"failed", s.Failed},
-		{"notAttempted", s.NotAttempted}, {"unknown", s.Unknown},
+	t := []total{{"actions", len(r.Actions)}, {"move", s.Move}}
+	if r.hasApplications() {
+		t = append(t, total{"connectorMoves", s.ConnectorMoves}, total{"applicationMoves", s.ApplicationMoves})
 	}
+	return append(t,
+		total{"noop", s.Noop}, total{"invalid", s.Invalid}, total{"unmanaged", s.Unmanaged},
+		total{"succeeded", s.Succeeded}, total{"failed", s.Failed},
+		total{"notAttempted", s.NotAttempted}, total{"unknown", s.Unknown})
 }
 
 // addActiveChart puts a clustered bar chart of active connectors per group,

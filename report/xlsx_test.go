@@ -161,10 +161,10 @@ func TestXLSX(t *testing.T) {
 		if !panes.Freeze || panes.YSplit != 1 || panes.XSplit != 0 || panes.TopLeftCell != "A2" {
 			t.Errorf("panes %+v, want the header row frozen", panes)
 		}
-		if !strings.Contains(parts["xl/worksheets/sheet2.xml"], `<autoFilter ref="$A$1:$X$8"`) {
-			t.Errorf("Actions sheet (sheet2.xml) has no autofilter over A1:X8")
+		if !strings.Contains(parts["xl/worksheets/sheet2.xml"], `<autoFilter ref="$A$1:$AC$8"`) {
+			t.Errorf("Actions sheet (sheet2.xml) has no autofilter over A1:AC8")
 		}
-		if !hasFilter(f, SheetActions, "'Actions'!$A$1:$X$8") {
+		if !hasFilter(f, SheetActions, "'Actions'!$A$1:$AC$8") {
 			t.Errorf("defined names %+v, want the Actions filter range", f.GetDefinedName())
 		}
 		for col, want := range map[string]float64{"B": 38, "C": 32, "P": 60, "A": 6} {
@@ -273,14 +273,14 @@ func TestXLSX(t *testing.T) {
 
 	t.Run("Invalid rows", func(t *testing.T) {
 		got := rows(t, f, SheetInvalid)
-		want := [][]string{InvalidHeader, {"6", "ghost-99", "Europe", `no connector named "ghost-99" in the tenant`}}
+		want := [][]string{InvalidHeader, {"6", "ghost-99", "Europe", `no connector named "ghost-99" in the tenant`, "", "", "connector"}}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("rows %q, want %q", got, want)
 		}
 		if p, _ := f.GetPanes(SheetInvalid); !p.Freeze || p.YSplit != 1 {
 			t.Errorf("Invalid rows panes %+v, want the header frozen", p)
 		}
-		if !strings.Contains(parts["xl/worksheets/sheet3.xml"], `<autoFilter ref="$A$1:$F$2"`) || !hasFilter(f, SheetInvalid, "'Invalid rows'!$A$1:$F$2") {
+		if !strings.Contains(parts["xl/worksheets/sheet3.xml"], `<autoFilter ref="$A$1:$J$2"`) || !hasFilter(f, SheetInvalid, "'Invalid rows'!$A$1:$J$2") {
 			t.Error("Invalid rows sheet has no autofilter")
 		}
 	})
@@ -488,7 +488,7 @@ func TestXLSXRowLimit(t *testing.T) {
 	if got := labels(t, f)["Actions sheet"]; !strings.Contains(got, "first 3 of 10 actions") {
 		t.Errorf("Summary note %q", got)
 	}
-	if !strings.Contains(parts["xl/worksheets/sheet2.xml"], `<autoFilter ref="$A$1:$X$4"`) {
+	if !strings.Contains(parts["xl/worksheets/sheet2.xml"], `<autoFilter ref="$A$1:$AC$4"`) {
 		t.Error("Actions autofilter does not match the rows written")
 	}
 }
@@ -527,8 +527,8 @@ func TestXLSXPrintLayout(t *testing.T) {
 	noGroups := fixturePlan()
 	noGroups.Changes = append(noGroups.Changes[:4], noGroups.Changes[5:]...) // no invalid row either
 
-	// Every sheet is wider than a portrait page (Actions: 24 columns,
-	// Invalid rows: 6 with a 70-character reason, Groups: 10, Summary: the
+	// Every sheet is wider than a portrait page (Actions: 29 columns,
+	// Invalid rows: 10 with a 70-character reason, Groups: 10, Summary: the
 	// facts and the chart beside them, or the facts alone at 826 pixels),
 	// but for the Groups sheet that holds only its note.
 	wide := map[string]printWant{
@@ -542,6 +542,7 @@ func TestXLSXPrintLayout(t *testing.T) {
 		chart bool
 	}{
 		{"apply", Build(applyRun(), fixtureMapping(), applyPlan(), fixtureResults()), wide, true},
+		{"applications", Build(appsRun(), fixtureMapping(), appsPlan(), appsResults()), wide, true},
 		// Just past where the chart stops growing with the groups.
 		{"40 groups", withGroups(40, 0), wide, true},
 		// The facts run onto a second page; the chart still fits the first.
