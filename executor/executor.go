@@ -19,13 +19,22 @@ import (
 )
 
 // Mover is what the executor needs from Graph: one attempt at putting a
-// connector into a group. The Call's ClientRequestID is set once the
+// connector, or an application, into a group. The Call's ClientRequestID is set once the
 // request was handed to the HTTP pipeline: an error with Status 0 and a
 // ClientRequestID is an answer lost on the way back (the move may have
 // happened), one without is a request never sent. A 502 or 504 is a
 // gateway's answer in place of Graph's: lost too.
 type Mover interface {
 	MoveConnector(ctx context.Context, connectorID, groupID string) (apierr.Call, error)
+	MoveApplication(ctx context.Context, applicationID, groupID string) (apierr.Call, error)
+}
+
+// moveOnce is one attempt at change c, by its kind.
+func moveOnce(ctx context.Context, m Mover, c *plan.Change) (apierr.Call, error) {
+	if c.IsApplication() {
+		return m.MoveApplication(ctx, c.ApplicationID, c.ToGroupID)
+	}
+	return m.MoveConnector(ctx, c.ConnectorID, c.ToGroupID)
 }
 
 // Outcome of one planned move.
@@ -207,10 +216,12 @@ func Run(ctx context.Context, p *plan.Plan, m Mover, opts Options) ([]Result, er
 		// stops. The normal path closes it below, for the error.
 		defer rec.journal.close()
 	}
-	// short holds groups whose planned inflow in an earlier wave did not
-	// succeed, with why: later waves' moves out of them are held back,
-	// since the waves were ordered for coverage on the assumption that
-	// every earlier move lands.
+	// short holds groups that are not as an earlier wave left them in
+	// the plan, with why: a connector meant to arrive did not, or an
+	// application meant to leave did not. The waves were ordered for
+	// coverage on the assumption that every earlier move lands, so later
+	// waves' connector moves out of such a group, and application moves
+	// into it, are held back (holdBack).
 	short := map[string]string{}
 	sentFirst := false
 	for start := 0; start < len(moves); {
@@ -226,13 +237,13 @@ func Run(ctx context.Context, p *plan.Plan, m Mover, opts Options) ([]Result, er
 				break
 			}
 			c := p.Changes[moves[i]]
-			if why, ok := short[c.FromGroupID]; ok {
-				// The planner put this move after a move into its group;
-				// that one did not happen, so this one could leave the
-				// group without connectors. Hold it back, and with it
-				// whatever was waiting on it in turn.
+			if why, ok := holdBack(short, &c); ok {
+				// The planner put this move after one it depends on; that
+				// one did not happen, so this one could leave an
+				// application without connectors. Hold it back, and with
+				// it whatever was waiting on it in turn.
 				results[i].Error = "not sent: " + why
-				short[c.ToGroupID] = fmt.Sprintf("the move of %s into %s that it depended on was not sent", c.MachineName, groupLabel(c.ToGroupName, c.ToGroupID))
+				markShort(short, &c, "was not sent")
 				continue
 			}
 			send := func() {
@@ -266,9 +277,7 @@ func Run(ctx context.Context, p *plan.Plan, m Mover, opts Options) ([]Result, er
 		for i := start; i < end; i++ {
 			if r := results[i]; r.Outcome != Succeeded {
 				c := p.Changes[moves[i]]
-				if _, ok := short[c.ToGroupID]; !ok {
-					short[c.ToGroupID] = fmt.Sprintf("the move of %s into %s, planned before it, ended %s", c.MachineName, groupLabel(c.ToGroupName, c.ToGroupID), r.Outcome)
-				}
+				markShort(short, &c, fmt.Sprintf("ended %s", r.Outcome))
 			}
 		}
 		start = end
@@ -282,6 +291,32 @@ func Run(ctx context.Context, p *plan.Plan, m Mover, opts Options) ([]Result, er
 		return results, fatal
 	}
 	return results, ctx.Err()
+}
+
+// holdBack says whether change c must wait, and why: a connector leaving
+// a group, or an application joining one, that an earlier wave left
+// short (see short in Run).
+func holdBack(short map[string]string, c *plan.Change) (string, bool) {
+	gid := c.FromGroupID
+	if c.IsApplication() {
+		gid = c.ToGroupID
+	}
+	why, ok := short[gid]
+	return why, ok
+}
+
+// markShort records that change c did not happen (how: its outcome, or
+// that it was held back): a connector's target lacks it, an
+// application's source still holds it. The first reason for a group is
+// kept.
+func markShort(short map[string]string, c *plan.Change, how string) {
+	gid, gname, what := c.ToGroupID, c.ToGroupName, "into"
+	if c.IsApplication() {
+		gid, gname, what = c.FromGroupID, c.FromGroupName, "out of"
+	}
+	if _, ok := short[gid]; !ok {
+		short[gid] = fmt.Sprintf("the move of %s %s %s that it depended on %s", c.ObjectName(), what, groupLabel(gname, gid), how)
+	}
 }
 
 // recorder keeps the results and the journal; it serialises OnResult.
@@ -382,7 +417,7 @@ func apply(sendCtx, reqCtx context.Context, c plan.Change, m Mover, pc *pacer.Pa
 		// reqCtx, not actx: a request in flight outlives the stop by the
 		// grace period. It carries the attempt number (a retry goes out
 		// alone, never in a batch).
-		call, err := m.MoveConnector(pacer.WithAttempt(reqCtx, actx), c.ConnectorID, c.ToGroupID)
+		call, err := moveOnce(pacer.WithAttempt(reqCtx, actx), m, &c)
 		attempts++
 		last = call
 		// No answer (status 0) and the grace deadline passed: the request
@@ -493,28 +528,28 @@ func settle(ctx context.Context, c plan.Change, r Result, err error, rd Reader, 
 		return r, err
 	}
 	rctx, cancel := context.WithTimeout(ctx, timeout)
-	ids, read, rerr := rd.GroupMembers(rctx, c.ToGroupID)
+	ids, read, rerr := readTarget(rctx, rd, &c)
 	cancel()
 	r.FinishedAt = time.Now().UTC()
 	if rerr != nil {
 		r.Note = NoteSettleReadFailed
 		r.Error = fmt.Sprintf("%s; the read of the target group %s that would settle it failed: %v", r.Error, c.ToGroupID, rerr)
 		if apierr.ClassOf(rerr) == apierr.Auth {
-			return r, fmt.Errorf("settle the move of %s: read members of group %s: %w", c.ConnectorID, c.ToGroupID, rerr)
+			return r, fmt.Errorf("settle the move of %s: read %s of group %s: %w", c.ObjectID(), readWhat(&c), c.ToGroupID, rerr)
 		}
 		return r, err
 	}
 	for _, id := range ids {
-		if strings.EqualFold(id, c.ConnectorID) {
+		if strings.EqualFold(id, c.ObjectID()) {
 			r.Outcome, r.Note = Succeeded, NoteConfirmedByRead
 			// Keep what the attempts heard (a lost answer too) for the
 			// audit trail.
-			r.Error += "; a read right after" + readID(read) + " shows the connector is in the target group"
+			r.Error += "; a read right after" + readID(read) + " shows the " + c.KindName() + " is in the target group"
 			return r, nil
 		}
 	}
 	if r.Outcome == Unknown {
-		r.Error += "; a read of the target group right after" + readID(read) + " did not show the connector (yet)"
+		r.Error += "; a read of the target group right after" + readID(read) + " did not show the " + c.KindName() + " (yet)"
 	}
 	return r, err
 }

@@ -31,6 +31,7 @@ type fakeMover struct {
 	calls       map[string]int // calls per connector id
 	events      []event
 	groups      map[string]string // connector id → group id of its last call
+	apps        map[string]bool   // ids moved as applications
 	inFlight    int
 	maxInFlight int
 
@@ -40,7 +41,7 @@ type fakeMover struct {
 }
 
 func newFakeMover() *fakeMover {
-	return &fakeMover{script: map[string][]reply{}, calls: map[string]int{}, groups: map[string]string{}}
+	return &fakeMover{script: map[string][]reply{}, calls: map[string]int{}, groups: map[string]string{}, apps: map[string]bool{}}
 }
 
 // on scripts the replies for one connector, in order.
@@ -79,6 +80,15 @@ func (f *fakeMover) MoveConnector(ctx context.Context, connectorID, groupID stri
 	f.events = append(f.events, event{seq: len(f.events), connectorID: connectorID})
 	f.mu.Unlock()
 	return r.call, r.err
+}
+
+// MoveApplication is MoveConnector for an application: its id shares the
+// script, counts and events, and f.apps records it was an application's.
+func (f *fakeMover) MoveApplication(ctx context.Context, applicationID, groupID string) (apierr.Call, error) {
+	f.mu.Lock()
+	f.apps[applicationID] = true
+	f.mu.Unlock()
+	return f.MoveConnector(ctx, applicationID, groupID)
 }
 
 // okCall is the Call of a successful attempt: trace ids name the connector

@@ -418,3 +418,7 @@ type moverFunc func(ctx context.Context, cid, gid string) (apierr.Call, error)
 func (f moverFunc) MoveConnector(ctx context.Context, cid, gid string) (apierr.Call, error) {
 	return f(ctx, cid, gid)
 }
+
+func (f moverFunc) MoveApplication(ctx context.Context, aid, gid string) (apierr.Call, error) {
+	return f(ctx, aid, gid)
+}

@@ -17,14 +17,47 @@ import (
 )
 
 // Reader is what verification needs from Graph: the ids of a connector
-// group's members. Retries and pacing are the Reader's business (the
+// group's members, and of the applications it serves. Retries and pacing are the Reader's business (the
 // Graph client reads through the run's pacer); Verify adds only the
 // polling that rides out replication delay. The Call is the one that
 // answered the read (its request-id is the settling read's in the audit
 // trail).
 type Reader interface {
 	GroupMembers(ctx context.Context, groupID string) ([]string, apierr.Call, error)
+	GroupApplications(ctx context.Context, groupID string) ([]string, apierr.Call, error)
 }
+
+// target is what verification reads for a move: the target group's
+// members (a connector's move) or its applications (an application's).
+type target struct {
+	gid  string
+	apps bool
+}
+
+func targetOf(c *plan.Change) target { return target{gid: c.ToGroupID, apps: c.IsApplication()} }
+
+// read reads t.
+func (t target) read(ctx context.Context, r Reader) ([]string, apierr.Call, error) {
+	if t.apps {
+		return r.GroupApplications(ctx, t.gid)
+	}
+	return r.GroupMembers(ctx, t.gid)
+}
+
+func (t target) what() string {
+	if t.apps {
+		return "applications"
+	}
+	return "members"
+}
+
+// readTarget reads change c's target group, as c's kind needs.
+func readTarget(ctx context.Context, r Reader, c *plan.Change) ([]string, apierr.Call, error) {
+	return targetOf(c).read(ctx, r)
+}
+
+// readWhat is what readTarget reads, in messages.
+func readWhat(c *plan.Change) string { return targetOf(c).what() }
 
 // VerifyOptions bound verification.
 type VerifyOptions struct {
@@ -122,11 +155,11 @@ func Verify(ctx context.Context, p *plan.Plan, results []Result, r Reader, opts 
 		return errNoReader
 	}
 	opts.defaults()
-	pending := map[string][]int{} // group id → indexes into results not yet seen
+	pending := map[target][]int{} // group read → indexes into results not yet seen
 	for i := range results {
 		if o := results[i].Outcome; o == Succeeded || o == Unknown {
-			gid := p.Changes[results[i].Change].ToGroupID
-			pending[gid] = append(pending[gid], i)
+			t := targetOf(&p.Changes[results[i].Change])
+			pending[t] = append(pending[t], i)
 		}
 	}
 	setVerified := func(i int, v bool) { results[i].Verified = &v }
@@ -172,7 +205,7 @@ func Verify(ctx context.Context, p *plan.Plan, results []Result, r Reader, opts 
 			}
 			var still []int
 			for _, i := range idx {
-				if members[gid][strings.ToLower(p.Changes[results[i].Change].ConnectorID)] {
+				if members[gid][strings.ToLower(p.Changes[results[i].Change].ObjectID())] {
 					if err := seen(i); err != nil {
 						return err
 					}
@@ -279,17 +312,17 @@ func journalLine(w io.Writer, e JournalEntry) error {
 // readGroups reads the members of every pending group, at most limit at
 // once. Members are keyed by lower-case id: Graph ids are GUIDs, which
 // compare without regard to case.
-func readGroups(ctx context.Context, r Reader, pending map[string][]int, limit int) (map[string]map[string]bool, map[string]error) {
+func readGroups(ctx context.Context, r Reader, pending map[target][]int, limit int) (map[target]map[string]bool, map[target]error) {
 	var (
 		mu      sync.Mutex
-		members = map[string]map[string]bool{}
-		errs    = map[string]error{}
+		members = map[target]map[string]bool{}
+		errs    = map[target]error{}
 	)
 	var g errgroup.Group
 	g.SetLimit(limit)
 	for gid := range pending {
 		g.Go(func() error {
-			ids, _, err := r.GroupMembers(ctx, gid)
+			ids, _, err := gid.read(ctx, r)
 			set := make(map[string]bool, len(ids))
 			for _, id := range ids {
 				set[strings.ToLower(id)] = true
@@ -297,7 +330,7 @@ func readGroups(ctx context.Context, r Reader, pending map[string][]int, limit i
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				errs[gid] = fmt.Errorf("read members of group %s: %w", gid, err)
+				errs[gid] = fmt.Errorf("read %s of group %s: %w", gid.what(), gid.gid, err)
 			} else {
 				members[gid] = set
 			}

@@ -56,6 +56,11 @@ func (f *fakeReader) GroupMembers(ctx context.Context, groupID string) ([]string
 	return append(ids, "someone-else"), call, nil
 }
 
+// GroupApplications reads the group's applications: members["apps:"+group].
+func (f *fakeReader) GroupApplications(ctx context.Context, groupID string) ([]string, apierr.Call, error) {
+	return f.GroupMembers(ctx, "apps:"+groupID)
+}
+
 func (f *fakeReader) readsOf(g string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -22,6 +22,7 @@ import (
 // or check a saved plan again (PlanFile), then make the moves.
 type ApplyRequest struct {
 	Read     MappingReader // -m; nil when PlanFile or Drain is given
+	ReadApps MappingReader // --apps: the application mapping; nil for none
 	Drain    []string      // --drain: connectors to move into the default group
 	PlanFile string        // --plan
 	// Options are the planner's options with -m; with --plan, the guards
@@ -61,7 +62,7 @@ func (r *Run) Apply(ctx context.Context, req ApplyRequest) error {
 	if req.PlanFile != "" {
 		err = r.loadSaved(ctx, req.PlanFile, req.Options)
 	} else {
-		err = r.load(ctx, req.Read, req.Drain, req.Options)
+		err = r.load(ctx, req.Read, req.ReadApps, req.Drain, req.Options)
 	}
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"connrecon/internal/mapping"
 	"connrecon/internal/privfile"
 	"connrecon/plan"
+	"connrecon/report"
 )
 
 // The export workbook's sheets. Connectors comes first: it is the sheet a
@@ -29,7 +30,7 @@ const (
 var (
 	ExportConnectorHeader   = []string{"machineName", "connectorId", "connectorGroup", "connectorGroupId", "status", "version", "externalIp", "region"}
 	ExportGroupHeader       = []string{"id", "name", "type", "region", "isDefault", "connectors", "activeConnectors", "applications"}
-	ExportApplicationHeader = []string{"application", "appId", "objectId", "connectorGroup", "connectorGroupId"}
+	ExportApplicationHeader = report.BackoutApplicationHeader // the back-out's applications are read alike
 )
 
 // ExportFormat is what an export file is, by its name's extension.
@@ -109,6 +110,10 @@ type ExportRequest struct {
 	// as the reports are, or "-" for CSV on Stdout.
 	Path   string
 	Stdout io.Writer
+	// AppsPath, when set, is --apps-o: the Applications table alone, as
+	// an application mapping file (.csv or .xlsx, one sheet named
+	// Applications), written after Path.
+	AppsPath string
 }
 
 // Export reads the tenant and writes every application proxy connector
@@ -142,6 +147,30 @@ func (r *Run) Export(ctx context.Context, req ExportRequest) error {
 	} else if err := privfile.Write(req.Path, write); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	r.Log.Info("exported", "file", req.Path, "connectors", len(conns.Rows), "groups", len(groups.Rows), "applications", len(apps.Rows))
+	if req.AppsPath != "" {
+		if err := writeApplications(req.AppsPath, apps); err != nil {
+			return err
+		}
+	}
+	r.Log.Info("exported", "file", req.Path, "applicationsFile", req.AppsPath, "connectors", len(conns.Rows), "groups", len(groups.Rows), "applications", len(apps.Rows))
+	return nil
+}
+
+// writeApplications writes the export's Applications table to path, as
+// CSV or as a workbook of that one sheet, by the name's extension.
+func writeApplications(path string, apps mapping.Table) error {
+	format, err := ExportFormatOf(path)
+	if err != nil {
+		return err
+	}
+	write := func(w io.Writer) error { return mapping.WriteCSV(w, apps) }
+	if format == ExportXLSX {
+		sheets := []mapping.Sheet{{Name: SheetApplications, Table: apps}}
+		mapping.BlankUnwritable(sheets) // object ids always fit: a row keeps what names it
+		write = func(w io.Writer) error { return mapping.WriteWorkbook(w, sheets) }
+	}
+	if err := privfile.Write(path, write); err != nil {
+		return fmt.Errorf("export --apps-o: %w", err)
+	}
 	return nil
 }

@@ -130,6 +130,69 @@ func (f *fakeTenant) GroupMembers(ctx context.Context, gid string) ([]string, ap
 	return ids, apierr.Call{Status: 200, RequestID: "read-" + gid}, nil
 }
 
+// MoveApplication moves an application between the groups'
+// Applications; refuse and lost apply to application ids as to
+// connectors'.
+func (f *fakeTenant) MoveApplication(ctx context.Context, aid, gid string) (apierr.Call, error) {
+	if err := ctx.Err(); err != nil {
+		return apierr.Call{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	call := apierr.Call{RequestID: "req-app-" + aid, ClientRequestID: "client-app-" + aid}
+	if st := f.refuse[aid]; st != 0 {
+		call.Status = st
+		return call, &apierr.Error{Call: call, Class: apierr.NotFound, Code: "Request_ResourceNotFound", Message: "refused by the fake"}
+	}
+	var app *plan.Application
+	for gi := range f.groups {
+		g := &f.groups[gi]
+		for ai := range g.Applications {
+			if g.Applications[ai].ID == aid {
+				a := g.Applications[ai]
+				app = &a
+				g.Applications = append(g.Applications[:ai:ai], g.Applications[ai+1:]...)
+				break
+			}
+		}
+	}
+	if app == nil {
+		call.Status = 404
+		return call, &apierr.Error{Call: call, Class: apierr.NotFound, Code: "Request_ResourceNotFound", Message: "no such application"}
+	}
+	for gi := range f.groups {
+		if f.groups[gi].ID == gid {
+			f.groups[gi].Applications = append(f.groups[gi].Applications, *app)
+		}
+	}
+	f.moves = append(f.moves, aid+"→"+gid)
+	if f.lost[aid] {
+		return apierr.Call{ClientRequestID: call.ClientRequestID}, &apierr.Error{Class: apierr.Transient, Message: "connection reset by peer", Err: syscall.ECONNRESET}
+	}
+	call.Status = 204
+	return call, nil
+}
+
+func (f *fakeTenant) GroupApplications(ctx context.Context, gid string) ([]string, apierr.Call, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, apierr.Call{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var ids []string
+	for _, g := range f.groups {
+		if g.ID == gid {
+			for _, a := range g.Applications {
+				if !f.hidden[a.ID] {
+					ids = append(ids, a.ID)
+				}
+			}
+		}
+	}
+	sort.Strings(ids)
+	return ids, apierr.Call{Status: 200, RequestID: "read-apps-" + gid}, nil
+}
+
 func (f *fakeTenant) groupOf(cid string) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -17,6 +17,9 @@ import (
 // PlanRequest is what plan is asked to do.
 type PlanRequest struct {
 	Read MappingReader
+	// ReadApps is --apps: the application mapping, planned with -m's
+	// (nil for none).
+	ReadApps MappingReader
 	// Drain, instead of Read, is --drain's list of connectors (machine
 	// names or ids) to move into the default group.
 	Drain   []string
@@ -36,7 +39,14 @@ type PlanRequest struct {
 // asked. Its error says what the plan came to: nil, or a typed error
 // (InvalidError, RefusedError, PendingError) or a failure to read.
 func (r *Run) MakePlan(ctx context.Context, req PlanRequest) error {
-	if err := r.load(ctx, req.Read, req.Drain, req.Options); err != nil {
+	if req.SaveTo != "" && req.ReadApps != nil {
+		// A saved plan records and checks again the connectors it moves,
+		// not yet applications: saving one with application moves would
+		// apply them unchecked.
+		DiscardSaved(r.Log, req.SaveTo)
+		return errAppsNotSaved
+	}
+	if err := r.load(ctx, req.Read, req.ReadApps, req.Drain, req.Options); err != nil {
 		if req.SaveTo != "" {
 			DiscardSaved(r.Log, req.SaveTo)
 		}
@@ -100,3 +110,8 @@ func DiscardSaved(log *slog.Logger, path string) {
 		log.Error("plan not saved, and the earlier plan file could not be removed: do not apply it", "file", path, "err", err)
 	}
 }
+
+// errAppsNotSaved: plan -o with an application mapping. The command line
+// refuses the flags together first; this keeps any other caller from
+// saving a plan whose application moves apply --plan would not check.
+var errAppsNotSaved = errors.New("plan -o: a plan with an application mapping (--apps) cannot be saved yet: apply it with -m and --apps")

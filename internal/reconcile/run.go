@@ -47,7 +47,8 @@ type Run struct {
 
 	Tenant  Reader // nil when signing in could not even start; apply needs a Tenant
 	Mapping *plan.Mapping
-	State   *plan.State // the tenant as read, which a saved plan records
+	Apps    *plan.Mapping // --apps: the application mapping; nil for none
+	State   *plan.State   // the tenant as read, which a saved plan records
 	Plan    *plan.Plan
 	Results []executor.Result
 	Journal string // path of journal.jsonl, once opened
@@ -76,7 +77,7 @@ func (r *Run) Report(code int, outcome, message string) *report.Report {
 // it goes; or, for a drain (a list of connectors to move into the default
 // group), the tenant alone. A drain reads the tenant first: its mapping needs the default
 // group.
-func (r *Run) load(ctx context.Context, read MappingReader, drain []string, opts plan.Options) error {
+func (r *Run) load(ctx context.Context, read, readApps MappingReader, drain []string, opts plan.Options) error {
 	if drain != nil {
 		return r.loadDrain(ctx, drain, opts)
 	}
@@ -85,10 +86,17 @@ func (r *Run) load(ctx context.Context, read MappingReader, drain []string, opts
 		return err
 	}
 	r.Mapping = m
+	if readApps != nil {
+		apps, err := readApps()
+		if err != nil {
+			return err
+		}
+		r.Apps = apps
+	}
 	if err := r.snapshot(ctx); err != nil {
 		return err
 	}
-	r.Plan = plan.Build(m, r.State, opts)
+	r.Plan = plan.BuildWithApps(m, r.Apps, r.State, opts)
 	return nil
 }
 
