@@ -19,3 +19,10 @@ var MappingCSV []byte
 //
 //go:embed mapping.xlsx
 var MappingXLSX []byte
+
+// AppsCSV is samples/apps.csv: the application mapping the demo applies
+// with the mapping (an application that follows a connector into
+// Staging).
+//
+//go:embed apps.csv
+var AppsCSV []byte

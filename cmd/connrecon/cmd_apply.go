@@ -50,6 +50,8 @@ func (o *applyOptions) validate() error {
 	switch {
 	case o.Plan != "" && (o.Mapping != "" || o.Sheet != ""):
 		return usageErrorf("apply: give either -m FILE or --plan PLAN.json, not both")
+	case o.Plan != "" && (o.Apps != "" || o.AppsSheet != ""):
+		return usageErrorf("apply --plan: --apps is for -m: a saved plan holds no application moves")
 	case o.Plan != "" && o.Drain != "":
 		return usageErrorf("apply: give either --drain LIST or --plan PLAN.json, not both")
 	case o.Plan != "":
@@ -106,7 +108,7 @@ func runApply(ctx context.Context, s *session, o applyOptions) error {
 		Progress: func(total int) reconcile.Progress { return newProgress(total, s, progressPeriod) },
 	}
 	if o.Plan == "" {
-		req.Read, req.Drain = o.reader(s), o.drainItems
+		req.Read, req.ReadApps, req.Drain = o.reader(s), o.appsReader(s), o.drainItems
 	}
 	if !o.Yes {
 		req.Confirm = func(moves int) error { return confirm(s, moves) }

@@ -13,6 +13,7 @@ import (
 
 	"connrecon/internal/graph"
 	"connrecon/internal/graphsim"
+	"connrecon/report"
 	"connrecon/samples"
 )
 
@@ -53,6 +54,10 @@ func runDemo(ctx context.Context, s *session, o demoOptions) error {
 	if err := os.WriteFile(mapping, samples.MappingXLSX, 0o600); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
+	apps := filepath.Join(o.ReportDir, "apps.csv")
+	if err := os.WriteFile(apps, samples.AppsCSV, 0o600); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
 	// The demo signs in with a throwaway token to its own simulator; the
 	// operator's CONNRECON_* settings do not apply.
 	demo := *s
@@ -63,7 +68,7 @@ func runDemo(ctx context.Context, s *session, o demoOptions) error {
 	say := func(format string, a ...any) { fmt.Fprintf(s.stdout, "\n== "+format+"\n\n", a...) }
 	say("Simulated tenant at %s (%d connectors, %d groups); mapping %s; earlier demo reports in %s are replaced",
 		demo.g.GraphURL, len(t.Connectors), len(t.Groups), mapping, o.ReportDir)
-	planning := planningOptions{Mapping: mapping, Unlisted: "report", MaxChanges: 50, MinActive: 1}
+	planning := planningOptions{Mapping: mapping, Apps: apps, Unlisted: "report", MaxChanges: 50, MinActive: 1}
 	reports := func(sub string) reportOptions {
 		return reportOptions{Dir: filepath.Join(o.ReportDir, sub), Overwrite: true}
 	}
@@ -72,22 +77,23 @@ func runDemo(ctx context.Context, s *session, o demoOptions) error {
 	if err := runExport(ctx, &demo, exportOptions{Out: export}); err != nil {
 		return err
 	}
-	say("connrecon plan -m %s", mapping)
+	say("connrecon plan -m %s --apps %s", mapping, apps)
 	if err := runPlan(ctx, &demo, planOptions{planningOptions: planning, Report: reports("plan")}); err != nil {
 		return err
 	}
-	say("connrecon apply -m %s --yes", mapping)
+	say("connrecon apply -m %s --apps %s --yes", mapping, apps)
 	if err := runApply(ctx, &demo, applyOptions{planningOptions: planning, Report: reports("apply"), Concurrency: 4, Yes: true}); err != nil {
 		return err
 	}
-	say("connrecon plan -m %s --detailed-exitcode   (after apply)", mapping)
+	say("connrecon plan -m %s --apps %s --detailed-exitcode   (after apply)", mapping, apps)
 	if err := runPlan(ctx, &demo, planOptions{planningOptions: planning, Report: reports("replan"), DetailedExitcode: true}); err != nil {
 		return fmt.Errorf("demo: the tenant does not match the mapping after apply: %w", err)
 	}
-	backout := filepath.Join(o.ReportDir, "apply", "backout.csv")
-	say("connrecon apply -m %s --yes   (the back-out: the tenant as the export found it)", backout)
+	backout := filepath.Join(o.ReportDir, "apply", report.BackoutCSV)
+	backoutApps := filepath.Join(o.ReportDir, "apply", report.BackoutAppsCSV)
+	say("connrecon apply -m %s --apps %s --yes   (the back-out: the tenant as the export found it)", backout, backoutApps)
 	undo := planning
-	undo.Mapping = backout
+	undo.Mapping, undo.Apps = backout, backoutApps
 	if err := runApply(ctx, &demo, applyOptions{planningOptions: undo, Report: reports("backout"), Concurrency: 4, Yes: true}); err != nil {
 		return err
 	}

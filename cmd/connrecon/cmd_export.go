@@ -10,11 +10,13 @@ import (
 )
 
 type exportOptions struct {
-	Out string
+	Out     string
+	AppsOut string
 }
 
 func (o *exportOptions) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Out, "o", "", "write the export here: FILE.csv, FILE.xlsx (with Groups and Applications sheets), or - for CSV on standard output")
+	fs.StringVar(&o.AppsOut, "apps-o", "", "also write the applications and their connector groups, an application mapping for --apps: FILE.csv or FILE.xlsx")
 }
 
 func (o *exportOptions) validate() error {
@@ -23,6 +25,14 @@ func (o *exportOptions) validate() error {
 	}
 	if _, err := reconcile.ExportFormatOf(o.Out); err != nil {
 		return usageErrorf("%v", err)
+	}
+	if o.AppsOut != "" {
+		if _, err := reconcile.ExportFormatOf(o.AppsOut); err != nil || o.AppsOut == "-" {
+			return usageErrorf("export --apps-o: want FILE.csv or FILE.xlsx, not %q", o.AppsOut)
+		}
+		if o.AppsOut == o.Out {
+			return usageErrorf("export: -o and --apps-o name the same file")
+		}
 	}
 	return nil
 }
@@ -35,5 +45,5 @@ func runExport(ctx context.Context, s *session, o exportOptions) error {
 	if err := signIn(s, r, s.newPacer(pacer.Options{}, uint64(r.Started.UnixNano()))); err != nil {
 		return err
 	}
-	return r.Export(ctx, reconcile.ExportRequest{Path: o.Out, Stdout: s.stdout})
+	return r.Export(ctx, reconcile.ExportRequest{Path: o.Out, AppsPath: o.AppsOut, Stdout: s.stdout})
 }

@@ -27,6 +27,11 @@ func (o *planOptions) validate() error {
 	if err := o.planningOptions.validate("plan"); err != nil {
 		return err
 	}
+	if o.Out != "" && o.Apps != "" {
+		// A saved plan records and checks again the connectors it moves,
+		// not applications.
+		return usageErrorf("plan -o: a plan with --apps cannot be saved yet: review it with plan, then apply it with apply -m and --apps")
+	}
 	return o.Report.validate()
 }
 
@@ -47,7 +52,7 @@ func runPlan(ctx context.Context, s *session, o planOptions) error {
 		return finish(s, r, o.Report, err)
 	}
 	err := r.MakePlan(ctx, reconcile.PlanRequest{
-		Read: o.reader(s), Drain: o.drainItems, Options: o.options(),
+		Read: o.reader(s), ReadApps: o.appsReader(s), Drain: o.drainItems, Options: o.options(),
 		SaveTo: o.Out, ApplyFlags: looserGuards(o.planningOptions), DetailedExitcode: o.DetailedExitcode,
 	})
 	return finish(s, r, o.Report, err)

@@ -477,10 +477,10 @@ func TestDemo(t *testing.T) {
 	for _, sub := range []string{"plan", "apply", "replan", "backout"} {
 		readReport(t, filepath.Join(dir, sub))
 	}
-	if rep := readReport(t, filepath.Join(dir, "apply")); rep.Summary.Succeeded != 5 || !strings.HasSuffix(rep.Mapping.Path, "mapping.xlsx") || rep.Mapping.Sheet == "" {
+	if rep := readReport(t, filepath.Join(dir, "apply")); rep.Summary.Succeeded != 6 || rep.Summary.ApplicationMoves != 1 || !strings.HasSuffix(rep.Mapping.Path, "mapping.xlsx") || rep.Mapping.Sheet == "" {
 		t.Errorf("demo apply: %+v, mapping %+v", rep.Summary, rep.Mapping)
 	}
-	if rep := readReport(t, filepath.Join(dir, "backout")); rep.Summary.Succeeded != 5 || rep.Mapping.Path != filepath.Join(dir, "apply", "backout.csv") {
+	if rep := readReport(t, filepath.Join(dir, "backout")); rep.Summary.Succeeded != 6 || rep.Summary.ApplicationMoves != 1 || rep.Mapping.Path != filepath.Join(dir, "apply", "backout.csv") {
 		t.Errorf("demo back-out: %+v, mapping %+v", rep.Summary, rep.Mapping)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "export.xlsx")); err != nil {

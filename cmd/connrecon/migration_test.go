@@ -235,7 +235,7 @@ func TestBackoutRestores(t *testing.T) {
 		}
 	}
 	rcsv, _ := os.ReadFile(filepath.Join(pdir, "report.csv"))
-	if !bytes.Contains(rcsv, []byte(",backout\n")) || !bytes.Contains(rcsv, []byte("backout.csv:2")) {
+	if !bytes.Contains(rcsv, []byte(",backout,")) || !bytes.Contains(rcsv, []byte("backout.csv:2")) {
 		t.Errorf("report.csv does not name each move's back-out row:\n%s", rcsv)
 	}
 

@@ -69,6 +69,8 @@ type planningOptions struct {
 	Drain            string
 	drainItems       []string // Drain's items, parsed by validate
 	Sheet            string
+	Apps             string // --apps: the application mapping
+	AppsSheet        string
 	Unlisted         string
 	unlistedGiven    bool // --unlisted set, on the command line or from the environment
 	MaxChanges       int
@@ -81,6 +83,8 @@ func (o *planningOptions) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Mapping, "mapping", "", "same as -m")
 	fs.StringVar(&o.Drain, "drain", "", "instead of -m: move these connectors (machine names or ids, comma-separated) to the default group, for maintenance")
 	fs.StringVar(&o.Sheet, "sheet", "", "XLSX: the sheet to read (default: the first)")
+	fs.StringVar(&o.Apps, "apps", "", "application mapping file (CSV or XLSX): applications to move between connector groups with the connectors, in the same plan")
+	fs.StringVar(&o.AppsSheet, "apps-sheet", "", "XLSX: the sheet of --apps to read (default: Applications, else the first)")
 	o.Unlisted = plan.UnlistedReport
 	fs.Var(&givenString{p: &o.Unlisted, given: &o.unlistedGiven}, "unlisted", "connectors in the tenant but not in the mapping: `MODE` is ignore, report (list them as unmanaged) or default (move them to the default group)")
 	fs.IntVar(&o.MaxChanges, "max-changes", 50, "refuse a plan with more moves than this (0: no limit)")
@@ -111,6 +115,14 @@ func (o *planningOptions) validate(cmd string) error {
 		}
 	case o.Mapping == "":
 		return usageErrorf("%s: -m FILE (or --drain LIST) is required", cmd)
+	}
+	switch {
+	case o.Apps != "" && o.Drain != "":
+		return usageErrorf("%s --drain: --apps is for a mapping file (-m): a drain moves connectors only", cmd)
+	case o.AppsSheet != "" && o.Apps == "":
+		return usageErrorf("%s: --apps-sheet is for --apps FILE", cmd)
+	case o.Apps == "-" && o.Mapping == "-":
+		return usageErrorf("%s: -m - and --apps - cannot both read standard input: save one of them to a file", cmd)
 	}
 	if o.MaxChanges < 0 || o.MinActive < 0 {
 		return usageErrorf("%s: --max-changes and --min-active must not be negative", cmd)
@@ -282,9 +294,16 @@ func (s *session) newPacer(opts pacer.Options, seed uint64) *pacer.Pacer {
 // readMapping reads -m: a file, or standard input for "-" (never a
 // terminal: the read would wait for a person typing CSV).
 func readMapping(s *session, path, sheet string) (*plan.Mapping, error) {
-	opts := mapping.Options{Sheet: sheet}
+	return readMappingOf(s, path, mapping.Options{Sheet: sheet})
+}
+
+// readMappingOf reads a mapping of opts.Kind: -m's, or --apps'.
+func readMappingOf(s *session, path string, opts mapping.Options) (*plan.Mapping, error) {
 	if path == "-" {
 		if s.env.StdinIsTerminal != nil && s.env.StdinIsTerminal() {
+			if opts.Kind == plan.KindApplication {
+				return nil, usageErrorf("--apps -: standard input is a terminal; pipe the application mapping in (connrecon plan -m mapping.csv --apps - < apps.csv)")
+			}
 			return nil, usageErrorf("-m -: standard input is a terminal; pipe the mapping in (connrecon plan -m - < mapping.csv)")
 		}
 		opts.Stdin = s.env.Stdin
@@ -299,4 +318,14 @@ func (o *planningOptions) reader(s *session) reconcile.MappingReader {
 		return nil
 	}
 	return func() (*plan.Mapping, error) { return readMapping(s, o.Mapping, o.Sheet) }
+}
+
+// appsReader is --apps' reader; nil without it.
+func (o *planningOptions) appsReader(s *session) reconcile.MappingReader {
+	if o.Apps == "" {
+		return nil
+	}
+	return func() (*plan.Mapping, error) {
+		return readMappingOf(s, o.Apps, mapping.Options{Sheet: o.AppsSheet, Kind: plan.KindApplication})
+	}
 }
