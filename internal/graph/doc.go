@@ -5,7 +5,10 @@
 //
 // Only the SDK's onpremisespublishingprofiles, models and odataerrors
 // packages are imported, never its root package, which would double a cold
-// build (docs/design.md, "What the service does").
+// build (docs/design.md, "What the service does"), nor its applications
+// package: an application's move (PUT applications/{id}/connectorGroup/$ref,
+// apps.go) is sent as raw request information through the same adapter,
+// middleware chain and batcher as everything else.
 //
 // Each method makes exactly one attempt per request; the shared pacer given
 // in Config decides about retries, for reads here and for writes in the

@@ -6,8 +6,15 @@
 // benchmarks, the demo command or the sim command, so it must behave like the
 // service described in docs/design.md: OData errors with the JSON
 // content type, request-id and client-request-id headers, absolute nextLinks
-// with opaque skip tokens, move semantics for the members/$ref POST,
-// eventually consistent membership reads, and gzip request bodies.
+// with opaque skip tokens, move semantics for the members/$ref POST and
+// for the applications' PUT applications/{id}/connectorGroup/$ref (apps.go),
+// eventually consistent membership and application reads, and gzip
+// request bodies.
+//
+// For tests it counts what a run did to the tenant: Moves and
+// ApplicationMoves, and the moments (after each accepted change) at which
+// an application's group had fewer than a given number of active
+// connectors (UncoveredMoments, UncoveredBelow).
 //
 // Fault injection (latency, token-bucket and random throttling, 503/504,
 // connection resets, stale reads) is driven by Faults and a seeded random

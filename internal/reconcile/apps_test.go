@@ -43,7 +43,8 @@ func TestApplyMovesApplications(t *testing.T) {
 	if f.groupOf(c1) != gwest || strings.Join(f.moves, " ") != c1+"→"+gwest+" a1→"+gwest {
 		t.Errorf("moves %v: want app01 into West, then Payroll", f.moves)
 	}
-	if !strings.Contains(out.String(), "Verified: 2 of 2") || !strings.Contains(out.String(), "application Payroll") {
+	if !strings.Contains(out.String(), "Verified: 2 of 2") || !strings.Contains(out.String(), "application Payroll") ||
+		!strings.Contains(out.String(), "--apps "+filepath.Join(r.ReportDir, report.BackoutAppsCSV)) {
 		t.Errorf("output:\n%s", out)
 	}
 	rep := r.Report(0, "success", "")

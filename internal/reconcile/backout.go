@@ -2,9 +2,11 @@ package reconcile
 
 import (
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"connrecon/internal/safetext"
+	"connrecon/plan"
 	"connrecon/report"
 )
 
@@ -26,7 +28,20 @@ func (r *Run) writeBackout() error {
 		fmt.Fprintf(r.Out, "\nBack-out: %s (and %s): nothing to undo, as the plan moves nothing.\n", safetext.Value(path), report.BackoutXLSX)
 		return nil
 	}
-	fmt.Fprintf(r.Out, "\nBack-out: %s (and %s) puts the %d connector(s) this plan moves back into the groups they are in now. To undo:\n  connrecon apply -m %s\n",
-		safetext.Value(path), report.BackoutXLSX, n, safetext.Value(path))
+	sum := r.Plan.Summary()
+	apps := 0
+	for _, c := range r.Plan.Changes {
+		if c.Action == plan.ActionMove && c.IsApplication() {
+			apps++
+		}
+	}
+	if apps == 0 {
+		fmt.Fprintf(r.Out, "\nBack-out: %s (and %s) puts the %d connector(s) this plan moves back into the groups they are in now. To undo:\n  connrecon apply -m %s\n",
+			safetext.Value(path), report.BackoutXLSX, n, safetext.Value(path))
+		return nil
+	}
+	appsPath := filepath.Join(filepath.Dir(path), report.BackoutAppsCSV)
+	fmt.Fprintf(r.Out, "\nBack-out: %s and %s (and %s) put the %d connector(s) and %d application(s) this plan moves back into the groups they are in now. To undo:\n  connrecon apply -m %s --apps %s\n",
+		safetext.Value(path), safetext.Value(appsPath), report.BackoutXLSX, sum.Move-apps, apps, safetext.Value(path), safetext.Value(appsPath))
 	return nil
 }
