@@ -189,28 +189,12 @@ func (p *Plan) addApplications(apps *Mapping, s *State, ix *index) []appMove {
 			reasons = append(reasons, "the group cell is empty")
 		} else if r.Problem == "" {
 			var why string
-			gi, why = ix.group(s, r.Group)
-			if r.GroupAlt != "" {
-				bi, whyAlt := ix.group(s, r.GroupAlt)
-				switch {
-				case gi >= 0 && gi == bi:
-				case gi >= 0 && ix.groupIs(gi, r.GroupAlt):
-				case bi >= 0 && ix.groupIs(bi, r.Group):
-					gi, why = bi, ""
-				case gi < 0 && bi < 0:
-				default:
-					name := func(i int32) string { return fmt.Sprintf("%s (%s)", s.Groups[i].Name, s.Groups[i].ID) }
-					gi, why = -1, disagree("connector group", header(apps.GroupHeader, "group"), r.Group, gi, why,
-						header(apps.GroupAltHeader, "second group"), r.GroupAlt, bi, whyAlt, name)
-				}
-			}
-			if gi < 0 {
-				reasons = append(reasons, why)
-			} else {
+			gi, why = ix.rowGroup(s, apps, &r, "applications are not assigned to it")
+			if gi >= 0 {
 				ch.ToGroupID, ch.ToGroupName = s.Groups[gi].ID, s.Groups[gi].Name
-				if g := &s.Groups[gi]; !g.IsTarget() {
-					reasons = append(reasons, strings.Replace(notTarget(g), "connectors cannot be moved into it", "applications are not assigned to it", 1))
-				}
+			}
+			if why != "" {
+				reasons = append(reasons, why)
 			}
 		}
 		switch {

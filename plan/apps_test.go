@@ -133,3 +133,14 @@ func TestWriteTextApplications(t *testing.T) {
 		}
 	}
 }
+
+// An application row into a group of another type is invalid, saying
+// applications are not assigned to it.
+func TestApplicationIntoGroupOfAnotherType(t *testing.T) {
+	s := typed("Default! EU+ Sync", "fra1@EU", map[string]string{"Sync": "syncFabric"})
+	p := BuildWithApps(&Mapping{}, appsOf("EU_app_1>Sync"), s, Options{Unlisted: UnlistedIgnore, MinActive: 1})
+	c := p.Changes[len(p.Changes)-1]
+	if c.Action != ActionInvalid || !strings.Contains(c.Reason, "syncFabric connector group, not an application proxy one: applications are not assigned to it") {
+		t.Errorf("%s %q, want invalid: applications are not assigned to it", c.Action, c.Reason)
+	}
+}

@@ -284,28 +284,12 @@ func BuildWithApps(m *Mapping, apps *Mapping, s *State, opts Options) *Plan {
 			reasons = append(reasons, "the group cell is empty")
 		} else if r.Problem == "" {
 			var why string
-			gi, why = ix.group(s, r.Group)
-			if r.GroupAlt != "" {
-				ai, whyAlt := ix.group(s, r.GroupAlt)
-				switch {
-				case gi >= 0 && gi == ai:
-				case gi >= 0 && ix.groupIs(gi, r.GroupAlt):
-				case ai >= 0 && ix.groupIs(ai, r.Group):
-					gi, why = ai, "" // a shared group name beside the id of one of them
-				case gi < 0 && ai < 0:
-				default:
-					name := func(i int32) string { return fmt.Sprintf("%s (%s)", s.Groups[i].Name, s.Groups[i].ID) }
-					gi, why = -1, disagree("connector group", header(m.GroupHeader, "group"), r.Group, gi, why,
-						header(m.GroupAltHeader, "second group"), r.GroupAlt, ai, whyAlt, name)
-				}
-			}
-			if gi < 0 {
-				reasons = append(reasons, why)
-			} else {
+			gi, why = ix.rowGroup(s, m, &r, "connectors cannot be moved into it")
+			if gi >= 0 {
 				ch.ToGroupID, ch.ToGroupName = s.Groups[gi].ID, s.Groups[gi].Name
-				if g := &s.Groups[gi]; !g.IsTarget() {
-					reasons = append(reasons, notTarget(g))
-				}
+			}
+			if why != "" {
+				reasons = append(reasons, why)
 			}
 		}
 		switch {
@@ -600,7 +584,7 @@ func asciiHint(v string) string {
 // notTarget is the reason a row naming g, a group that is no move target
 // (Group.IsTarget), is invalid. The type is the service's word: shown bare
 // when it is one, quoted when it is anything else.
-func notTarget(g *Group) string {
+func notTarget(g *Group, consequence string) string {
 	kind := QuoteShort(g.Type)
 	if isWord(g.Type) {
 		kind = g.Type
@@ -609,7 +593,34 @@ func notTarget(g *Group) string {
 	if strings.ContainsRune("aeiouAEIOU", rune(kind[0])) {
 		article = "an"
 	}
-	return fmt.Sprintf("group %s is %s %s connector group, not an application proxy one: connectors cannot be moved into it", QuoteShort(g.Name), article, kind)
+	return fmt.Sprintf("group %s is %s %s connector group, not an application proxy one: %s", QuoteShort(g.Name), article, kind, consequence)
+}
+
+// rowGroup resolves row r's group cell of mapping m (checking it against
+// the second group cell, when the file has one): the group's position in
+// s, and why the row cannot use it ("" when it can). A group found that is
+// no target (of another type) comes back with its position and why, the
+// consequence saying what that means for the row's object.
+func (ix *index) rowGroup(s *State, m *Mapping, r *Row, consequence string) (int32, string) {
+	gi, why := ix.group(s, r.Group)
+	if r.GroupAlt != "" {
+		ai, whyAlt := ix.group(s, r.GroupAlt)
+		switch {
+		case gi >= 0 && gi == ai:
+		case gi >= 0 && ix.groupIs(gi, r.GroupAlt):
+		case ai >= 0 && ix.groupIs(ai, r.Group):
+			gi, why = ai, "" // a shared group name beside the id of one of them
+		case gi < 0 && ai < 0:
+		default:
+			name := func(i int32) string { return fmt.Sprintf("%s (%s)", s.Groups[i].Name, s.Groups[i].ID) }
+			return -1, disagree("connector group", header(m.GroupHeader, "group"), r.Group, gi, why,
+				header(m.GroupAltHeader, "second group"), r.GroupAlt, ai, whyAlt, name)
+		}
+	}
+	if gi >= 0 && !s.Groups[gi].IsTarget() {
+		return gi, notTarget(&s.Groups[gi], consequence)
+	}
+	return gi, why
 }
 
 // isWord: 1 to 40 ASCII letters and digits, as Graph's enum values are.

@@ -3,13 +3,10 @@ package graph
 import (
 	"context"
 	"fmt"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"connrecon/executor"
-	"connrecon/internal/apierr"
 	"connrecon/internal/graphsim"
 	"connrecon/plan"
 )
@@ -31,64 +28,6 @@ func appTenant(n int) *graphsim.Tenant {
 		{ID: "cc000000-0000-4000-8000-000000000002", MachineName: "new1", Status: "active", Group: tn.Groups[2].ID},
 	}
 	return tn
-}
-
-// MoveApplication sends the PUT the service documents, alone or in
-// $batch items, and GroupApplications reads where each one is; an
-// unknown application is a not-found failure with the service's answer.
-func TestMoveApplicationThroughTheSimulator(t *testing.T) {
-	for _, batch := range []int{1, 20} {
-		t.Run(fmt.Sprintf("batch size %d", batch), func(t *testing.T) {
-			tn := appTenant(30)
-			f := newFixture(t, tn, graphsim.Options{}, Config{BatchSize: batch, Pacer: fastPacer()})
-			newID := tn.Groups[2].ID
-			var wg sync.WaitGroup
-			errs := make([]error, len(tn.Groups[1].Applications))
-			for i, a := range tn.Groups[1].Applications {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					call, err := f.client.MoveApplication(context.Background(), a.ID, newID)
-					if err == nil && (call.RequestID == "" || call.Status/100 != 2) {
-						err = fmt.Errorf("call %+v", call)
-					}
-					errs[i] = err
-				}()
-			}
-			wg.Wait()
-			for i, err := range errs {
-				if err != nil {
-					t.Errorf("app %d: %v", i, err)
-				}
-			}
-			if n := f.sim.ApplicationMoves(); n != 30 {
-				t.Errorf("%d application moves, want 30", n)
-			}
-			puts := 0
-			for _, r := range f.sim.Items() {
-				if r.Method == "PUT" && strings.HasSuffix(r.Path, "/connectorGroup/$ref") && strings.HasPrefix(r.Path, "/beta/applications/") {
-					puts++
-				}
-			}
-			if puts != 30 {
-				t.Errorf("%d PUT applications/{id}/connectorGroup/$ref items, want 30", puts)
-			}
-			if batched := len(f.sim.Requests()) - len(f.sim.Items()); batch > 1 && batched == 0 {
-				t.Errorf("batch size %d: no $batch sent", batch)
-			}
-			ids, call, err := f.client.GroupApplications(context.Background(), newID)
-			if err != nil || len(ids) != 30 || call.RequestID == "" {
-				t.Errorf("GroupApplications(New): %d ids, %+v, %v; want 30", len(ids), call, err)
-			}
-			if ids, _, err := f.client.GroupApplications(context.Background(), tn.Groups[1].ID); err != nil || len(ids) != 0 {
-				t.Errorf("GroupApplications(Old): %v, %v; want none", ids, err)
-			}
-			_, err = f.client.MoveApplication(context.Background(), "a0000000-0000-4000-8000-0000000000ff", newID)
-			if apierr.ClassOf(err) != apierr.NotFound {
-				t.Errorf("unknown application: %v (class %v), want not found", err, apierr.ClassOf(err))
-			}
-		})
-	}
 }
 
 // The snapshot, the plan and the executor together: an application move
